@@ -1,5 +1,7 @@
 package dev.penstock.cli;
 
+import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -8,9 +10,27 @@ import picocli.CommandLine.Command;
     name = "penstock",
     mixinStandardHelpOptions = true,
     version = "penstock 0.1.0",
-    description = "OpenAI-compatible LLM gateway that paces every key under its RPM/TPM limits.")
+    description = "OpenAI-compatible LLM gateway that paces every key under its RPM/TPM limits.",
+    subcommands = {MockCommand.class})
 public final class Main {
+  private Main() {}
+
   public static void main(String[] args) {
-    System.exit(new CommandLine(new Main()).execute(args));
+    // Initialise Logback before any other thread logs, then route java.util.logging (Helidon's)
+    // to it with everything else.
+    LoggerFactory.getILoggerFactory();
+    SLF4JBridgeHandler.removeHandlersForRootLogger();
+    SLF4JBridgeHandler.install();
+    System.exit(commandLine().execute(args));
+  }
+
+  static CommandLine commandLine() {
+    CommandLine cli = new CommandLine(new Main());
+    cli.setExecutionExceptionHandler(
+        (e, command, parsed) -> {
+          command.getErr().println("penstock: " + e.getMessage());
+          return 1;
+        });
+    return cli;
   }
 }

@@ -1,0 +1,413 @@
+package dev.penstock.mock;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.CloseConnectionException;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The simulator's HTTP behaviour: authenticates the key, reads the request, asks the key's limiter,
+ * rolls for a fault, then answers like OpenAI — at the pace of the latency model.
+ *
+ * <p>Threading: one virtual thread per request (Helidon). Waiting for the latency model is a plain
+ * sleep on that thread. Shared state lives in {@link KeyState} (locked) and in the atomic
+ * references here; configuration changes through {@code /__keys} and {@code /__faults} are visible
+ * to the next request.
+ */
+final class MockService {
+  private static final HeaderName API_KEY = HeaderNames.create("api-key");
+  private static final String SSE = "text/event-stream; charset=utf-8";
+  private static final String JSON = "application/json";
+
+  private final MockConfig config;
+  private final LongSupplier nanoClock;
+  private final TokenCounter tokens = new TokenCounter();
+  private final Map<String, KeyState> keysBySecret = new ConcurrentHashMap<>();
+  private final Map<String, KeyState> keysByName = new ConcurrentHashMap<>();
+  private final AtomicReference<FaultRates> globalFaults;
+  private final AtomicLong sequence = new AtomicLong();
+  private final CountDownLatch shutdown = new CountDownLatch(1);
+  private final Listeners listeners;
+
+  /** Starts and stops the dedicated per-key listeners when a key dies or revives. */
+  interface Listeners {
+    void keyChanged(KeySpec before, KeySpec after);
+  }
+
+  MockService(MockConfig config, LongSupplier nanoClock, Listeners listeners) {
+    this.config = config;
+    this.nanoClock = nanoClock;
+    this.listeners = listeners;
+    this.globalFaults = new AtomicReference<>(config.faults());
+    for (KeySpec spec : config.keys()) {
+      KeyState state = new KeyState(spec);
+      keysBySecret.put(spec.secret(), state);
+      keysByName.put(spec.name(), state);
+    }
+  }
+
+  void routing(HttpRouting.Builder routing) {
+    for (Endpoint endpoint : Endpoint.values()) {
+      routing.post(endpoint.path(), (req, res) -> guarded(res, () -> generate(endpoint, req, res)));
+    }
+    routing
+        .post(
+            "/openai/deployments/{deployment}/chat/completions",
+            (req, res) -> guarded(res, () -> generate(Endpoint.CHAT, req, res)))
+        .post(
+            "/openai/deployments/{deployment}/embeddings",
+            (req, res) -> guarded(res, () -> generate(Endpoint.EMBEDDINGS, req, res)))
+        .get("/v1/models", (req, res) -> guarded(res, () -> models(req, res)))
+        .get("/v1/models/{id}", (req, res) -> guarded(res, () -> model(req, res)))
+        .get("/__stats", (req, res) -> sendJson(res, 200, MockStatsJson.stats(stats())))
+        .get("/__config", (req, res) -> sendJson(res, 200, MockStatsJson.config(specs(), faults())))
+        .post("/__reset", (req, res) -> guarded(res, () -> reset(res)))
+        .post("/__faults", (req, res) -> guarded(res, () -> setGlobalFaults(req, res)))
+        .post("/__keys/{name}", (req, res) -> guarded(res, () -> changeKey(req, res)))
+        .any(
+            (req, res) ->
+                sendError(
+                    res,
+                    new ApiException(
+                        404,
+                        "invalid_request_error",
+                        "Invalid URL ("
+                            + req.prologue().method().text()
+                            + " "
+                            + req.path().path()
+                            + ")",
+                        null,
+                        null)));
+  }
+
+  // ---- the generating endpoints ----
+
+  private void generate(Endpoint endpoint, ServerRequest req, ServerResponse res)
+      throws IOException, InterruptedException {
+    long seq = sequence.incrementAndGet();
+    SplittableRandom random = new SplittableRandom(config.seed() * 0x9E3779B97F4A7C15L + seq);
+    res.header(
+        "x-request-id",
+        "req_"
+            + HexFormat.of().toHexDigits(random.nextLong())
+            + HexFormat.of().toHexDigits(random.nextLong()));
+    res.header("openai-version", "2020-10-01");
+    KeyState key = authenticate(req);
+    if (key.spec().dead()) {
+      // A dead key without a listener of its own: the closest to "connection refused" that a
+      // shared port allows is dropping the connection before any answer.
+      throw new CloseConnectionException("key " + key.spec().name() + " is dead");
+    }
+    JsonNode body = Wire.parse(req.content().as(byte[].class));
+    MockRequest request = MockRequest.parse(endpoint, body, config, tokens);
+    long now = nanoClock.getAsLong();
+    FaultKind fault = faults().overriddenBy(key.spec().faults()).pick(random.nextDouble());
+    if (fault == FaultKind.QUOTA) {
+      key.arriveWithoutAdmission(now, request.tokenCost());
+      key.recordFault(fault);
+      sendError(res, MockErrors.insufficientQuota());
+      return;
+    }
+    SlidingWindowLimiter.Decision decision = key.admit(now, request.tokenCost());
+    MockHeaders.rateLimits(res, decision.headroom());
+    switch (decision) {
+      case SlidingWindowLimiter.TooLarge tooLarge -> {
+        sendError(res, MockErrors.tooLarge(request.model(), tooLarge));
+        return;
+      }
+      case SlidingWindowLimiter.RateLimited limited -> {
+        MockHeaders.retryAfter(res, limited.retryAfterNanos());
+        sendError(res, MockErrors.rateLimited(request.model(), limited));
+        return;
+      }
+      case SlidingWindowLimiter.Accepted accepted -> {}
+    }
+    Generation generation =
+        Generation.of(
+            idFor(endpoint, random),
+            System.currentTimeMillis() / 1000,
+            request,
+            config.outputTokens());
+    if (fault != null) {
+      key.recordFault(fault);
+      injectFault(fault, endpoint, request, generation, random, res);
+      return;
+    }
+    if (request.stream()) {
+      new StreamWriter(res, config.latency(), random).write(endpoint, request, generation, false);
+    } else {
+      answer(endpoint, request, generation, random, res);
+    }
+    key.recordSuccess(
+        request.promptTokens(),
+        endpoint == Endpoint.EMBEDDINGS ? 0 : generation.completionTokens());
+  }
+
+  private void answer(
+      Endpoint endpoint,
+      MockRequest request,
+      Generation generation,
+      SplittableRandom random,
+      ServerResponse res)
+      throws InterruptedException {
+    long latency = config.latency().firstTokenNanos(random);
+    if (endpoint != Endpoint.EMBEDDINGS) {
+      for (int i = 0; i < generation.completionTokensPerChoice(); i++) {
+        latency += config.latency().perTokenNanos(random);
+      }
+    }
+    TimeUnit.NANOSECONDS.sleep(latency);
+    res.header("openai-processing-ms", Long.toString(latency / 1_000_000));
+    sendJson(res, 200, body(endpoint, request, generation));
+  }
+
+  private static ObjectNode body(Endpoint endpoint, MockRequest request, Generation generation) {
+    return switch (endpoint) {
+      case CHAT -> Wire.chatCompletion(generation);
+      case COMPLETIONS -> Wire.completion(generation);
+      case RESPONSES -> Wire.response(generation, request.outputCap(), true);
+      case EMBEDDINGS -> Wire.embeddings(request);
+    };
+  }
+
+  private void injectFault(
+      FaultKind fault,
+      Endpoint endpoint,
+      MockRequest request,
+      Generation generation,
+      SplittableRandom random,
+      ServerResponse res)
+      throws IOException, InterruptedException {
+    switch (fault) {
+      case ERROR_500 -> sendError(res, MockErrors.serverError());
+      case ERROR_503 -> sendError(res, MockErrors.overloaded());
+      case ERROR_502 -> {
+        res.status(502).header(HeaderNames.CONTENT_TYPE, "text/html");
+        res.send(MockErrors.BAD_GATEWAY_HTML.getBytes(StandardCharsets.UTF_8));
+      }
+      case RESET -> throw new CloseConnectionException("injected reset");
+      case HANG -> {
+        shutdown.await(config.hangMillis(), TimeUnit.MILLISECONDS);
+        throw new CloseConnectionException("injected hang ended");
+      }
+      case MALFORMED -> {
+        if (request.stream()) {
+          new StreamWriter(res, config.latency(), random)
+              .write(endpoint, request, generation, true);
+        } else {
+          byte[] whole = Wire.bytes(body(endpoint, request, generation));
+          res.header(HeaderNames.CONTENT_TYPE, JSON);
+          res.send(java.util.Arrays.copyOf(whole, whole.length / 2));
+        }
+      }
+      case CUT -> cut(endpoint, request, generation, random, res);
+      case QUOTA -> throw new IllegalStateException("quota is answered before the limiter");
+    }
+  }
+
+  /** Starts a real answer, then drops the connection half-way: no terminating chunk, no [DONE]. */
+  private void cut(
+      Endpoint endpoint,
+      MockRequest request,
+      Generation generation,
+      SplittableRandom random,
+      ServerResponse res)
+      throws IOException, InterruptedException {
+    if (request.stream()) {
+      new StreamWriter(res, config.latency(), random)
+          .writeHalfThenDrop(endpoint, request, generation);
+      return;
+    }
+    byte[] whole = Wire.bytes(body(endpoint, request, generation));
+    res.header(HeaderNames.CONTENT_TYPE, JSON);
+    res.header(HeaderNames.CONTENT_LENGTH, Integer.toString(whole.length));
+    OutputStream out = res.outputStream();
+    out.write(whole, 0, whole.length / 2);
+    out.flush();
+    throw new CloseConnectionException("injected cut");
+  }
+
+  // ---- models ----
+
+  private void models(ServerRequest req, ServerResponse res) {
+    authenticate(req);
+    sendJson(res, 200, Wire.models(config.models(), 1_700_000_000L));
+  }
+
+  private void model(ServerRequest req, ServerResponse res) {
+    authenticate(req);
+    String id = req.path().pathParameters().get("id");
+    if (!config.models().contains(id)) {
+      sendError(
+          res,
+          new ApiException(
+              404,
+              "invalid_request_error",
+              "The model '" + id + "' does not exist",
+              "model",
+              "model_not_found"));
+      return;
+    }
+    sendJson(res, 200, Wire.model(id, 1_700_000_000L));
+  }
+
+  // ---- control endpoints ----
+
+  private void reset(ServerResponse res) {
+    keysByName.values().forEach(KeyState::reset);
+    sendJson(res, 200, MockStatsJson.stats(stats()));
+  }
+
+  private void setGlobalFaults(ServerRequest req, ServerResponse res) {
+    globalFaults.set(
+        MockConfigLoader.faultRates(Wire.parse(req.content().as(byte[].class)), "faults"));
+    sendJson(res, 200, MockStatsJson.config(specs(), faults()));
+  }
+
+  private void changeKey(ServerRequest req, ServerResponse res) {
+    String name = req.path().pathParameters().get("name");
+    KeyState key = keysByName.get(name);
+    if (key == null) {
+      sendError(
+          res,
+          new ApiException(
+              404, "invalid_request_error", "no key named '" + name + "'", "name", null));
+      return;
+    }
+    JsonNode change = Wire.parse(req.content().as(byte[].class));
+    KeySpec before = key.spec();
+    KeySpec after;
+    try {
+      after =
+          before
+              .withLimits(
+                  change.path("rpm").asLong(before.rpm()), change.path("tpm").asLong(before.tpm()))
+              .withDead(change.path("dead").asBoolean(before.dead()));
+      if (change.has("faults")) {
+        after = after.withFaults(MockConfigLoader.faultRates(change.get("faults"), "faults"));
+      }
+    } catch (IllegalArgumentException e) {
+      throw ApiException.invalid(e.getMessage(), null, null);
+    }
+    key.spec(after);
+    listeners.keyChanged(before, after);
+    sendJson(res, 200, MockStatsJson.config(specs(), faults()));
+  }
+
+  // ---- helpers ----
+
+  FaultRates faults() {
+    return globalFaults.get();
+  }
+
+  List<KeySpec> specs() {
+    List<KeySpec> specs = new ArrayList<>();
+    for (KeySpec configured : config.keys()) {
+      specs.add(keysByName.get(configured.name()).spec());
+    }
+    return specs;
+  }
+
+  List<KeyStats> stats() {
+    List<KeyStats> stats = new ArrayList<>();
+    for (KeySpec configured : config.keys()) {
+      stats.add(keysByName.get(configured.name()).stats());
+    }
+    return stats;
+  }
+
+  /** Releases requests held by {@code hang} faults so that the server can stop. */
+  void shutdown() {
+    shutdown.countDown();
+  }
+
+  private KeyState authenticate(ServerRequest req) {
+    String secret = bearer(req.headers().first(HeaderNames.AUTHORIZATION).orElse(null));
+    if (secret == null) {
+      secret = req.headers().first(API_KEY).orElse(null);
+    }
+    if (secret == null || secret.isBlank()) {
+      throw new ApiException(401, "invalid_request_error", MockErrors.NO_KEY, null, null);
+    }
+    KeyState key = keysBySecret.get(secret);
+    if (key == null) {
+      throw new ApiException(
+          401,
+          "invalid_request_error",
+          "Incorrect API key provided: "
+              + MockErrors.mask(secret)
+              + ". You can find your API key at https://platform.openai.com/account/api-keys.",
+          null,
+          "invalid_api_key");
+    }
+    return key;
+  }
+
+  private static @Nullable String bearer(@Nullable String authorization) {
+    if (authorization == null) {
+      return null;
+    }
+    String trimmed = authorization.trim();
+    return trimmed.regionMatches(true, 0, "Bearer ", 0, 7) ? trimmed.substring(7).trim() : null;
+  }
+
+  private static String idFor(Endpoint endpoint, SplittableRandom random) {
+    String prefix =
+        switch (endpoint) {
+          case CHAT -> "chatcmpl-";
+          case COMPLETIONS -> "cmpl-";
+          case RESPONSES -> "resp_";
+          case EMBEDDINGS -> "emb-";
+        };
+    return prefix
+        + HexFormat.of().toHexDigits(random.nextLong())
+        + HexFormat.of().toHexDigits(random.nextInt()).toLowerCase(Locale.ROOT);
+  }
+
+  /** Runs a handler body, turning {@link ApiException}s into OpenAI-shaped error answers. */
+  private static void guarded(ServerResponse res, ThrowingRunnable body) throws Exception {
+    try {
+      body.run();
+    } catch (ApiException e) {
+      sendError(res, e);
+    }
+  }
+
+  @FunctionalInterface
+  private interface ThrowingRunnable {
+    void run() throws Exception;
+  }
+
+  static void sendError(ServerResponse res, ApiException e) {
+    sendJson(res, e.status(), Wire.error(e.type(), e.getMessage(), e.param(), e.code()));
+  }
+
+  static void sendJson(ServerResponse res, int status, JsonNode body) {
+    res.status(status).header(HeaderNames.CONTENT_TYPE, JSON);
+    res.send(Wire.bytes(body));
+  }
+
+  static String sseContentType() {
+    return SSE;
+  }
+}
