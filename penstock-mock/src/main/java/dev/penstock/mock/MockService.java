@@ -279,8 +279,12 @@ final class MockService {
   }
 
   private void setGlobalFaults(ServerRequest req, ServerResponse res) {
-    globalFaults.set(
-        MockConfigLoader.faultRates(Wire.parse(req.content().as(byte[].class)), "faults"));
+    JsonNode rates = Wire.parse(req.content().as(byte[].class));
+    try {
+      globalFaults.set(MockConfigLoader.faultRates(rates, "faults"));
+    } catch (IllegalArgumentException e) {
+      throw ApiException.invalid(e.getMessage(), null, null);
+    }
     sendJson(res, 200, MockStatsJson.config(specs(), faults()));
   }
 
