@@ -1,0 +1,477 @@
+package dev.penstock.core;
+
+import dev.penstock.core.Admission.Admitted;
+import dev.penstock.core.Admission.Queued;
+import dev.penstock.core.Admission.Reason;
+import dev.penstock.core.Admission.Rejected;
+import dev.penstock.core.limit.Charge;
+import dev.penstock.core.limit.DeploymentLimiter;
+import dev.penstock.core.limit.RateLimitObservation;
+import dev.penstock.core.limit.Settlement;
+import dev.penstock.core.queue.WaitQueue;
+import dev.penstock.core.route.Pool;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The scheduling state machine: decides, for each request, which deployment serves it and when.
+ *
+ * <h2>Design</h2>
+ *
+ * <p>Every public model has a {@link Pool} of deployments and a {@link WaitQueue}. A submitted
+ * request starts at once when nothing of its priority waits ahead of it and a deployment can take
+ * it now ({@link Pool#choose}). Otherwise it waits — unless the scheduler can already tell that it
+ * cannot start before its deadline: then it is rejected at once, with the time after which a retry
+ * could succeed. The estimate counts the requests that will be served before it (priority, then
+ * tenant turns) and asks the pool when it offers that many slots ({@link Pool#slotTimeNanos}).
+ *
+ * <p>Waiting requests are started by {@link #dispatch}, which serves each queue in order for as
+ * long as its pool has room, and rejects requests whose deadline passed. {@link #nextWakeNanos}
+ * says when calling it again can make progress. The queue is strictly ordered: a large request at
+ * the head waits for a deployment that can take its tokens even if smaller ones behind it would
+ * fit, so that it is not starved.
+ *
+ * <p>A model whose pool has no usable deployment (all disabled) routes to its first usable fallback
+ * model, at submission and for requests already waiting.
+ *
+ * <p>This class is pure and single-threaded: time is passed in, nothing blocks. {@link Admissions}
+ * wraps it with a lock and parks request threads; the simulation tests drive it directly in virtual
+ * time.
+ */
+public final class Scheduler {
+  private Topology topology;
+  private final Map<String, DeploymentLimiter> limiters = new HashMap<>();
+  private final Map<String, Route> routes = new LinkedHashMap<>();
+
+  /** Where each deployment sits: its pool and index there, for refreshing after a change. */
+  private final Map<String, Location> locations = new HashMap<>();
+
+  private final TreeSet<Ticket> byDeadline =
+      new TreeSet<>(
+          Comparator.comparingLong((Ticket t) -> t.demand().deadlineNanos())
+              .thenComparingLong(Ticket::id));
+  private long nextTicketId;
+  private int queued;
+
+  /** A model's pool and the requests waiting for it. */
+  private static final class Route {
+    final Topology.ModelRoute spec;
+    final Pool pool;
+    final WaitQueue<Ticket> queue;
+    long queuedTokens;
+
+    Route(Topology.ModelRoute spec, Pool pool, WaitQueue<Ticket> queue) {
+      this.spec = spec;
+      this.pool = pool;
+      this.queue = queue;
+    }
+  }
+
+  private record Location(Pool pool, int index) {}
+
+  /** Requests that {@link #dispatch} started, and those it rejected (deadline passed). */
+  public record Dispatch(List<Reservation> admitted, List<Rejection> rejected) {
+    public boolean isEmpty() {
+      return admitted.isEmpty() && rejected.isEmpty();
+    }
+  }
+
+  /** A waiting request that will not be served after all. */
+  public record Rejection(Ticket ticket, Rejected rejected) {}
+
+  public Scheduler(Topology topology, long nowNanos) {
+    this.topology = topology;
+    configure(topology, nowNanos);
+  }
+
+  /**
+   * Installs a new topology. Deployments keep their limit state across the change when their name
+   * stays; requests waiting for a model that no longer exists are rejected by the next {@link
+   * #dispatch}.
+   */
+  public void configure(Topology next, long nowNanos) {
+    topology = next;
+    Map<String, Route> old = new HashMap<>(routes);
+    routes.clear();
+    Map<String, DeploymentLimiter> kept = new HashMap<>();
+    for (Topology.ModelRoute model : next.models()) {
+      List<Pool.Member> members = new ArrayList<>();
+      for (Topology.DeploymentSpec d : model.deployments()) {
+        DeploymentLimiter limiter = limiters.get(d.name());
+        if (limiter == null) {
+          limiter = new DeploymentLimiter(d.name(), d.limits(), next.pacing());
+        } else {
+          limiter.reconfigure(d.limits(), next.pacing());
+        }
+        kept.put(d.name(), limiter);
+        members.add(new Pool.Member(limiter, d.tier(), d.weight()));
+      }
+      Route previous = old.remove(model.name());
+      WaitQueue<Ticket> queue = previous == null ? new WaitQueue<>() : previous.queue;
+      Route route = new Route(model, new Pool(model.name(), members, nowNanos), queue);
+      route.queuedTokens = previous == null ? 0 : previous.queuedTokens;
+      routes.put(model.name(), route);
+    }
+    locations.clear();
+    for (Route route : routes.values()) {
+      for (int i = 0; i < route.pool.size(); i++) {
+        locations.put(route.pool.limiter(i).name(), new Location(route.pool, i));
+      }
+    }
+    limiters.clear();
+    limiters.putAll(kept);
+    for (Route gone : old.values()) {
+      // Orphans: their model is gone. They stay findable through byDeadline and are rejected by
+      // the next dispatch.
+      for (Ticket t = gone.queue.poll(); t != null; t = gone.queue.poll()) {
+        t.model("");
+        orphans.add(t);
+      }
+    }
+  }
+
+  private final List<Ticket> orphans = new ArrayList<>();
+
+  public Topology topology() {
+    return topology;
+  }
+
+  /** Submits a request: it starts now, waits, or is rejected. */
+  public Admission submit(Demand demand, long nowNanos) {
+    Ticket ticket = new Ticket(nextTicketId++, demand, nowNanos);
+    Route route = routeFor(demand.model());
+    if (route == null) {
+      return reject(ticket, Reason.NO_DEPLOYMENT, 0, noDeploymentMessage(demand.model()));
+    }
+    ticket.model(route.spec.name());
+    if (demand.tokens() > route.pool.largestTpm()) {
+      return reject(
+          ticket,
+          Reason.TOO_LARGE,
+          0,
+          "Request too large: it needs "
+              + demand.tokens()
+              + " tokens (prompt + output cap) but the"
+              + " largest TPM limit of a deployment for '"
+              + route.spec.name()
+              + "' is "
+              + route.pool.largestTpm()
+              + ".");
+    }
+    long ahead = route.queue.ahead(demand.priority(), demand.tenant());
+    if (ahead == 0) {
+      int index = route.pool.choose(nowNanos, demand.tokens());
+      if (index >= 0) {
+        return new Admitted(reserve(ticket, route, index, nowNanos));
+      }
+    }
+    long start = estimatedStart(route, ahead, demand.tokens(), nowNanos);
+    if (queued >= topology.maxQueued()) {
+      return reject(
+          ticket,
+          Reason.QUEUE_FULL,
+          Math.max(0, start - nowNanos),
+          "Penstock's queue is full (" + topology.maxQueued() + " requests waiting).");
+    }
+    if (start > demand.deadlineNanos()) {
+      return reject(
+          ticket,
+          Reason.OVERLOADED,
+          start - demand.deadlineNanos(),
+          "All deployments for '"
+              + route.spec.name()
+              + "' are at their rate limits and this"
+              + " request could not start before its deadline.");
+    }
+    ticket.estimatedStartNanos(start);
+    enqueue(route, ticket, false);
+    return new Queued(ticket);
+  }
+
+  /**
+   * Ends a reservation: the attempt is over. {@code promptTokens} and {@code completionTokens} are
+   * the upstream's reported usage, or -1 when unknown.
+   */
+  public void settle(
+      Reservation reservation,
+      Settlement settlement,
+      long promptTokens,
+      long completionTokens,
+      RateLimitObservation observation,
+      long nowNanos) {
+    reservation.markSettled();
+    DeploymentLimiter limiter = reservation.limiter();
+    limiter.settle(reservation.charge(), nowNanos, settlement, promptTokens, completionTokens);
+    if (!observation.isEmpty()) {
+      limiter.observe(observation, nowNanos);
+    }
+    refresh(limiter, nowNanos);
+  }
+
+  /**
+   * Settles a reservation that the upstream refused with a rate-limit answer, cools the deployment
+   * down until {@code coolDownUntilNanos}, and puts the request back at the front of its queue: it
+   * keeps its place and is not a failure.
+   */
+  public Admission requeue(
+      Reservation reservation,
+      long coolDownUntilNanos,
+      RateLimitObservation observation,
+      long nowNanos) {
+    DeploymentLimiter limiter = reservation.limiter();
+    limiter.coolDownUntil(coolDownUntilNanos);
+    settle(reservation, Settlement.UNCOUNTED, -1, -1, observation, nowNanos);
+    Ticket ticket = reservation.ticket();
+    Route route = routes.get(ticket.model());
+    if (route == null) {
+      route = routeFor(ticket.demand().model());
+    }
+    if (route == null) {
+      return reject(ticket, Reason.NO_DEPLOYMENT, 0, noDeploymentMessage(ticket.demand().model()));
+    }
+    if (nowNanos >= ticket.demand().deadlineNanos()) {
+      return reject(ticket, Reason.OVERLOADED, 0, "The request's deadline passed.");
+    }
+    ticket.model(route.spec.name());
+    enqueue(route, ticket, true);
+    return new Queued(ticket);
+  }
+
+  /** Withdraws a waiting request (its client left). Returns false if it was no longer waiting. */
+  public boolean cancel(Ticket ticket) {
+    if (ticket.state() != Ticket.State.QUEUED) {
+      return false;
+    }
+    Route route = routes.get(ticket.model());
+    if (route != null && route.queue.remove(ticket)) {
+      route.queuedTokens -= ticket.demand().tokens();
+    }
+    orphans.remove(ticket);
+    byDeadline.remove(ticket);
+    queued--;
+    ticket.state(Ticket.State.CANCELLED);
+    return true;
+  }
+
+  /** Starts every waiting request that can start now and rejects those past their deadline. */
+  public Dispatch dispatch(long nowNanos) {
+    List<Reservation> admitted = new ArrayList<>();
+    List<Rejection> rejected = new ArrayList<>();
+    expire(nowNanos, rejected);
+    for (Route route : routes.values()) {
+      rerouteIfUnusable(route);
+      for (Ticket head = route.queue.peek(); head != null; head = route.queue.peek()) {
+        int index = route.pool.choose(nowNanos, head.demand().tokens());
+        if (index < 0) {
+          break;
+        }
+        route.queue.poll();
+        route.queuedTokens -= head.demand().tokens();
+        byDeadline.remove(head);
+        queued--;
+        admitted.add(reserve(head, route, index, nowNanos));
+      }
+    }
+    return new Dispatch(admitted, rejected);
+  }
+
+  /**
+   * When calling {@link #dispatch} can next make progress: the earliest time a queue head can start
+   * or a deadline passes; {@link DeploymentLimiter#NEVER} when nothing waits.
+   */
+  public long nextWakeNanos(long nowNanos) {
+    long wake =
+        byDeadline.isEmpty()
+            ? DeploymentLimiter.NEVER
+            : byDeadline.first().demand().deadlineNanos();
+    if (!orphans.isEmpty()) {
+      return nowNanos;
+    }
+    for (Route route : routes.values()) {
+      Ticket head = route.queue.peek();
+      if (head != null) {
+        wake = Math.min(wake, route.pool.earliestStartNanos(nowNanos, head.demand().tokens()));
+      }
+    }
+    return wake;
+  }
+
+  /** How many requests wait, over all models. */
+  public int queued() {
+    return queued;
+  }
+
+  /** How many requests wait for {@code model}, by priority. */
+  public int queued(String model, dev.penstock.core.queue.Priority priority) {
+    Route route = routes.get(model);
+    return route == null ? 0 : route.queue.size(priority);
+  }
+
+  /** The limiter of a deployment, for inspection (admin, metrics); mutate only through here. */
+  public Optional<DeploymentLimiter> deployment(String name) {
+    return Optional.ofNullable(limiters.get(name));
+  }
+
+  /** Takes a deployment out of rotation (e.g. the upstream reported insufficient quota). */
+  public void disable(String deployment, String reason, long nowNanos) {
+    DeploymentLimiter limiter = limiters.get(deployment);
+    if (limiter != null) {
+      limiter.disable(reason);
+      refresh(limiter, nowNanos);
+    }
+  }
+
+  public void enable(String deployment, long nowNanos) {
+    DeploymentLimiter limiter = limiters.get(deployment);
+    if (limiter != null) {
+      limiter.enable();
+      refresh(limiter, nowNanos);
+    }
+  }
+
+  /** Records an upstream report about a deployment outside any reservation. */
+  public void observe(String deployment, RateLimitObservation observation, long nowNanos) {
+    DeploymentLimiter limiter = limiters.get(deployment);
+    if (limiter != null) {
+      limiter.observe(observation, nowNanos);
+      refresh(limiter, nowNanos);
+    }
+  }
+
+  /** Rejects everything still waiting, for shutdown. */
+  public List<Rejection> rejectAll(String message) {
+    List<Rejection> rejected = new ArrayList<>();
+    for (Ticket t : new ArrayList<>(byDeadline)) {
+      cancel(t);
+      t.state(Ticket.State.REJECTED);
+      rejected.add(new Rejection(t, new Rejected(Reason.SHUTTING_DOWN, 0, message)));
+    }
+    return rejected;
+  }
+
+  // ---- internals ----
+
+  private @Nullable Route routeFor(String model) {
+    Route route = routes.get(model);
+    if (route == null || route.pool.usable()) {
+      return route;
+    }
+    for (String fallback : route.spec.fallbacks()) {
+      Route alternative = routes.get(fallback);
+      if (alternative != null && alternative.pool.usable()) {
+        return alternative;
+      }
+    }
+    return null;
+  }
+
+  private void rerouteIfUnusable(Route route) {
+    if (route.queue.isEmpty() || route.pool.usable()) {
+      return;
+    }
+    Route alternative = routeFor(route.spec.name());
+    if (alternative == null) {
+      return;
+    }
+    for (Ticket t = route.queue.poll(); t != null; t = route.queue.poll()) {
+      route.queuedTokens -= t.demand().tokens();
+      t.model(alternative.spec.name());
+      alternative.queue.add(t);
+      alternative.queuedTokens += t.demand().tokens();
+    }
+  }
+
+  private Reservation reserve(Ticket ticket, Route route, int index, long nowNanos) {
+    DeploymentLimiter limiter = route.pool.limiter(index);
+    Charge charge =
+        limiter.reserve(nowNanos, ticket.demand().promptTokens(), ticket.demand().outputTokens());
+    route.pool.refresh(index, nowNanos);
+    ticket.state(Ticket.State.ADMITTED);
+    return new Reservation(ticket, limiter, charge, nowNanos);
+  }
+
+  private void enqueue(Route route, Ticket ticket, boolean first) {
+    if (first) {
+      route.queue.addFirst(ticket);
+    } else {
+      route.queue.add(ticket);
+    }
+    route.queuedTokens += ticket.demand().tokens();
+    ticket.state(Ticket.State.QUEUED);
+    byDeadline.add(ticket);
+    queued++;
+  }
+
+  private long estimatedStart(Route route, long ahead, long tokens, long nowNanos) {
+    // Requests ahead cost about the average of what waits, and at least this one's size.
+    long count = route.queue.size();
+    long averageTokens = count == 0 ? tokens : Math.max(tokens, route.queuedTokens / count);
+    return Math.max(nowNanos, route.pool.slotTimeNanos(nowNanos, ahead, averageTokens));
+  }
+
+  private void expire(long nowNanos, List<Rejection> rejected) {
+    for (Ticket orphan : orphans) {
+      byDeadline.remove(orphan);
+      queued--;
+      orphan.state(Ticket.State.REJECTED);
+      rejected.add(
+          new Rejection(
+              orphan,
+              new Rejected(Reason.NO_DEPLOYMENT, 0, noDeploymentMessage(orphan.demand().model()))));
+    }
+    orphans.clear();
+    while (!byDeadline.isEmpty() && byDeadline.first().demand().deadlineNanos() <= nowNanos) {
+      Ticket late = byDeadline.pollFirst();
+      Route route = routes.get(late.model());
+      if (route != null && route.queue.remove(late)) {
+        route.queuedTokens -= late.demand().tokens();
+      }
+      queued--;
+      late.state(Ticket.State.REJECTED);
+      long retry =
+          route == null
+              ? 0
+              : Math.max(
+                  0,
+                  estimatedStart(
+                          route,
+                          route.queue.ahead(late.priority(), late.tenant()),
+                          late.demand().tokens(),
+                          nowNanos)
+                      - nowNanos
+                      - (late.demand().deadlineNanos() - late.submittedNanos()));
+      rejected.add(
+          new Rejection(
+              late,
+              new Rejected(
+                  Reason.OVERLOADED,
+                  retry,
+                  "The request waited until its deadline: all deployments for '"
+                      + late.model()
+                      + "' stayed at their rate limits.")));
+    }
+  }
+
+  private Rejected reject(Ticket ticket, Reason reason, long retryAfterNanos, String message) {
+    ticket.state(Ticket.State.REJECTED);
+    return new Rejected(reason, retryAfterNanos, message);
+  }
+
+  private void refresh(DeploymentLimiter limiter, long nowNanos) {
+    Location location = locations.get(limiter.name());
+    if (location != null && location.pool().limiter(location.index()) == limiter) {
+      location.pool().refresh(location.index(), nowNanos);
+    }
+  }
+
+  private static String noDeploymentMessage(String model) {
+    return "The model '" + model + "' has no usable deployment.";
+  }
+}

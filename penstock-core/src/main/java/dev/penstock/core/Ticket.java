@@ -1,0 +1,97 @@
+package dev.penstock.core;
+
+import dev.penstock.core.queue.Priority;
+import dev.penstock.core.queue.QueueEntry;
+
+/**
+ * One request's passage through the scheduler, from submission until it is admitted, rejected or
+ * cancelled. Identity matters (queues hold tickets); all mutation happens under the scheduler's
+ * lock.
+ */
+public final class Ticket implements QueueEntry {
+  /** Where the ticket stands. */
+  public enum State {
+    NEW,
+    QUEUED,
+    ADMITTED,
+    REJECTED,
+    CANCELLED
+  }
+
+  private final long id;
+  private final Demand demand;
+  private final long submittedNanos;
+  private String model;
+  private State state = State.NEW;
+  private long estimatedStartNanos;
+
+  Ticket(long id, Demand demand, long submittedNanos) {
+    this.id = id;
+    this.demand = demand;
+    this.submittedNanos = submittedNanos;
+    this.model = demand.model();
+  }
+
+  public long id() {
+    return id;
+  }
+
+  public Demand demand() {
+    return demand;
+  }
+
+  @Override
+  public Priority priority() {
+    return demand.priority();
+  }
+
+  @Override
+  public String tenant() {
+    return demand.tenant();
+  }
+
+  /** The model whose pool serves it: the requested one, or a fallback. */
+  public String model() {
+    return model;
+  }
+
+  void model(String served) {
+    model = served;
+  }
+
+  public long submittedNanos() {
+    return submittedNanos;
+  }
+
+  public State state() {
+    return state;
+  }
+
+  void state(State next) {
+    state = next;
+  }
+
+  /** When the scheduler expected the ticket to start, as estimated when it was queued. */
+  public long estimatedStartNanos() {
+    return estimatedStartNanos;
+  }
+
+  void estimatedStartNanos(long nanos) {
+    estimatedStartNanos = nanos;
+  }
+
+  @Override
+  public String toString() {
+    return "Ticket["
+        + id
+        + " "
+        + demand.model()
+        + " "
+        + demand.priority().wireName()
+        + " "
+        + demand.tenant()
+        + " "
+        + state
+        + "]";
+  }
+}

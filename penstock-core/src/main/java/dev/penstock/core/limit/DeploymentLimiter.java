@@ -1,0 +1,249 @@
+package dev.penstock.core.limit;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The limit state of one deployment: when it may next receive a request, what it has been charged,
+ * and what the upstream told about it.
+ *
+ * <h2>Design</h2>
+ *
+ * <p>Two mechanisms, each doing what it is good at. A {@link Gcra} schedule per dimension (requests
+ * and tokens) spaces requests smoothly, so that a 200 RPM key receives one request every ~300 ms
+ * rather than 200 at the top of a minute. A {@link ReservationLog} then guarantees the limit
+ * exactly: a request starts only when, counting every reservation still in the window (plus the
+ * guard, see {@link Pacing}), it fits under both RPM and TPM. The schedule alone would let a large
+ * request follow a small one too closely; the log alone would allow bursts.
+ *
+ * <p>After the answer, {@link #settle} reconciles the charge with what the provider counts ({@link
+ * TpmCharge}); {@link #observe} folds in the upstream's own view of its remaining capacity, which
+ * can only make Penstock more careful: usage the upstream reports beyond Penstock's own log is held
+ * as a "phantom" charge until the upstream's reset time.
+ *
+ * <p>Pure: time is passed in. Not thread-safe: the scheduler's lock guards every call.
+ */
+public final class DeploymentLimiter {
+  /** A start time meaning "not until something changes" (disabled, full concurrency, too large). */
+  public static final long NEVER = Long.MAX_VALUE;
+
+  private final String name;
+  private DeploymentLimits limits;
+  private Pacing pacing;
+  private final Gcra requestPacer = new Gcra();
+  private final Gcra tokenPacer = new Gcra();
+  private final ReservationLog log = new ReservationLog();
+  private int inFlight;
+  private long coolDownUntilNanos = Long.MIN_VALUE;
+  private @Nullable String disabledReason;
+  private long observedRpm;
+  private long observedTpm;
+  private ReservationLog.Phantom phantom = ReservationLog.Phantom.NONE;
+
+  public DeploymentLimiter(String name, DeploymentLimits limits, Pacing pacing) {
+    this.name = name;
+    this.limits = limits;
+    this.pacing = pacing;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public DeploymentLimits limits() {
+    return limits;
+  }
+
+  /** New limits from a reloaded configuration; what was already charged stays charged. */
+  public void reconfigure(DeploymentLimits newLimits, Pacing newPacing) {
+    limits = newLimits;
+    pacing = newPacing;
+  }
+
+  /** The RPM in force: the configured one, or the upstream's if it reported a lower one. */
+  public long rpm() {
+    return observedRpm > 0 ? Math.min(limits.rpm(), observedRpm) : limits.rpm();
+  }
+
+  /** The TPM in force: the configured one, or the upstream's if it reported a lower one. */
+  public long tpm() {
+    return observedTpm > 0 ? Math.min(limits.tpm(), observedTpm) : limits.tpm();
+  }
+
+  /**
+   * When this deployment may next start a request of any size: the later of its pacing schedule and
+   * its cooldown, or {@link #NEVER} while disabled or at its concurrency limit. May lie in the past
+   * (the deployment has been idle since then).
+   */
+  public long readyAtNanos(long nowNanos) {
+    if (disabledReason != null
+        || (limits.maxConcurrency() > 0 && inFlight >= limits.maxConcurrency())) {
+      return NEVER;
+    }
+    log.expire(nowNanos);
+    long ready =
+        Math.max(
+            Math.max(requestPacer.allowedAtNanos(), tokenPacer.allowedAtNanos()),
+            coolDownUntilNanos);
+    if (log.requests() + phantom.requestsAt(nowNanos) >= rpm()) {
+      ready = Math.max(ready, log.fitTimeNanos(nowNanos, 0, rpm(), tpm(), phantom));
+    }
+    return ready;
+  }
+
+  /**
+   * The earliest time, not before {@code nowNanos}, at which a request charged {@code tokens} can
+   * start here, or {@link #NEVER}.
+   */
+  public long startTimeNanos(long nowNanos, long tokens) {
+    if (tokens > tpm()) {
+      return NEVER;
+    }
+    long ready = readyAtNanos(nowNanos);
+    if (ready == NEVER) {
+      return NEVER;
+    }
+    return Math.max(
+        Math.max(ready, nowNanos), log.fitTimeNanos(nowNanos, tokens, rpm(), tpm(), phantom));
+  }
+
+  /** Charges one request; the caller has checked {@link #startTimeNanos} is now. */
+  public Charge reserve(long nowNanos, long promptTokens, long outputTokens) {
+    long cost = promptTokens + outputTokens;
+    long sequence = log.add(nowNanos + pacing.spanNanos(), cost);
+    requestPacer.consume(nowNanos, 1, nanosPerRequest());
+    tokenPacer.consume(nowNanos, cost, nanosPerToken());
+    inFlight++;
+    return new Charge(sequence, promptTokens, outputTokens, cost);
+  }
+
+  /**
+   * Ends a reservation. {@code actualPromptTokens} and {@code actualCompletionTokens} are the usage
+   * the upstream reported, or -1 when unknown (the estimate then stays charged).
+   */
+  public void settle(
+      Charge charge,
+      long nowNanos,
+      Settlement settlement,
+      long actualPromptTokens,
+      long actualCompletionTokens) {
+    inFlight--;
+    switch (settlement) {
+      case UNCOUNTED -> {
+        log.cancel(charge.sequence());
+        requestPacer.refund(nowNanos, 1, nanosPerRequest());
+        tokenPacer.refund(nowNanos, charge.tokens(), nanosPerToken());
+      }
+      case COUNTED -> {}
+      case COMPLETED -> {
+        if (actualPromptTokens < 0) {
+          return;
+        }
+        long charged =
+            limits.tpmCharge() == TpmCharge.USAGE
+                ? actualPromptTokens + Math.max(0, actualCompletionTokens)
+                : Math.max(charge.promptTokens(), actualPromptTokens) + charge.outputTokens();
+        rechargeTokens(charge, nowNanos, charged);
+      }
+    }
+  }
+
+  private void rechargeTokens(Charge charge, long nowNanos, long charged) {
+    log.setTokens(charge.sequence(), charged);
+    if (charged < charge.tokens()) {
+      tokenPacer.refund(nowNanos, charge.tokens() - charged, nanosPerToken());
+    } else if (charged > charge.tokens()) {
+      tokenPacer.consume(nowNanos, charged - charge.tokens(), nanosPerToken());
+    }
+  }
+
+  /**
+   * Folds in the upstream's report of its limits. A lower limit than configured is adopted; use
+   * beyond what Penstock itself charged is held as phantom use until the reported reset.
+   */
+  public void observe(RateLimitObservation seen, long nowNanos) {
+    if (seen.limitRequests() > 0) {
+      observedRpm = seen.limitRequests();
+    }
+    if (seen.limitTokens() > 0) {
+      observedTpm = seen.limitTokens();
+    }
+    log.expire(nowNanos);
+    long extraRequests = 0;
+    long requestsUntil = Long.MIN_VALUE;
+    if (seen.remainingRequests() >= 0) {
+      extraRequests = rpm() - seen.remainingRequests() - log.requests();
+      requestsUntil = nowNanos + resetOrSpan(seen.resetRequestsNanos());
+    }
+    long extraTokens = 0;
+    long tokensUntil = Long.MIN_VALUE;
+    if (seen.remainingTokens() >= 0) {
+      extraTokens = tpm() - seen.remainingTokens() - log.tokens();
+      tokensUntil = nowNanos + resetOrSpan(seen.resetTokensNanos());
+    }
+    if (seen.remainingRequests() >= 0 || seen.remainingTokens() >= 0) {
+      ReservationLog.Phantom old = phantom;
+      phantom =
+          new ReservationLog.Phantom(
+              seen.remainingRequests() >= 0 ? Math.max(0, extraRequests) : old.requests(),
+              seen.remainingRequests() >= 0 ? requestsUntil : old.requestsUntilNanos(),
+              seen.remainingTokens() >= 0 ? Math.max(0, extraTokens) : old.tokens(),
+              seen.remainingTokens() >= 0 ? tokensUntil : old.tokensUntilNanos());
+    }
+  }
+
+  private long resetOrSpan(long resetNanos) {
+    return resetNanos > 0 ? resetNanos : pacing.spanNanos();
+  }
+
+  /** Sends nothing here before {@code untilNanos} (an upstream rate-limit answer). */
+  public void coolDownUntil(long untilNanos) {
+    coolDownUntilNanos = Math.max(coolDownUntilNanos, untilNanos);
+  }
+
+  public long coolDownUntilNanos() {
+    return coolDownUntilNanos;
+  }
+
+  /** Takes the deployment out of rotation until {@link #enable()} (e.g. insufficient quota). */
+  public void disable(String reason) {
+    disabledReason = reason;
+  }
+
+  public void enable() {
+    disabledReason = null;
+  }
+
+  public @Nullable String disabledReason() {
+    return disabledReason;
+  }
+
+  public int inFlight() {
+    return inFlight;
+  }
+
+  /** Requests charged in the current window (guard included), phantom use excluded. */
+  public long windowRequests(long nowNanos) {
+    log.expire(nowNanos);
+    return log.requests();
+  }
+
+  /** Tokens charged in the current window (guard included), phantom use excluded. */
+  public long windowTokens(long nowNanos) {
+    log.expire(nowNanos);
+    return log.tokens();
+  }
+
+  /** Time one request books on the request schedule: {@code (window + guard) / rpm}. */
+  public double nanosPerRequest() {
+    return (double) pacing.spanNanos() / rpm();
+  }
+
+  /** Time one token books on the token schedule: {@code (window + guard) / tpm}. */
+  public double nanosPerToken() {
+    return (double) pacing.spanNanos() / tpm();
+  }
+
+  public Pacing pacing() {
+    return pacing;
+  }
+}

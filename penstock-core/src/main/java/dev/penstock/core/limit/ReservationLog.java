@@ -1,0 +1,156 @@
+package dev.penstock.core.limit;
+
+/**
+ * The exact record of what one deployment has been charged in the current window: one entry per
+ * reservation, with the time it stops counting and its request and token charges.
+ *
+ * <h2>Design</h2>
+ *
+ * <p>A ring buffer of parallel primitive arrays, oldest first. Entries are addressed by a
+ * monotonically increasing sequence number, so that a reservation can later adjust its own entry (a
+ * refund, a charge for real usage) while it is still in the window, in O(1). Expiry times are kept
+ * non-decreasing (an entry never expires before an older one), which keeps {@link #expire} a pop
+ * from the front and lets {@link #fitTimeNanos} walk forward in time.
+ *
+ * <p>Not thread-safe; the scheduler's lock guards it.
+ */
+final class ReservationLog {
+  private long[] expiries = new long[16];
+  private long[] tokens = new long[16];
+  private byte[] requests = new byte[16];
+  private long headSeq;
+  private int size;
+  private long requestSum;
+  private long tokenSum;
+
+  long requests() {
+    return requestSum;
+  }
+
+  long tokens() {
+    return tokenSum;
+  }
+
+  /** Adds a reservation of one request and {@code tokenCost} tokens; returns its sequence. */
+  long add(long expiryNanos, long tokenCost) {
+    if (size == expiries.length) {
+      grow();
+    }
+    if (size > 0) {
+      expiryNanos = Math.max(expiryNanos, expiries[index(headSeq + size - 1)]);
+    }
+    int i = index(headSeq + size);
+    expiries[i] = expiryNanos;
+    tokens[i] = tokenCost;
+    requests[i] = 1;
+    size++;
+    requestSum++;
+    tokenSum += tokenCost;
+    return headSeq + size - 1;
+  }
+
+  /** Drops entries that stop counting at or before {@code nowNanos}. */
+  void expire(long nowNanos) {
+    while (size > 0 && expiries[index(headSeq)] <= nowNanos) {
+      int i = index(headSeq);
+      requestSum -= requests[i];
+      tokenSum -= tokens[i];
+      headSeq++;
+      size--;
+    }
+  }
+
+  boolean contains(long seq) {
+    return seq >= headSeq && seq < headSeq + size;
+  }
+
+  /** Sets the token charge of a live entry (no effect once it has left the window). */
+  void setTokens(long seq, long newTokens) {
+    if (contains(seq)) {
+      int i = index(seq);
+      tokenSum += newTokens - tokens[i];
+      tokens[i] = newTokens;
+    }
+  }
+
+  /** Removes a live entry's charges entirely: the provider never counted it. */
+  void cancel(long seq) {
+    if (contains(seq)) {
+      int i = index(seq);
+      requestSum -= requests[i];
+      tokenSum -= tokens[i];
+      requests[i] = 0;
+      tokens[i] = 0;
+    }
+  }
+
+  /**
+   * The earliest time at or after {@code nowNanos} at which one more request costing {@code
+   * tokenCost} fits under both limits, counting the phantom use learned from the upstream until its
+   * own expiry. The caller ensures {@code tokenCost <= tpm}; call {@link #expire} first.
+   */
+  long fitTimeNanos(long nowNanos, long tokenCost, long rpm, long tpm, Phantom phantom) {
+    long req = requestSum;
+    long tok = tokenSum;
+    if (fits(req, tok, nowNanos, tokenCost, rpm, tpm, phantom)) {
+      return nowNanos;
+    }
+    long t = nowNanos;
+    for (int k = 0; k < size; k++) {
+      int i = index(headSeq + k);
+      req -= requests[i];
+      tok -= tokens[i];
+      t = expiries[i];
+      if (fits(req, tok, t, tokenCost, rpm, tpm, phantom)) {
+        return t;
+      }
+    }
+    return Math.max(t, phantom.lastExpiryNanos());
+  }
+
+  private static boolean fits(
+      long req, long tok, long at, long tokenCost, long rpm, long tpm, Phantom phantom) {
+    return req + phantom.requestsAt(at) + 1 <= rpm && tok + phantom.tokensAt(at) + tokenCost <= tpm;
+  }
+
+  private int index(long seq) {
+    return (int) (seq & (expiries.length - 1));
+  }
+
+  private void grow() {
+    int capacity = expiries.length * 2;
+    long[] newExpiries = new long[capacity];
+    long[] newTokens = new long[capacity];
+    byte[] newRequests = new byte[capacity];
+    for (int k = 0; k < size; k++) {
+      int from = index(headSeq + k);
+      int to = (int) ((headSeq + k) & (capacity - 1));
+      newExpiries[to] = expiries[from];
+      newTokens[to] = tokens[from];
+      newRequests[to] = requests[from];
+    }
+    expiries = newExpiries;
+    tokens = newTokens;
+    requests = newRequests;
+  }
+
+  /**
+   * Use that the upstream reported and Penstock cannot account for (another client of the same key,
+   * a count that differs from the estimate), each part valid until its own expiry.
+   */
+  record Phantom(long requests, long requestsUntilNanos, long tokens, long tokensUntilNanos) {
+    static final Phantom NONE = new Phantom(0, Long.MIN_VALUE, 0, Long.MIN_VALUE);
+
+    long requestsAt(long at) {
+      return at < requestsUntilNanos ? requests : 0;
+    }
+
+    long tokensAt(long at) {
+      return at < tokensUntilNanos ? tokens : 0;
+    }
+
+    long lastExpiryNanos() {
+      return Math.max(requestsUntilNanos, tokensUntilNanos);
+    }
+  }
+}

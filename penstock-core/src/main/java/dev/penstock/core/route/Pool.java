@@ -1,0 +1,198 @@
+package dev.penstock.core.route;
+
+import dev.penstock.core.limit.DeploymentLimiter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * The deployments that serve one public model, and the choice among them.
+ *
+ * <h2>Design</h2>
+ *
+ * <p>Deployments are kept sorted by priority tier. A request goes to the lowest tier that has a
+ * deployment able to start it now; a higher tier is used only when the lower ones are full or
+ * unusable. Within a tier, the choice is the deployment with the most headroom, scaled by its
+ * weight: headroom is how long the deployment has been ready ({@code now - readyAt}, capped at one
+ * window), i.e. how much of its pacing schedule lies unused. Taking the most idle deployment
+ * spreads requests evenly, in proportion to each deployment's capacity, rather than filling one key
+ * and then the next.
+ *
+ * <p>The ready time of each deployment is cached in a primitive array, refreshed by the scheduler
+ * after every change to that deployment ({@link #refresh}); a ready time is an absolute instant, so
+ * the cache stays exact while time passes. Choosing is then one pass over a {@code long[]} — about
+ * a nanosecond per deployment — and the limiter is consulted only for the winner, to check that
+ * this request's token cost fits its window.
+ *
+ * <p>Not thread-safe; the scheduler's lock guards it.
+ */
+public final class Pool {
+  private final String model;
+  private final DeploymentLimiter[] limiters;
+  private final int[] tiers;
+  private final double[] weights;
+  private final long[] readyAt;
+
+  /** One deployment of the pool, as configured. */
+  public record Member(DeploymentLimiter limiter, int tier, double weight) {}
+
+  public Pool(String model, List<Member> members, long nowNanos) {
+    this.model = model;
+    List<Member> sorted = new ArrayList<>(members);
+    sorted.sort(Comparator.comparingInt(Member::tier));
+    int n = sorted.size();
+    limiters = new DeploymentLimiter[n];
+    tiers = new int[n];
+    weights = new double[n];
+    readyAt = new long[n];
+    for (int i = 0; i < n; i++) {
+      Member m = sorted.get(i);
+      if (m.weight() <= 0) {
+        throw new IllegalArgumentException("weight must be positive");
+      }
+      limiters[i] = m.limiter();
+      tiers[i] = m.tier();
+      weights[i] = m.weight();
+      readyAt[i] = m.limiter().readyAtNanos(nowNanos);
+    }
+  }
+
+  public String model() {
+    return model;
+  }
+
+  public int size() {
+    return limiters.length;
+  }
+
+  public DeploymentLimiter limiter(int index) {
+    return limiters[index];
+  }
+
+  /** Re-reads deployment {@code index}'s ready time after its state changed. */
+  public void refresh(int index, long nowNanos) {
+    readyAt[index] = limiters[index].readyAtNanos(nowNanos);
+  }
+
+  /** The deployment that should start a request charged {@code tokens} now, or -1 when none can. */
+  public int choose(long nowNanos, long tokens) {
+    int i = 0;
+    while (i < limiters.length) {
+      int tierEnd = i;
+      while (tierEnd < limiters.length && tiers[tierEnd] == tiers[i]) {
+        tierEnd++;
+      }
+      int chosen = chooseInTier(i, tierEnd, nowNanos, tokens);
+      if (chosen >= 0) {
+        return chosen;
+      }
+      i = tierEnd;
+    }
+    return -1;
+  }
+
+  private int chooseInTier(int from, int to, long nowNanos, long tokens) {
+    // A winner whose window cannot take this request's tokens yet is skipped, and its ready time
+    // moved to when it can (still exact for that cost, conservative for smaller ones).
+    while (true) {
+      int best = -1;
+      double bestScore = -1;
+      for (int i = from; i < to; i++) {
+        long ready = readyAt[i];
+        if (ready <= nowNanos) {
+          long idle = nowNanos - ready;
+          double score = weights[i] * (idle < 0 || idle > CAP_NANOS ? CAP_NANOS : idle);
+          if (score > bestScore) {
+            bestScore = score;
+            best = i;
+          }
+        }
+      }
+      if (best < 0) {
+        return -1;
+      }
+      long start = limiters[best].startTimeNanos(nowNanos, tokens);
+      if (start <= nowNanos) {
+        return best;
+      }
+      readyAt[best] = start;
+    }
+  }
+
+  /** Headroom counts idle time up to one minute: beyond that every idle deployment is equal. */
+  private static final long CAP_NANOS = 60_000_000_000L;
+
+  /** The earliest time any deployment could start a request charged {@code tokens}. */
+  public long earliestStartNanos(long nowNanos, long tokens) {
+    long earliest = DeploymentLimiter.NEVER;
+    for (DeploymentLimiter limiter : limiters) {
+      earliest = Math.min(earliest, limiter.startTimeNanos(nowNanos, tokens));
+    }
+    return earliest;
+  }
+
+  /**
+   * When the pool could start the {@code position}-th next request (0 = the next one), if every
+   * request costs {@code tokens} and nothing else changes: each deployment offers slots from its
+   * ready time on, one per {@code max(time per request, tokens × time per token)}. A binary search
+   * over time finds when the pool has offered {@code position + 1} slots.
+   */
+  public long slotTimeNanos(long nowNanos, long position, long tokens) {
+    int n = limiters.length;
+    long[] first = new long[n];
+    double[] interval = new double[n];
+    long lo = Long.MAX_VALUE;
+    long hi = Long.MIN_VALUE;
+    for (int i = 0; i < n; i++) {
+      first[i] = limiters[i].startTimeNanos(nowNanos, tokens);
+      interval[i] = Math.max(limiters[i].nanosPerRequest(), tokens * limiters[i].nanosPerToken());
+      if (first[i] != DeploymentLimiter.NEVER) {
+        lo = Math.min(lo, first[i]);
+        hi = Math.max(hi, first[i] + (long) Math.ceil(interval[i] * (position + 1)));
+      }
+    }
+    if (lo == Long.MAX_VALUE) {
+      return DeploymentLimiter.NEVER;
+    }
+    while (lo < hi) {
+      long mid = lo + (hi - lo) / 2;
+      if (slotsBy(mid, first, interval) >= position + 1) {
+        hi = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    return lo;
+  }
+
+  private static long slotsBy(long t, long[] first, double[] interval) {
+    long slots = 0;
+    for (int i = 0; i < first.length; i++) {
+      if (first[i] != DeploymentLimiter.NEVER && t >= first[i]) {
+        slots += (long) ((t - first[i]) / interval[i]) + 1;
+      }
+    }
+    return slots;
+  }
+
+  /** True when some deployment is enabled (it may be busy; busy is not unusable). */
+  public boolean usable() {
+    for (DeploymentLimiter limiter : limiters) {
+      if (limiter.disabledReason() == null) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The largest TPM among enabled deployments: a request above it can never be served. */
+  public long largestTpm() {
+    long largest = 0;
+    for (DeploymentLimiter limiter : limiters) {
+      if (limiter.disabledReason() == null) {
+        largest = Math.max(largest, limiter.tpm());
+      }
+    }
+    return largest;
+  }
+}
