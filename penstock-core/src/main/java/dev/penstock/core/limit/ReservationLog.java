@@ -95,17 +95,32 @@ final class ReservationLog {
     if (fits(req, tok, nowNanos, tokenCost, rpm, tpm, phantom)) {
       return nowNanos;
     }
-    long t = nowNanos;
-    for (int k = 0; k < size; k++) {
-      int i = index(headSeq + k);
-      req -= requests[i];
-      tok -= tokens[i];
-      t = expiries[i];
+    // Walk forward through the moments something stops counting: entry expiries (in order) and
+    // the two phantom expiries, merged.
+    long firstPhantom = Math.min(phantom.requestsUntilNanos(), phantom.tokensUntilNanos());
+    long secondPhantom = Math.max(phantom.requestsUntilNanos(), phantom.tokensUntilNanos());
+    int k = 0;
+    while (true) {
+      long nextEntry = k < size ? expiries[index(headSeq + k)] : Long.MAX_VALUE;
+      long nextPhantom =
+          firstPhantom > nowNanos
+              ? firstPhantom
+              : secondPhantom > nowNanos ? secondPhantom : Long.MAX_VALUE;
+      long t = Math.min(nextEntry, nextPhantom);
+      if (t == Long.MAX_VALUE) {
+        return nowNanos; // nothing left that could block: only reachable with a cost above limit
+      }
+      while (k < size && expiries[index(headSeq + k)] == t) {
+        int i = index(headSeq + k);
+        req -= requests[i];
+        tok -= tokens[i];
+        k++;
+      }
       if (fits(req, tok, t, tokenCost, rpm, tpm, phantom)) {
         return t;
       }
+      nowNanos = t;
     }
-    return Math.max(t, phantom.lastExpiryNanos());
   }
 
   private static boolean fits(

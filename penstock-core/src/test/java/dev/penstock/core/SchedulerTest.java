@@ -1,0 +1,234 @@
+package dev.penstock.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.penstock.core.Admission.Admitted;
+import dev.penstock.core.Admission.Queued;
+import dev.penstock.core.Admission.Reason;
+import dev.penstock.core.Admission.Rejected;
+import dev.penstock.core.limit.DeploymentLimits;
+import dev.penstock.core.limit.Pacing;
+import dev.penstock.core.limit.RateLimitObservation;
+import dev.penstock.core.limit.Settlement;
+import dev.penstock.core.queue.Priority;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The scheduler's decisions, as readable transcripts in virtual time. */
+class SchedulerTest {
+  private static final long MS = 1_000_000L;
+  private static final long S = 1000 * MS;
+  private static final Pacing NO_GUARD = new Pacing(60 * S, 0);
+
+  private static Topology.DeploymentSpec deployment(String name, long rpm, long tpm, int tier) {
+    return new Topology.DeploymentSpec(name, DeploymentLimits.of(rpm, tpm), tier, 1);
+  }
+
+  private static Topology topology(Topology.DeploymentSpec... deployments) {
+    return new Topology(
+        List.of(new Topology.ModelRoute("m", List.of(deployments), List.of())), NO_GUARD, 1000);
+  }
+
+  private static Demand demand(Priority priority, String tenant, long deadline) {
+    return new Demand("m", tenant, priority, 10, 10, deadline);
+  }
+
+  private static String describe(Admission admission) {
+    return switch (admission) {
+      case Admitted a -> "admitted " + a.reservation().deployment();
+      case Queued q -> "queued";
+      case Rejected r -> "rejected " + r.reason() + " retry " + r.retryAfterNanos() / MS + "ms";
+    };
+  }
+
+  @Test
+  void spreadsRequestsOverTheDeploymentsThenQueues() {
+    Scheduler scheduler =
+        new Scheduler(
+            topology(
+                deployment("a", 60, 100_000, 0),
+                deployment("b", 60, 100_000, 0),
+                deployment("c", 60, 100_000, 0)),
+            0);
+    List<String> transcript = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      transcript.add(describe(scheduler.submit(demand(Priority.NORMAL, "t", 60 * S), 0)));
+    }
+    assertThat(transcript).containsExactly("admitted a", "admitted b", "admitted c", "queued");
+    assertThat(scheduler.nextWakeNanos(0)).isEqualTo(S);
+    assertThat(scheduler.dispatch(S - 1).admitted()).isEmpty();
+    assertThat(scheduler.dispatch(S).admitted())
+        .extracting(Reservation::deployment)
+        .containsExactly("a");
+  }
+
+  @Test
+  void aHigherTierIsUsedOnlyWhenTheLowerOneIsFull() {
+    Scheduler scheduler =
+        new Scheduler(
+            topology(deployment("relay", 600, 1_000_000, 1), deployment("own", 60, 100_000, 0)), 0);
+    List<String> transcript = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      transcript.add(describe(scheduler.submit(demand(Priority.NORMAL, "t", 60 * S), 0)));
+    }
+    assertThat(transcript).containsExactly("admitted own", "admitted relay", "queued");
+  }
+
+  @Test
+  void rejectsAtOnceWhatCannotStartBeforeItsDeadlineWithATruthfulRetryAfter() {
+    Scheduler scheduler = new Scheduler(topology(deployment("a", 60, 100_000, 0)), 0);
+    List<String> transcript = new ArrayList<>();
+    for (int i = 0; i < 7; i++) {
+      transcript.add(describe(scheduler.submit(demand(Priority.NORMAL, "t", 5 * S), 0)));
+    }
+    // One slot per second: starts at 0 s, then 1..5 s queue; the 7th would start at 6 s.
+    assertThat(transcript)
+        .containsExactly(
+            "admitted a",
+            "queued",
+            "queued",
+            "queued",
+            "queued",
+            "queued",
+            "rejected OVERLOADED retry 1000ms");
+
+    // Retried after exactly that long, with the same 5 s budget, it gets in.
+    for (int second = 1; second <= 5; second++) {
+      scheduler.dispatch(second * S);
+    }
+    assertThat(describe(scheduler.submit(demand(Priority.NORMAL, "t", 6 * S), S)))
+        .isEqualTo("queued");
+  }
+
+  @Test
+  void highPriorityOvertakesWaitingNormalOnes() {
+    Scheduler scheduler = new Scheduler(topology(deployment("a", 60, 100_000, 0)), 0);
+    scheduler.submit(demand(Priority.NORMAL, "t", 60 * S), 0);
+    Queued normal = (Queued) scheduler.submit(demand(Priority.NORMAL, "t", 60 * S), 0);
+    Queued high = (Queued) scheduler.submit(demand(Priority.HIGH, "t", 60 * S), 0);
+    List<Reservation> first = scheduler.dispatch(S).admitted();
+    assertThat(first).extracting(r -> r.ticket()).containsExactly(high.ticket());
+    assertThat(scheduler.dispatch(2 * S).admitted())
+        .extracting(r -> r.ticket())
+        .containsExactly(normal.ticket());
+  }
+
+  @Test
+  void waitingPastTheDeadlineEndsInARejection() {
+    Scheduler scheduler = new Scheduler(topology(deployment("a", 6, 100_000, 0)), 0);
+    scheduler.submit(demand(Priority.NORMAL, "t", 60 * S), 0);
+    Queued waiting = (Queued) scheduler.submit(demand(Priority.NORMAL, "t", 20 * S), 0);
+    // A high-priority request arriving later pushes it past its deadline.
+    scheduler.submit(demand(Priority.HIGH, "t", 60 * S), S);
+    scheduler.dispatch(10 * S);
+    Scheduler.Dispatch late = scheduler.dispatch(20 * S);
+    assertThat(late.rejected())
+        .extracting(Scheduler.Rejection::ticket)
+        .containsExactly(waiting.ticket());
+    assertThat(late.rejected().getFirst().rejected().reason()).isEqualTo(Reason.OVERLOADED);
+    assertThat(scheduler.queued()).isZero();
+  }
+
+  @Test
+  void anUpstreamRateLimitCoolsTheDeploymentAndRequeuesTheRequestInFront() {
+    Scheduler scheduler =
+        new Scheduler(
+            topology(deployment("a", 600, 100_000, 0), deployment("b", 600, 100_000, 0)), 0);
+    Admitted first = (Admitted) scheduler.submit(demand(Priority.NORMAL, "t", 60 * S), 0);
+    Admitted second = (Admitted) scheduler.submit(demand(Priority.NORMAL, "t", 60 * S), 0);
+    scheduler.submit(demand(Priority.NORMAL, "t", 60 * S), 0);
+
+    Admission again = scheduler.requeue(first.reservation(), 30 * S, RateLimitObservation.NONE, MS);
+    assertThat(again).isInstanceOf(Queued.class);
+    scheduler.settle(
+        second.reservation(), Settlement.COMPLETED, 10, 5, RateLimitObservation.NONE, MS);
+    // At 100 ms b is free again; a cools down until 30 s. The requeued request goes first.
+    Scheduler.Dispatch next = scheduler.dispatch(100 * MS);
+    assertThat(next.admitted()).hasSize(1);
+    assertThat(next.admitted().getFirst().ticket()).isSameAs(first.reservation().ticket());
+    assertThat(next.admitted().getFirst().deployment()).isEqualTo("b");
+    assertThat(scheduler.deployment("a").orElseThrow().coolDownUntilNanos()).isEqualTo(30 * S);
+  }
+
+  @Test
+  void aModelWithNoUsableDeploymentFallsBack() {
+    Topology topology =
+        new Topology(
+            List.of(
+                new Topology.ModelRoute(
+                    "big", List.of(deployment("big-1", 60, 100_000, 0)), List.of("small")),
+                new Topology.ModelRoute(
+                    "small", List.of(deployment("small-1", 60, 100_000, 0)), List.of())),
+            NO_GUARD,
+            100);
+    Scheduler scheduler = new Scheduler(topology, 0);
+    scheduler.disable("big-1", "insufficient_quota", 0);
+    Admitted admitted =
+        (Admitted) scheduler.submit(new Demand("big", "t", Priority.NORMAL, 1, 1, 60 * S), 0);
+    assertThat(admitted.reservation().deployment()).isEqualTo("small-1");
+    assertThat(admitted.reservation().ticket().model()).isEqualTo("small");
+    scheduler.disable("small-1", "insufficient_quota", 0);
+    assertThat(describe(scheduler.submit(new Demand("big", "t", Priority.NORMAL, 1, 1, 60 * S), 0)))
+        .startsWith("rejected NO_DEPLOYMENT");
+  }
+
+  @Test
+  void impossibleRequestsAreRejectedForWhatTheyAre() {
+    Topology small =
+        new Topology(
+            List.of(new Topology.ModelRoute("m", List.of(deployment("a", 1, 100, 0)), List.of())),
+            NO_GUARD,
+            1);
+    Scheduler scheduler = new Scheduler(small, 0);
+    assertThat(describe(scheduler.submit(new Demand("m", "t", Priority.NORMAL, 90, 20, S), 0)))
+        .startsWith("rejected TOO_LARGE");
+    assertThat(describe(scheduler.submit(new Demand("x", "t", Priority.NORMAL, 1, 1, S), 0)))
+        .startsWith("rejected NO_DEPLOYMENT");
+    scheduler.submit(demand(Priority.NORMAL, "t", 600 * S), 0);
+    scheduler.submit(demand(Priority.NORMAL, "t", 600 * S), 0);
+    assertThat(describe(scheduler.submit(demand(Priority.NORMAL, "t", 600 * S), 0)))
+        .startsWith("rejected QUEUE_FULL");
+  }
+
+  @Test
+  void aReloadKeepsTheLimitStateOfDeploymentsThatStay() {
+    Scheduler scheduler = new Scheduler(topology(deployment("a", 60, 100_000, 0)), 0);
+    scheduler.submit(demand(Priority.NORMAL, "t", 60 * S), 0);
+    scheduler.configure(
+        topology(deployment("a", 30, 100_000, 0), deployment("b", 60, 100_000, 0)), MS);
+    assertThat(scheduler.deployment("a").orElseThrow().windowRequests(MS)).isEqualTo(1);
+    assertThat(describe(scheduler.submit(demand(Priority.NORMAL, "t", 60 * S), MS)))
+        .isEqualTo("admitted b");
+  }
+
+  @Test
+  void requestsWaitingForARemovedModelAreRejected() {
+    Scheduler scheduler = new Scheduler(topology(deployment("a", 60, 100_000, 0)), 0);
+    scheduler.submit(demand(Priority.NORMAL, "t", 60 * S), 0);
+    scheduler.submit(demand(Priority.NORMAL, "t", 60 * S), 0);
+    scheduler.configure(new Topology(List.of(), NO_GUARD, 10), MS);
+    assertThat(scheduler.nextWakeNanos(MS)).isEqualTo(MS);
+    assertThat(scheduler.dispatch(MS).rejected()).hasSize(1);
+    assertThat(scheduler.queued()).isZero();
+  }
+
+  @Test
+  void aReservationMustBeSettledExactlyOnce() {
+    Scheduler scheduler = new Scheduler(topology(deployment("a", 60, 100_000, 0)), 0);
+    Admitted admitted = (Admitted) scheduler.submit(demand(Priority.NORMAL, "t", 60 * S), 0);
+    scheduler.settle(
+        admitted.reservation(), Settlement.COMPLETED, 1, 1, RateLimitObservation.NONE, 1);
+    assertThatThrownBy(
+            () ->
+                scheduler.settle(
+                    admitted.reservation(),
+                    Settlement.COMPLETED,
+                    1,
+                    1,
+                    RateLimitObservation.NONE,
+                    2))
+        .isInstanceOf(IllegalStateException.class);
+  }
+}
