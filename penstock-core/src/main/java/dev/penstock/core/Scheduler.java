@@ -264,7 +264,9 @@ public final class Scheduler {
   public Dispatch dispatch(long nowNanos) {
     List<Reservation> admitted = new ArrayList<>();
     List<Rejection> rejected = new ArrayList<>();
-    expire(nowNanos, rejected);
+    // Requests already past their deadline go first; one whose deadline is exactly now may still
+    // start (its estimate said so), and is rejected only if it cannot.
+    expire(nowNanos - 1, rejected);
     for (Route route : routes.values()) {
       rerouteIfUnusable(route);
       for (Ticket head = route.queue.peek(); head != null; head = route.queue.peek()) {
@@ -279,6 +281,7 @@ public final class Scheduler {
         admitted.add(reserve(head, route, index, nowNanos));
       }
     }
+    expire(nowNanos, rejected);
     return new Dispatch(admitted, rejected);
   }
 
@@ -416,6 +419,7 @@ public final class Scheduler {
     return Math.max(nowNanos, route.pool.slotTimeNanos(nowNanos, ahead, averageTokens));
   }
 
+  /** Rejects orphans and the requests whose deadline is at or before {@code nowNanos}. */
   private void expire(long nowNanos, List<Rejection> rejected) {
     for (Ticket orphan : orphans) {
       byDeadline.remove(orphan);

@@ -119,7 +119,7 @@ class SchedulerTest {
   void waitingPastTheDeadlineEndsInARejection() {
     Scheduler scheduler = new Scheduler(topology(deployment("a", 6, 100_000, 0)), 0);
     scheduler.submit(demand(Priority.NORMAL, "t", 60 * S), 0);
-    Queued waiting = (Queued) scheduler.submit(demand(Priority.NORMAL, "t", 20 * S), 0);
+    Queued waiting = (Queued) scheduler.submit(demand(Priority.NORMAL, "t", 19 * S), 0);
     // A high-priority request arriving later pushes it past its deadline.
     scheduler.submit(demand(Priority.HIGH, "t", 60 * S), S);
     scheduler.dispatch(10 * S);
