@@ -1,0 +1,316 @@
+package dev.penstock.core;
+
+import dev.penstock.core.Admission.Admitted;
+import dev.penstock.core.Admission.Queued;
+import dev.penstock.core.Admission.Rejected;
+import dev.penstock.core.limit.RateLimitObservation;
+import dev.penstock.core.limit.Settlement;
+import dev.penstock.core.time.Ticker;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The blocking front of the {@link Scheduler}: request threads call {@link #acquire} and park until
+ * their request may start, or get an {@link AdmissionRejectedException}.
+ *
+ * <h2>Threads and locks</h2>
+ *
+ * <p>One {@link ReentrantLock} guards the scheduler; it is held for the microseconds a decision
+ * takes, never across I/O or a park. Request threads (virtual threads, one per request) submit
+ * under the lock; when they must wait they park on their own {@link Waiter}. One dispatcher thread
+ * wakes when capacity may have appeared — at the scheduler's {@link Scheduler#nextWakeNanos}, or
+ * when signalled after a settlement or a new waiter — dispatches under the lock, then unparks the
+ * threads it admitted or rejected. A signal that arrives while the dispatcher is busy is not lost:
+ * {@link LockSupport#unpark} leaves a permit that its next park consumes at once.
+ *
+ * <p>Tests construct it without the dispatcher thread and call {@link #dispatchNow()} after moving
+ * a fake ticker, so that no test depends on real time.
+ */
+public final class Admissions implements AutoCloseable {
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Ticker ticker;
+  // Guarded by lock.
+  private final Scheduler scheduler;
+  private final Map<Ticket, Waiter> waiters = new HashMap<>();
+  private @Nullable Thread dispatcher;
+  private volatile boolean closed;
+
+  /** A parked request thread and what it is waiting for. */
+  private static final class Waiter {
+    final Thread thread;
+    volatile @Nullable Reservation reservation;
+    volatile @Nullable Rejected rejection;
+
+    Waiter(Thread thread) {
+      this.thread = thread;
+    }
+
+    boolean done() {
+      return reservation != null || rejection != null;
+    }
+  }
+
+  /**
+   * @param startDispatcher false in tests that drive {@link #dispatchNow()} themselves
+   */
+  public Admissions(Topology topology, Ticker ticker, boolean startDispatcher) {
+    this.ticker = ticker;
+    this.scheduler = new Scheduler(topology, ticker.nanos());
+    if (startDispatcher) {
+      dispatcher =
+          Thread.ofPlatform().name("penstock-dispatcher").daemon().start(this::dispatchLoop);
+    }
+  }
+
+  /**
+   * Waits until the request may start and returns its reservation, which the caller must settle
+   * exactly once. Throws {@link AdmissionRejectedException} when it will not be served, and {@link
+   * InterruptedException} (after withdrawing it) when the caller gives up.
+   */
+  public Reservation acquire(Demand demand) throws InterruptedException {
+    lock.lock();
+    Waiter waiter;
+    try {
+      switch (submit(demand)) {
+        case Admitted a -> {
+          return a.reservation();
+        }
+        case Rejected r -> throw new AdmissionRejectedException(r);
+        case Queued q -> {
+          waiter = new Waiter(Thread.currentThread());
+          waiters.put(q.ticket(), waiter);
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    signal();
+    return await(waiter);
+  }
+
+  private Admission submit(Demand demand) {
+    if (closed) {
+      return new Rejected(Admission.Reason.SHUTTING_DOWN, 0, "Penstock is shutting down.");
+    }
+    return scheduler.submit(demand, ticker.nanos());
+  }
+
+  /**
+   * After an upstream rate-limit answer: returns the reservation, cools its deployment down until
+   * {@code coolDownUntilNanos}, and waits for another start — at the front of the queue.
+   */
+  public Reservation reacquire(
+      Reservation reservation, long coolDownUntilNanos, RateLimitObservation observation)
+      throws InterruptedException {
+    lock.lock();
+    Waiter waiter;
+    try {
+      Admission again =
+          scheduler.requeue(reservation, coolDownUntilNanos, observation, ticker.nanos());
+      switch (again) {
+        case Admitted a -> {
+          return a.reservation();
+        }
+        case Rejected r -> throw new AdmissionRejectedException(r);
+        case Queued q -> {
+          waiter = new Waiter(Thread.currentThread());
+          waiters.put(q.ticket(), waiter);
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    signal();
+    return await(waiter);
+  }
+
+  private Reservation await(Waiter waiter) throws InterruptedException {
+    while (!waiter.done()) {
+      LockSupport.park(this);
+      if (Thread.interrupted()) {
+        withdraw(waiter);
+      }
+    }
+    Rejected rejection = waiter.rejection;
+    if (rejection != null) {
+      throw new AdmissionRejectedException(rejection);
+    }
+    return waiter.reservation;
+  }
+
+  /** The caller gave up: take it out of the queue, or undo the admission that raced with it. */
+  private void withdraw(Waiter waiter) throws InterruptedException {
+    lock.lock();
+    try {
+      Ticket ticket = null;
+      for (Map.Entry<Ticket, Waiter> e : waiters.entrySet()) {
+        if (e.getValue() == waiter) {
+          ticket = e.getKey();
+        }
+      }
+      if (ticket != null) {
+        scheduler.cancel(ticket);
+        waiters.remove(ticket);
+      }
+      Reservation raced = waiter.reservation;
+      if (raced != null) {
+        scheduler.settle(
+            raced, Settlement.UNCOUNTED, -1, -1, RateLimitObservation.NONE, ticker.nanos());
+      }
+    } finally {
+      lock.unlock();
+    }
+    throw new InterruptedException("gave up waiting for capacity");
+  }
+
+  /** Ends an attempt; see {@link Scheduler#settle}. Wakes the dispatcher if anything waits. */
+  public void settle(
+      Reservation reservation,
+      Settlement settlement,
+      long promptTokens,
+      long completionTokens,
+      RateLimitObservation observation) {
+    boolean waiting;
+    lock.lock();
+    try {
+      scheduler.settle(
+          reservation, settlement, promptTokens, completionTokens, observation, ticker.nanos());
+      waiting = scheduler.queued() > 0;
+    } finally {
+      lock.unlock();
+    }
+    if (waiting) {
+      signal();
+    }
+  }
+
+  /** Installs a new topology (hot reload); see {@link Scheduler#configure}. */
+  public void configure(Topology topology) {
+    inspect(
+        s -> {
+          s.configure(topology, ticker.nanos());
+          return null;
+        });
+    signal();
+  }
+
+  /**
+   * Runs {@code reader} on the scheduler under the lock — for admin and metrics views, and for
+   * operator actions (disable, enable). Keep it short: it holds up every request.
+   */
+  public <T> T inspect(Function<Scheduler, T> reader) {
+    lock.lock();
+    try {
+      return reader.apply(scheduler);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  public Ticker ticker() {
+    return ticker;
+  }
+
+  /** Dispatches once, now: starts what can start and wakes its threads. For tests and shutdown. */
+  public void dispatchNow() {
+    List<Runnable> wakes;
+    lock.lock();
+    try {
+      wakes = dispatchLocked();
+    } finally {
+      lock.unlock();
+    }
+    wakes.forEach(Runnable::run);
+  }
+
+  private List<Runnable> dispatchLocked() {
+    Scheduler.Dispatch dispatch = scheduler.dispatch(ticker.nanos());
+    if (dispatch.isEmpty()) {
+      return List.of();
+    }
+    List<Runnable> wakes = new java.util.ArrayList<>();
+    for (Reservation r : dispatch.admitted()) {
+      Waiter w = waiters.remove(r.ticket());
+      if (w != null) {
+        w.reservation = r;
+        wakes.add(() -> LockSupport.unpark(w.thread));
+      }
+    }
+    for (Scheduler.Rejection r : dispatch.rejected()) {
+      Waiter w = waiters.remove(r.ticket());
+      if (w != null) {
+        w.rejection = r.rejected();
+        wakes.add(() -> LockSupport.unpark(w.thread));
+      }
+    }
+    return wakes;
+  }
+
+  private void dispatchLoop() {
+    while (!closed) {
+      List<Runnable> wakes;
+      long sleep;
+      lock.lock();
+      try {
+        wakes = dispatchLocked();
+        long now = ticker.nanos();
+        long next = scheduler.nextWakeNanos(now);
+        sleep = next == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, next - now);
+      } finally {
+        lock.unlock();
+      }
+      wakes.forEach(Runnable::run);
+      if (sleep == Long.MAX_VALUE) {
+        LockSupport.park(this);
+      } else if (sleep > 0) {
+        LockSupport.parkNanos(this, sleep);
+      }
+    }
+  }
+
+  private void signal() {
+    Thread d = dispatcher;
+    if (d != null) {
+      LockSupport.unpark(d);
+    }
+  }
+
+  /** How many requests wait for capacity. */
+  public int queued() {
+    return inspect(Scheduler::queued);
+  }
+
+  /** Rejects everything still waiting and stops the dispatcher. */
+  @Override
+  public void close() {
+    closed = true;
+    List<Runnable> wakes = new java.util.ArrayList<>();
+    lock.lock();
+    try {
+      for (Scheduler.Rejection r : scheduler.rejectAll("Penstock is shutting down.")) {
+        Waiter w = waiters.remove(r.ticket());
+        if (w != null) {
+          w.rejection = r.rejected();
+          wakes.add(() -> LockSupport.unpark(w.thread));
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    wakes.forEach(Runnable::run);
+    Thread d = dispatcher;
+    if (d != null) {
+      LockSupport.unpark(d);
+      try {
+        d.join(1000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}
