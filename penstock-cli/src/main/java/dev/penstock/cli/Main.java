@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "penstock 0.1.0",
     description = "OpenAI-compatible LLM gateway that paces every key under its RPM/TPM limits.",
-    subcommands = {MockCommand.class})
+    subcommands = {ServeCommand.class, CheckCommand.class, MockCommand.class})
 public final class Main {
   private Main() {}
 

@@ -1,0 +1,452 @@
+package dev.penstock.server.config;
+
+import dev.penstock.core.limit.TpmCharge;
+import dev.penstock.server.config.GatewayConfig.Defaults;
+import dev.penstock.server.config.GatewayConfig.DeploymentConfig;
+import dev.penstock.server.config.GatewayConfig.ModelConfig;
+import dev.penstock.server.config.GatewayConfig.Provider;
+import java.io.IOException;
+import java.io.StringReader;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+
+/**
+ * Reads the gateway's YAML file into a validated {@link GatewayConfig}.
+ *
+ * <p>Two steps: SnakeYAML composes the file into nodes that remember their line, then a walk over
+ * those nodes checks every field and builds the records. {@code ${VAR}} and {@code ${VAR:-default}}
+ * are replaced from the environment inside scalar values only, after parsing, so a secret's
+ * characters can never change the YAML's structure. Every problem is collected — not just the first
+ * — and reported with its field path and line: {@code models.gpt-5.deployments[1].rpm (line 14):
+ * must be a whole number >= 1}.
+ */
+public final class ConfigLoader {
+  private static final Pattern VARIABLE =
+      Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?}");
+  private static final Set<String> TOP = Set.of("listen", "admin_key", "defaults", "models");
+  private static final Set<String> DEFAULTS =
+      Set.of(
+          "timeout_ms",
+          "max_output_tokens",
+          "max_queue",
+          "pacing_guard_ms",
+          "connect_timeout_ms",
+          "read_timeout_ms",
+          "max_body_bytes");
+  private static final Set<String> MODEL = Set.of("fallbacks", "deployments");
+  private static final Set<String> DEPLOYMENT =
+      Set.of(
+          "name",
+          "provider",
+          "base_url",
+          "api_key",
+          "upstream_model",
+          "rpm",
+          "tpm",
+          "max_concurrency",
+          "priority",
+          "weight",
+          "tpm_charge",
+          "api_version",
+          "connect_timeout_ms",
+          "read_timeout_ms");
+
+  private final Function<String, @Nullable String> environment;
+
+  /** A loader reading {@code ${VAR}} from the process environment. */
+  public ConfigLoader() {
+    this(System::getenv);
+  }
+
+  public ConfigLoader(Function<String, @Nullable String> environment) {
+    this.environment = environment;
+  }
+
+  public GatewayConfig load(Path file) throws IOException {
+    return parse(Files.readString(file, StandardCharsets.UTF_8), file.toString());
+  }
+
+  /** Parses configuration text; {@code source} names it in error messages. */
+  public GatewayConfig parse(String text, String source) {
+    Node root;
+    try {
+      LoaderOptions options = new LoaderOptions();
+      options.setAllowDuplicateKeys(false);
+      root = new Yaml(options).compose(new StringReader(text));
+    } catch (MarkedYAMLException e) {
+      int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
+      throw new ConfigException(source, List.of("line " + line + ": " + e.getProblem()));
+    } catch (RuntimeException e) {
+      throw new ConfigException(source, List.of("not valid YAML: " + e.getMessage()));
+    }
+    Walk walk = new Walk();
+    GatewayConfig config = root == null ? null : walk.top(root);
+    if (root == null) {
+      walk.problems.add("the file is empty; it needs at least 'models'");
+    }
+    if (!walk.problems.isEmpty() || config == null) {
+      throw new ConfigException(source, walk.problems);
+    }
+    return config;
+  }
+
+  /** One pass over the node tree, collecting problems. */
+  private final class Walk {
+    final List<String> problems = new ArrayList<>();
+
+    @Nullable GatewayConfig top(Node root) {
+      Map<String, Node> fields = fields(root, "", TOP);
+      if (fields == null) {
+        return null;
+      }
+      String listen =
+          fields.containsKey("listen") ? string(fields.get("listen"), "listen") : "127.0.0.1:8080";
+      String host = "127.0.0.1";
+      int port = 8080;
+      if (listen != null) {
+        int colon = listen.lastIndexOf(':');
+        host = colon <= 0 ? "" : listen.substring(0, colon).replace("[", "").replace("]", "");
+        port = colon < 0 ? -1 : parsePort(listen.substring(colon + 1));
+        if (host.isEmpty() || port < 0) {
+          problem(fields.get("listen"), "listen", "must be host:port, e.g. 127.0.0.1:8080");
+        } else if (!isLoopback(host)) {
+          problem(
+              fields.get("listen"),
+              "listen",
+              "open mode (no tenants configured) listens on loopback only; use 127.0.0.1 or ::1");
+        }
+      }
+      String adminKey =
+          fields.containsKey("admin_key") ? string(fields.get("admin_key"), "admin_key") : "";
+      Defaults defaults =
+          fields.containsKey("defaults") ? defaults(fields.get("defaults")) : Defaults.STANDARD;
+      Map<String, ModelConfig> models = new LinkedHashMap<>();
+      Node modelsNode = fields.get("models");
+      if (modelsNode == null) {
+        problems.add("models: required; name at least one public model with its deployments");
+      } else {
+        models = models(modelsNode, defaults);
+      }
+      return new GatewayConfig(
+          host, port, new Secret(adminKey == null ? "" : adminKey), defaults, models);
+    }
+
+    Defaults defaults(Node node) {
+      Map<String, Node> f = fields(node, "defaults.", DEFAULTS);
+      Defaults d = Defaults.STANDARD;
+      if (f == null) {
+        return d;
+      }
+      return new Defaults(
+          number(f, "timeout_ms", "defaults.", d.timeoutMillis(), 1, 86_400_000),
+          (int) number(f, "max_output_tokens", "defaults.", d.maxOutputTokens(), 1, 10_000_000),
+          (int) number(f, "max_queue", "defaults.", d.maxQueued(), 0, 10_000_000),
+          number(f, "pacing_guard_ms", "defaults.", d.pacingGuardMillis(), 0, 60_000),
+          number(f, "connect_timeout_ms", "defaults.", d.connectTimeoutMillis(), 1, 600_000),
+          number(f, "read_timeout_ms", "defaults.", d.readTimeoutMillis(), 1, 3_600_000),
+          number(f, "max_body_bytes", "defaults.", d.maxBodyBytes(), 1024, 1L << 31));
+    }
+
+    Map<String, ModelConfig> models(Node node, Defaults defaults) {
+      Map<String, ModelConfig> models = new LinkedHashMap<>();
+      if (!(node instanceof MappingNode mapping)) {
+        problem(node, "models", "must be a mapping of public model name to its deployments");
+        return models;
+      }
+      Set<String> deploymentNames = new HashSet<>();
+      Map<String, Node> fallbackNodes = new LinkedHashMap<>();
+      for (NodeTuple tuple : mapping.getValue()) {
+        String name = scalar(tuple.getKeyNode());
+        String path = "models." + name;
+        Map<String, Node> f = fields(tuple.getValueNode(), path + ".", MODEL);
+        if (f == null) {
+          continue;
+        }
+        List<String> fallbacks =
+            f.containsKey("fallbacks")
+                ? strings(f.get("fallbacks"), path + ".fallbacks")
+                : List.of();
+        if (f.containsKey("fallbacks")) {
+          fallbackNodes.put(name, f.get("fallbacks"));
+        }
+        List<DeploymentConfig> deployments = new ArrayList<>();
+        Node list = f.get("deployments");
+        if (!(list instanceof SequenceNode sequence) || sequence.getValue().isEmpty()) {
+          problem(
+              list == null ? tuple.getKeyNode() : list,
+              path + ".deployments",
+              "a list of at least one deployment is required");
+        } else {
+          for (int i = 0; i < sequence.getValue().size(); i++) {
+            DeploymentConfig d =
+                deployment(
+                    sequence.getValue().get(i), path + ".deployments[" + i + "]", name, defaults);
+            if (d != null) {
+              if (!deploymentNames.add(d.name())) {
+                problem(
+                    sequence.getValue().get(i),
+                    path + ".deployments[" + i + "].name",
+                    "'" + d.name() + "' is already used; deployment names must be unique");
+              }
+              deployments.add(d);
+            }
+          }
+        }
+        models.put(name, new ModelConfig(name, fallbacks, deployments));
+      }
+      for (Map.Entry<String, Node> e : fallbackNodes.entrySet()) {
+        for (String fallback : models.get(e.getKey()).fallbacks()) {
+          if (fallback.equals(e.getKey()) || !models.containsKey(fallback)) {
+            problem(
+                e.getValue(),
+                "models." + e.getKey() + ".fallbacks",
+                "'" + fallback + "' is not another model of this file");
+          }
+        }
+      }
+      return models;
+    }
+
+    @Nullable DeploymentConfig deployment(Node node, String path, String model, Defaults defaults) {
+      Map<String, Node> f = fields(node, path + ".", DEPLOYMENT);
+      if (f == null) {
+        return null;
+      }
+      String p = path + ".";
+      String name = required(f, "name", p, node);
+      String baseUrlText = required(f, "base_url", p, node);
+      String apiKey = required(f, "api_key", p, node);
+      URI baseUrl = null;
+      if (baseUrlText != null) {
+        baseUrl = url(baseUrlText, f.get("base_url"), p + "base_url");
+      }
+      if (apiKey != null && apiKey.isBlank()) {
+        problem(f.get("api_key"), p + "api_key", "is empty (is its environment variable set?)");
+      }
+      Provider provider = Provider.OPENAI;
+      if (f.containsKey("provider")) {
+        String text = string(f.get("provider"), p + "provider");
+        if ("azure".equals(text)) {
+          provider = Provider.AZURE;
+        } else if (!"openai".equals(text)) {
+          problem(f.get("provider"), p + "provider", "must be openai or azure");
+        }
+      }
+      TpmCharge charge = TpmCharge.ESTIMATE;
+      if (f.containsKey("tpm_charge")) {
+        String text = string(f.get("tpm_charge"), p + "tpm_charge");
+        if ("usage".equals(text)) {
+          charge = TpmCharge.USAGE;
+        } else if (!"estimate".equals(text)) {
+          problem(f.get("tpm_charge"), p + "tpm_charge", "must be estimate or usage");
+        }
+      }
+      String apiVersion =
+          f.containsKey("api_version") ? string(f.get("api_version"), p + "api_version") : "";
+      if (provider == Provider.AZURE && (apiVersion == null || apiVersion.isBlank())) {
+        problem(node, p + "api_version", "is required for provider azure (e.g. 2024-10-21)");
+      }
+      long rpm = required(f, "rpm", p, node) == null ? 1 : number(f, "rpm", p, 1, 1, 1_000_000_000);
+      long tpm =
+          required(f, "tpm", p, node) == null ? 1 : number(f, "tpm", p, 1, 1, 100_000_000_000L);
+      String upstreamModel =
+          f.containsKey("upstream_model")
+              ? string(f.get("upstream_model"), p + "upstream_model")
+              : model;
+      double weight = 1;
+      if (f.containsKey("weight")) {
+        try {
+          weight = Double.parseDouble(scalar(f.get("weight")));
+        } catch (NumberFormatException e) {
+          weight = -1;
+        }
+        if (!(weight > 0 && weight < 1e6)) {
+          problem(f.get("weight"), p + "weight", "must be a positive number");
+          weight = 1;
+        }
+      }
+      if (name == null || baseUrl == null || apiKey == null) {
+        return null;
+      }
+      return new DeploymentConfig(
+          name,
+          provider,
+          baseUrl,
+          new Secret(apiKey),
+          upstreamModel == null ? model : upstreamModel,
+          rpm,
+          tpm,
+          (int) number(f, "max_concurrency", p, 0, 0, 1_000_000),
+          (int) number(f, "priority", p, 0, 0, 100),
+          weight,
+          charge,
+          apiVersion == null ? "" : apiVersion,
+          number(f, "connect_timeout_ms", p, defaults.connectTimeoutMillis(), 1, 600_000),
+          number(f, "read_timeout_ms", p, defaults.readTimeoutMillis(), 1, 3_600_000));
+    }
+
+    // ---- typed access ----
+
+    @Nullable Map<String, Node> fields(Node node, String prefix, Set<String> known) {
+      if (!(node instanceof MappingNode mapping)) {
+        problem(
+            node,
+            prefix.isEmpty() ? "(top level)" : prefix.substring(0, prefix.length() - 1),
+            "must be a mapping");
+        return null;
+      }
+      Map<String, Node> fields = new LinkedHashMap<>();
+      for (NodeTuple tuple : mapping.getValue()) {
+        String key = scalar(tuple.getKeyNode());
+        if (!known.contains(key)) {
+          problem(
+              tuple.getKeyNode(),
+              prefix + key,
+              "unknown field; known: " + String.join(", ", known.stream().sorted().toList()));
+        } else {
+          fields.put(key, tuple.getValueNode());
+        }
+      }
+      return fields;
+    }
+
+    @Nullable String required(Map<String, Node> f, String field, String prefix, Node parent) {
+      Node node = f.get(field);
+      if (node == null) {
+        problem(parent, prefix + field, "is required");
+        return null;
+      }
+      return string(node, prefix + field);
+    }
+
+    @Nullable String string(Node node, String path) {
+      if (!(node instanceof ScalarNode)) {
+        problem(node, path, "must be a single value");
+        return null;
+      }
+      return substitute(scalar(node), node, path);
+    }
+
+    List<String> strings(Node node, String path) {
+      List<String> values = new ArrayList<>();
+      if (!(node instanceof SequenceNode sequence)) {
+        problem(node, path, "must be a list");
+        return values;
+      }
+      for (Node item : sequence.getValue()) {
+        String value = string(item, path);
+        if (value != null) {
+          values.add(value);
+        }
+      }
+      return values;
+    }
+
+    long number(
+        Map<String, Node> f, String field, String prefix, long fallback, long min, long max) {
+      Node node = f.get(field);
+      if (node == null) {
+        return fallback;
+      }
+      String text = string(node, prefix + field);
+      try {
+        long value = Long.parseLong(text == null ? "" : text.replace("_", "").trim());
+        if (value >= min && value <= max) {
+          return value;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      problem(
+          node,
+          prefix + field,
+          "must be a whole number from " + min + " to " + max + ", got '" + text + "'");
+      return fallback;
+    }
+
+    @Nullable URI url(String text, Node node, String path) {
+      try {
+        URI uri = new URI(text.endsWith("/") ? text.substring(0, text.length() - 1) : text);
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        if ((scheme.equals("http") || scheme.equals("https")) && uri.getHost() != null) {
+          return uri;
+        }
+      } catch (URISyntaxException e) {
+        // reported below
+      }
+      problem(node, path, "must be an http(s) URL such as https://api.openai.com/v1");
+      return null;
+    }
+
+    @Nullable String substitute(String value, Node node, String path) {
+      Matcher m = VARIABLE.matcher(value);
+      StringBuilder out = new StringBuilder();
+      while (m.find()) {
+        String replacement = environment.apply(m.group(1));
+        if (replacement == null) {
+          replacement = m.group(3);
+        }
+        if (replacement == null) {
+          problem(
+              node,
+              path,
+              "environment variable "
+                  + m.group(1)
+                  + " is not set (and no ${"
+                  + m.group(1)
+                  + ":-default} is given)");
+          replacement = "";
+        }
+        m.appendReplacement(out, Matcher.quoteReplacement(replacement));
+      }
+      m.appendTail(out);
+      return out.toString();
+    }
+
+    void problem(Node node, String path, String message) {
+      problems.add(path + " (line " + (node.getStartMark().getLine() + 1) + "): " + message);
+    }
+  }
+
+  private static String scalar(Node node) {
+    return node instanceof ScalarNode s ? s.getValue() : "";
+  }
+
+  private static int parsePort(String text) {
+    try {
+      int port = Integer.parseInt(text);
+      return port >= 0 && port <= 65535 ? port : -1;
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private static boolean isLoopback(String host) {
+    return host.equals("127.0.0.1")
+        || host.equals("::1")
+        || host.equals("localhost")
+        || host.startsWith("127.");
+  }
+}

@@ -1,0 +1,82 @@
+package dev.penstock.server.config;
+
+import dev.penstock.core.limit.TpmCharge;
+import java.net.URI;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The validated gateway configuration (SPEC 9). Immutable; a reload builds a new one.
+ *
+ * @param models public model name to its route, in file order
+ */
+public record GatewayConfig(
+    String host, int port, Secret adminKey, Defaults defaults, Map<String, ModelConfig> models) {
+
+  public GatewayConfig {
+    models = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(models));
+  }
+
+  /**
+   * Gateway-wide settings, each overridable where it makes sense.
+   *
+   * @param timeoutMillis a request's deadline when it names none ({@code x-penstock-timeout-ms})
+   * @param maxOutputTokens the output cap charged when a request sets none
+   * @param maxQueued the most requests that may wait for capacity at once
+   * @param pacingGuardMillis added to each 60 s window to absorb arrival jitter
+   * @param maxBodyBytes the largest request body accepted ({@code 413} above)
+   */
+  public record Defaults(
+      long timeoutMillis,
+      int maxOutputTokens,
+      int maxQueued,
+      long pacingGuardMillis,
+      long connectTimeoutMillis,
+      long readTimeoutMillis,
+      long maxBodyBytes) {
+    public static final Defaults STANDARD =
+        new Defaults(60_000, 256, 10_000, 500, 5_000, 30_000, 32L * 1024 * 1024);
+  }
+
+  /** One public model. */
+  public record ModelConfig(
+      String name, List<String> fallbacks, List<DeploymentConfig> deployments) {
+    public ModelConfig {
+      fallbacks = List.copyOf(fallbacks);
+      deployments = List.copyOf(deployments);
+    }
+  }
+
+  /** How a deployment's requests are addressed and authenticated. */
+  public enum Provider {
+    /** {@code POST {base_url}/chat/completions}, {@code Authorization: Bearer}. */
+    OPENAI,
+    /**
+     * {@code POST {base_url}/openai/deployments/{upstream_model}/chat/completions?api-version=...},
+     * {@code api-key} header.
+     */
+    AZURE
+  }
+
+  /** One upstream deployment: endpoint, credential, model and limits. */
+  public record DeploymentConfig(
+      String name,
+      Provider provider,
+      URI baseUrl,
+      Secret apiKey,
+      String upstreamModel,
+      long rpm,
+      long tpm,
+      int maxConcurrency,
+      int priority,
+      double weight,
+      TpmCharge tpmCharge,
+      String apiVersion,
+      long connectTimeoutMillis,
+      long readTimeoutMillis) {}
+
+  /** True when no tenants are configured: anyone may call, so Penstock listens on loopback only. */
+  public boolean openMode() {
+    return true;
+  }
+}

@@ -1,0 +1,233 @@
+package dev.penstock.server.http;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.penstock.core.Admissions;
+import dev.penstock.core.time.Ticker;
+import dev.penstock.server.config.GatewayConfig;
+import dev.penstock.server.openai.ApiError;
+import dev.penstock.server.openai.Endpoint;
+import dev.penstock.server.openai.RequestReader;
+import dev.penstock.server.openai.TokenEstimator;
+import dev.penstock.server.pipeline.ErrorResponses;
+import dev.penstock.server.pipeline.Pipeline;
+import dev.penstock.server.pipeline.RoutingTables;
+import dev.penstock.server.upstream.JdkUpstreamClient;
+import dev.penstock.server.upstream.UpstreamClient;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.time.Duration;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running gateway: Helidon's server on virtual threads in front of the {@link Pipeline}, the
+ * {@link Admissions} scheduler and the upstream client. {@link #reload} installs a new
+ * configuration without dropping requests in flight; {@link #close} stops accepting, lets requests
+ * in flight finish (bounded), then stops.
+ */
+public final class GatewayServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(GatewayServer.class);
+  private static final Set<String> API_PATHS =
+      Set.of(
+          "/v1/chat/completions",
+          "/v1/completions",
+          "/v1/embeddings",
+          "/v1/responses",
+          "/v1/models");
+
+  private final TokenEstimator tokens = new TokenEstimator();
+  private final Admissions admissions;
+  private final UpstreamClient client;
+  private final Pipeline pipeline;
+  private final WebServer server;
+  private volatile GatewayConfig config;
+
+  private GatewayServer(GatewayConfig config, Ticker ticker) {
+    this.config = config;
+    this.admissions = new Admissions(RoutingTables.topology(config), ticker, true);
+    this.client = new JdkUpstreamClient();
+    this.pipeline =
+        new Pipeline(
+            admissions,
+            client,
+            RoutingTables.routing(config, tokens),
+            ticker,
+            System::currentTimeMillis);
+    this.server =
+        WebServer.builder()
+            .host(config.host())
+            .port(config.port())
+            .backlog(8192)
+            .maxPayloadSize(-1)
+            .shutdownGracePeriod(Duration.ofSeconds(10))
+            .connectionOptions(socket -> socket.tcpNoDelay(true))
+            .routing(this::routing)
+            .build()
+            .start();
+    LOG.info(
+        "penstock listening on http://{}:{}/v1 with {} models, {} deployments",
+        config.host(),
+        server.port(),
+        config.models().size(),
+        config.models().values().stream().mapToInt(m -> m.deployments().size()).sum());
+  }
+
+  /** Starts a gateway; it accepts connections when this returns. */
+  public static GatewayServer start(GatewayConfig config) {
+    return new GatewayServer(config, Ticker.system());
+  }
+
+  public int port() {
+    return server.port();
+  }
+
+  public String baseUrl() {
+    return "http://" + config.host() + ":" + port() + "/v1";
+  }
+
+  public Admissions admissions() {
+    return admissions;
+  }
+
+  /**
+   * Installs a new, already validated configuration. Requests in flight finish on the deployments
+   * they hold; deployments that stay keep their limit state. The listen address is not changed.
+   */
+  public void reload(GatewayConfig next) {
+    admissions.configure(RoutingTables.topology(next));
+    pipeline.routing(RoutingTables.routing(next, tokens));
+    config = next;
+  }
+
+  private void routing(HttpRouting.Builder routing) {
+    for (Endpoint endpoint : Endpoint.values()) {
+      routing.post("/v1" + endpoint.path(), (req, res) -> proxy(endpoint, req, res));
+    }
+    routing
+        .get("/v1/models", (req, res) -> models(res))
+        .get("/v1/models/{id}", (req, res) -> model(req, res))
+        .get("/health/live", (req, res) -> health(res, true))
+        .get("/health/ready", (req, res) -> health(res, ready()))
+        .any((req, res) -> unknownRoute(req, res));
+  }
+
+  private void proxy(Endpoint endpoint, ServerRequest req, ServerResponse res) {
+    try {
+      pipeline.handle(endpoint, new HelidonExchange(req, res, config.defaults().maxBodyBytes()));
+    } catch (RuntimeException e) {
+      // The pipeline answers every failure it knows; this is a bug or a client gone mid-body.
+      LOG.error("unexpected failure serving {}", req.path().path(), e);
+      if (!res.isSent()) {
+        send(
+            res,
+            new ApiError(
+                500, "server_error", "Penstock failed unexpectedly; see its log.", null, null, -1));
+      }
+    }
+  }
+
+  private void models(ServerResponse res) {
+    ObjectNode root = JsonNodeFactory.instance.objectNode();
+    root.put("object", "list");
+    ArrayNode data = root.putArray("data");
+    for (String model : config.models().keySet()) {
+      data.add(modelJson(model));
+    }
+    json(res, 200, root);
+  }
+
+  private void model(ServerRequest req, ServerResponse res) {
+    String id = req.path().pathParameters().get("id");
+    if (!config.models().containsKey(id)) {
+      send(
+          res,
+          ApiError.notFound(
+              "The model '" + id + "' does not exist or you do not have access to it.",
+              "model",
+              "model_not_found"));
+      return;
+    }
+    json(res, 200, modelJson(id));
+  }
+
+  private static ObjectNode modelJson(String id) {
+    ObjectNode model = JsonNodeFactory.instance.objectNode();
+    model.put("id", id);
+    model.put("object", "model");
+    model.put("created", 0);
+    model.put("owned_by", "penstock");
+    return model;
+  }
+
+  private boolean ready() {
+    return admissions.inspect(
+        s ->
+            config.models().values().stream()
+                .flatMap(m -> m.deployments().stream())
+                .anyMatch(
+                    d ->
+                        s.deployment(d.name()).map(l -> l.disabledReason() == null).orElse(false)));
+  }
+
+  private static void health(ServerResponse res, boolean up) {
+    ObjectNode body = JsonNodeFactory.instance.objectNode();
+    body.put("status", up ? "UP" : "DOWN");
+    json(res, up ? 200 : 503, body);
+  }
+
+  private static void unknownRoute(ServerRequest req, ServerResponse res) {
+    String path = req.path().path();
+    Method method = req.prologue().method();
+    if (API_PATHS.contains(path) || path.startsWith("/v1/models/")) {
+      res.header(HeaderNames.ALLOW, path.startsWith("/v1/models") ? "GET" : "POST");
+      send(
+          res,
+          new ApiError(
+              405,
+              "invalid_request_error",
+              "Method " + method.text() + " is not allowed on " + path + ".",
+              null,
+              "method_not_allowed",
+              -1));
+      return;
+    }
+    send(
+        res,
+        ApiError.notFound("Invalid URL (" + method.text() + " " + path + ")", null, "unknown_url"));
+  }
+
+  private static void send(ServerResponse res, ApiError error) {
+    res.status(error.status());
+    res.header(HeaderNames.CONTENT_TYPE, "application/json");
+    res.send(ErrorResponses.body(error));
+  }
+
+  private static void json(ServerResponse res, int status, ObjectNode body) {
+    res.status(status);
+    res.header(HeaderNames.CONTENT_TYPE, "application/json");
+    try {
+      res.send(RequestReader.JSON.writeValueAsBytes(body));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** The settings in force. */
+  public GatewayConfig config() {
+    return config;
+  }
+
+  @Override
+  public void close() {
+    server.stop();
+    admissions.close();
+    client.close();
+  }
+}

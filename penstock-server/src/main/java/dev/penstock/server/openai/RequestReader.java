@@ -1,0 +1,284 @@
+package dev.penstock.server.openai;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+
+/**
+ * Reads a client request body: checks what the gateway relies on, in OpenAI's words, and estimates
+ * its token charge. Anything else in the body is the upstream's business and is forwarded as it is.
+ * Thread-safe.
+ */
+public final class RequestReader {
+  /** Shared, configured once: bodies are parsed strictly (no duplicate keys, valid UTF-8). */
+  public static final ObjectMapper JSON =
+      JsonMapper.builder()
+          .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+          .build();
+
+  static {
+    JSON.getFactory()
+        .setStreamReadConstraints(
+            StreamReadConstraints.builder().maxNestingDepth(200).maxStringLength(64 << 20).build());
+  }
+
+  private final TokenEstimator tokens;
+  private final int defaultOutputTokens;
+
+  public RequestReader(TokenEstimator tokens, int defaultOutputTokens) {
+    this.tokens = tokens;
+    this.defaultOutputTokens = defaultOutputTokens;
+  }
+
+  public OpenAiRequest read(Endpoint endpoint, byte[] body) {
+    JsonNode root = parse(body);
+    if (!root.isObject()) {
+      throw ApiError.invalid(
+          "Invalid type for request body: expected an object, but got " + kind(root) + " instead.",
+          null,
+          "invalid_type");
+    }
+    JsonNode modelNode = root.path("model");
+    if (modelNode.isMissingNode() || modelNode.isNull()) {
+      throw ApiError.invalid("you must provide a model parameter", "model", null);
+    }
+    if (!modelNode.isTextual() || modelNode.asText().isBlank()) {
+      throw ApiError.invalid(
+          "Invalid type for 'model': expected a non-empty string, but got "
+              + kind(modelNode)
+              + " instead.",
+          "model",
+          "invalid_type");
+    }
+    String model = modelNode.asText();
+    boolean stream = bool(root, "stream");
+    long prompt;
+    long output = 0;
+    switch (endpoint) {
+      case CHAT -> {
+        array(root, "messages", true);
+        prompt = tokens.chat(model, root);
+        output = cap(root, "max_completion_tokens", "max_tokens") * positive(root, "n", 1);
+      }
+      case COMPLETIONS -> {
+        require(root, "prompt");
+        prompt = tokens.inputs(model, root.get("prompt"));
+        output = cap(root, "max_tokens") * positive(root, "n", 1) * positive(root, "best_of", 1);
+      }
+      case RESPONSES -> {
+        require(root, "input");
+        prompt = tokens.responses(model, root);
+        output = cap(root, "max_output_tokens");
+      }
+      case EMBEDDINGS -> {
+        JsonNode input = require(root, "input");
+        if (input.isArray() && input.isEmpty()) {
+          throw ApiError.invalid(
+              "Invalid 'input': empty array. Expected an array with minimum length 1, but got an"
+                  + " empty array instead.",
+              "input",
+              "empty_array");
+        }
+        if (!input.isTextual() && !input.isArray()) {
+          throw ApiError.invalid(
+              "Invalid type for 'input': expected a string or an array, but got "
+                  + kind(input)
+                  + " instead.",
+              "input",
+              "invalid_type");
+        }
+        prompt = tokens.inputs(model, input);
+      }
+      default -> throw new IllegalStateException(endpoint.toString());
+    }
+    return new OpenAiRequest(endpoint, model, stream, prompt, output, body);
+  }
+
+  /**
+   * The body with its top-level {@code model} value replaced, every other byte unchanged. The value
+   * is located with a streaming parse, so that nothing else is re-serialised.
+   */
+  public static byte[] withModel(byte[] body, String model) {
+    try (JsonParser parser = JSON.getFactory().createParser(body)) {
+      if (parser.nextToken() != JsonToken.START_OBJECT) {
+        throw new IllegalArgumentException("not an object");
+      }
+      while (parser.nextToken() == JsonToken.FIELD_NAME) {
+        String name = parser.currentName();
+        JsonToken value = parser.nextToken();
+        if ("model".equals(name) && value == JsonToken.VALUE_STRING) {
+          int start = (int) parser.currentTokenLocation().getByteOffset();
+          parser.getText(); // consume the string so that the location moves past it
+          int end = (int) parser.currentLocation().getByteOffset();
+          byte[] replacement = JSON.writeValueAsBytes(model);
+          ByteArrayOutputStream out = new ByteArrayOutputStream(body.length + replacement.length);
+          out.write(body, 0, start);
+          out.write(replacement, 0, replacement.length);
+          out.write(body, end, body.length - end);
+          return out.toByteArray();
+        }
+        parser.skipChildren();
+      }
+      throw new IllegalArgumentException("no model");
+    } catch (IOException e) {
+      throw new IllegalArgumentException(e);
+    }
+  }
+
+  private static JsonNode parse(byte[] body) {
+    if (body.length == 0) {
+      throw ApiError.invalid(
+          "We could not parse the JSON body of your request: the body is empty. The OpenAI API"
+              + " expects a JSON payload.",
+          null,
+          null);
+    }
+    try {
+      JsonNode node = JSON.readTree(body);
+      if (node == null || node.isMissingNode()) {
+        throw new IOException("no content");
+      }
+      return node;
+    } catch (IOException e) {
+      throw ApiError.invalid(
+          "We could not parse the JSON body of your request. (HINT: This likely means you aren't"
+              + " using your HTTP library correctly. The OpenAI API expects a JSON payload, but what"
+              + " was sent was not valid JSON.) "
+              + sanitize(e.getMessage()),
+          null,
+          null);
+    }
+  }
+
+  /**
+   * Jackson's message names the problem and its position; keep the first line, quoted bytes out.
+   */
+  private static String sanitize(String message) {
+    if (message == null) {
+      return "";
+    }
+    String first = message.lines().findFirst().orElse("");
+    String ascii = new String(first.getBytes(StandardCharsets.US_ASCII), StandardCharsets.US_ASCII);
+    return ascii.length() > 200 ? ascii.substring(0, 200) : ascii;
+  }
+
+  private long cap(JsonNode root, String... fields) {
+    for (String field : fields) {
+      if (root.hasNonNull(field)) {
+        return positive(root, field, defaultOutputTokens);
+      }
+    }
+    return defaultOutputTokens;
+  }
+
+  private static long positive(JsonNode root, String field, long fallback) {
+    JsonNode value = root.get(field);
+    if (value == null || value.isNull()) {
+      return fallback;
+    }
+    if (!value.isIntegralNumber() || !value.canConvertToLong()) {
+      throw ApiError.invalid(
+          "Invalid type for '"
+              + field
+              + "': expected an integer, but got "
+              + kind(value)
+              + " instead.",
+          field,
+          "invalid_type");
+    }
+    if (value.asLong() < 1 || value.asLong() > 100_000_000) {
+      throw ApiError.invalid(
+          "Invalid '"
+              + field
+              + "': integer out of range. Expected a value from 1 to 100000000,"
+              + " but got "
+              + value.asLong()
+              + " instead.",
+          field,
+          value.asLong() < 1 ? "integer_below_min_value" : "integer_above_max_value");
+    }
+    return value.asLong();
+  }
+
+  private static boolean bool(JsonNode root, String field) {
+    JsonNode value = root.get(field);
+    if (value == null || value.isNull()) {
+      return false;
+    }
+    if (!value.isBoolean()) {
+      throw ApiError.invalid(
+          "Invalid type for '"
+              + field
+              + "': expected a boolean, but got "
+              + kind(value)
+              + " instead.",
+          field,
+          "invalid_type");
+    }
+    return value.asBoolean();
+  }
+
+  private static JsonNode require(JsonNode root, String field) {
+    JsonNode value = root.get(field);
+    if (value == null || value.isNull()) {
+      throw ApiError.invalid("'" + field + "' is a required property", field, null);
+    }
+    return value;
+  }
+
+  private static void array(JsonNode root, String field, boolean nonEmpty) {
+    JsonNode value = require(root, field);
+    if (!value.isArray()) {
+      throw ApiError.invalid(
+          "Invalid type for '"
+              + field
+              + "': expected an array, but got "
+              + kind(value)
+              + " instead.",
+          field,
+          "invalid_type");
+    }
+    if (nonEmpty && value.isEmpty()) {
+      throw ApiError.invalid(
+          "Invalid '"
+              + field
+              + "': empty array. Expected an array with minimum length 1, but got"
+              + " an empty array instead.",
+          field,
+          "empty_array");
+    }
+    for (int i = 0; i < value.size(); i++) {
+      if (!value.get(i).isObject()) {
+        throw ApiError.invalid(
+            "Invalid type for '"
+                + field
+                + "["
+                + i
+                + "]': expected an object, but got "
+                + kind(value.get(i))
+                + " instead.",
+            field + "[" + i + "]",
+            "invalid_type");
+      }
+    }
+  }
+
+  private static String kind(JsonNode node) {
+    return switch (node.getNodeType()) {
+      case STRING -> "a string";
+      case NUMBER -> node.isIntegralNumber() ? "an integer" : "a decimal";
+      case BOOLEAN -> "a boolean";
+      case ARRAY -> "an array";
+      case OBJECT -> "an object";
+      case NULL -> "null";
+      default -> node.getNodeType().toString().toLowerCase(Locale.ROOT);
+    };
+  }
+}

@@ -1,0 +1,163 @@
+package dev.penstock.server.openai;
+
+import dev.penstock.core.limit.RateLimitObservation;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What an upstream answer tells about its key: {@code x-ratelimit-*} headers, {@code
+ * retry-after-ms} and {@code retry-after}, and the kind of a {@code 429}. Providers disagree on
+ * details; every parser here is lenient and answers "unknown" ({@code -1}) rather than fail.
+ */
+public final class UpstreamSignals {
+  private static final Pattern DURATION_PART =
+      Pattern.compile("(\\d+(?:\\.\\d+)?)(h|ms|m|s|us|µs|ns)");
+  private static final Pattern TRY_AGAIN =
+      Pattern.compile("try again in ((?:\\d+(?:\\.\\d+)?(?:h|ms|m|s))+)");
+
+  private UpstreamSignals() {}
+
+  /** What kind of {@code 429} an upstream sent. */
+  public enum TooMany {
+    /** The key's rate limit: cool down and try again later (elsewhere). */
+    RATE_LIMIT,
+    /** The request alone exceeds the key's limit: the client's error, never retried. */
+    TOO_LARGE,
+    /** The account is out of credit: take the deployment out until an operator re-enables it. */
+    INSUFFICIENT_QUOTA
+  }
+
+  /** Classifies a {@code 429} by its body's {@code error.code}/{@code type} and message. */
+  public static TooMany classify(@Nullable String code, @Nullable String type, String message) {
+    if ("insufficient_quota".equals(code) || "insufficient_quota".equals(type)) {
+      return TooMany.INSUFFICIENT_QUOTA;
+    }
+    if (message.startsWith("Request too large")) {
+      return TooMany.TOO_LARGE;
+    }
+    return TooMany.RATE_LIMIT;
+  }
+
+  /** The {@code x-ratelimit-*} headers; {@code header} returns a header's first value. */
+  public static RateLimitObservation rateLimits(Function<String, Optional<String>> header) {
+    long limitRequests = number(header, "x-ratelimit-limit-requests");
+    long limitTokens = number(header, "x-ratelimit-limit-tokens");
+    boolean requestsKnown = limitRequests > 0;
+    boolean tokensKnown = limitTokens > 0;
+    return new RateLimitObservation(
+        requestsKnown ? limitRequests : RateLimitObservation.UNKNOWN,
+        tokensKnown ? limitTokens : RateLimitObservation.UNKNOWN,
+        requestsKnown
+            ? number(header, "x-ratelimit-remaining-requests")
+            : RateLimitObservation.UNKNOWN,
+        tokensKnown ? number(header, "x-ratelimit-remaining-tokens") : RateLimitObservation.UNKNOWN,
+        requestsKnown
+            ? duration(header.apply("x-ratelimit-reset-requests").orElse(""))
+            : RateLimitObservation.UNKNOWN,
+        tokensKnown
+            ? duration(header.apply("x-ratelimit-reset-tokens").orElse(""))
+            : RateLimitObservation.UNKNOWN);
+  }
+
+  /**
+   * How long the upstream asks to wait: {@code retry-after-ms} first, then {@code retry-after}
+   * (seconds or an HTTP date), then "try again in 1.5s" in the error message; -1 if none says.
+   */
+  public static long retryAfterNanos(
+      Function<String, Optional<String>> header, String message, long nowEpochMillis) {
+    Optional<String> millis = header.apply("retry-after-ms");
+    if (millis.isPresent()) {
+      try {
+        double value = Double.parseDouble(millis.get().trim());
+        if (value >= 0) {
+          return (long) (value * 1_000_000);
+        }
+      } catch (NumberFormatException e) {
+        // fall through to the next source
+      }
+    }
+    Optional<String> after = header.apply("retry-after");
+    if (after.isPresent()) {
+      String text = after.get().trim();
+      try {
+        double seconds = Double.parseDouble(text);
+        if (seconds >= 0) {
+          return (long) (seconds * 1_000_000_000L);
+        }
+      } catch (NumberFormatException e) {
+        try {
+          long at =
+              ZonedDateTime.parse(text, DateTimeFormatter.RFC_1123_DATE_TIME)
+                  .toInstant()
+                  .toEpochMilli();
+          return Math.max(0, at - nowEpochMillis) * 1_000_000;
+        } catch (DateTimeParseException ignored) {
+          // fall through
+        }
+      }
+    }
+    Matcher m = TRY_AGAIN.matcher(message);
+    return m.find() ? duration(m.group(1)) : -1;
+  }
+
+  /**
+   * Parses OpenAI's duration format ({@code 20ms}, {@code 1s}, {@code 1.5s}, {@code 6m0s}, {@code
+   * 1h2m3s}) or a plain number of seconds; -1 for anything else, {@code -1} and {@code 0} included.
+   */
+  public static long duration(String text) {
+    String trimmed = text.trim();
+    if (trimmed.isEmpty() || trimmed.equals("-1") || trimmed.equals("0")) {
+      return RateLimitObservation.UNKNOWN;
+    }
+    try {
+      double seconds = Double.parseDouble(trimmed);
+      return seconds > 0 ? (long) (seconds * 1e9) : RateLimitObservation.UNKNOWN;
+    } catch (NumberFormatException e) {
+      // a duration with units
+    }
+    Matcher m = DURATION_PART.matcher(trimmed);
+    double nanos = 0;
+    int consumed = 0;
+    while (m.find()) {
+      if (m.start() != consumed) {
+        return RateLimitObservation.UNKNOWN;
+      }
+      consumed = m.end();
+      double value = Double.parseDouble(m.group(1));
+      nanos +=
+          switch (m.group(2)) {
+            case "h" -> value * 3600e9;
+            case "m" -> value * 60e9;
+            case "s" -> value * 1e9;
+            case "ms" -> value * 1e6;
+            case "us", "µs" -> value * 1e3;
+            default -> value;
+          };
+    }
+    return consumed == trimmed.length() && nanos > 0 ? (long) nanos : RateLimitObservation.UNKNOWN;
+  }
+
+  private static long number(Function<String, Optional<String>> header, String name) {
+    try {
+      return header
+          .apply(name)
+          .map(String::trim)
+          .map(Long::parseLong)
+          .orElse(RateLimitObservation.UNKNOWN);
+    } catch (NumberFormatException e) {
+      return RateLimitObservation.UNKNOWN;
+    }
+  }
+
+  /** For callers that want a {@link Duration}; -1 stays unknown. */
+  public static Duration toDuration(long nanos) {
+    return nanos < 0 ? Duration.ZERO : Duration.ofNanos(nanos);
+  }
+}

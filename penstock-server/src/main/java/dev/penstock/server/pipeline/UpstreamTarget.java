@@ -1,0 +1,65 @@
+package dev.penstock.server.pipeline;
+
+import dev.penstock.server.config.GatewayConfig.DeploymentConfig;
+import dev.penstock.server.config.GatewayConfig.Provider;
+import dev.penstock.server.openai.Endpoint;
+import dev.penstock.server.openai.OpenAiRequest;
+import dev.penstock.server.openai.RequestReader;
+import dev.penstock.server.upstream.UpstreamCall;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * How to address one deployment: its URL scheme (OpenAI or Azure), credential header and model
+ * name. The only place an upstream key is read.
+ */
+public final class UpstreamTarget {
+  private final DeploymentConfig config;
+
+  public UpstreamTarget(DeploymentConfig config) {
+    this.config = config;
+  }
+
+  public String name() {
+    return config.name();
+  }
+
+  UpstreamCall call(OpenAiRequest request) {
+    byte[] body =
+        request.model().equals(config.upstreamModel())
+            ? request.body()
+            : RequestReader.withModel(request.body(), config.upstreamModel());
+    Map<String, String> headers = new LinkedHashMap<>();
+    headers.put("Content-Type", "application/json");
+    headers.put("Accept", request.stream() ? "text/event-stream" : "application/json");
+    URI uri;
+    if (config.provider() == Provider.AZURE) {
+      headers.put("api-key", config.apiKey().reveal());
+      uri =
+          URI.create(
+              config.baseUrl()
+                  + "/openai/deployments/"
+                  + URLEncoder.encode(config.upstreamModel(), StandardCharsets.UTF_8)
+                  + path(request.endpoint())
+                  + "?api-version="
+                  + URLEncoder.encode(config.apiVersion(), StandardCharsets.UTF_8));
+    } else {
+      headers.put("Authorization", "Bearer " + config.apiKey().reveal());
+      uri = URI.create(config.baseUrl() + path(request.endpoint()));
+    }
+    return new UpstreamCall(
+        uri,
+        headers,
+        body,
+        Duration.ofMillis(config.connectTimeoutMillis()),
+        Duration.ofMillis(config.readTimeoutMillis()));
+  }
+
+  private static String path(Endpoint endpoint) {
+    return endpoint.path();
+  }
+}
