@@ -92,9 +92,7 @@ public final class ConfigLoader {
   public GatewayConfig parse(String text, String source) {
     Node root;
     try {
-      LoaderOptions options = new LoaderOptions();
-      options.setAllowDuplicateKeys(false);
-      root = new Yaml(options).compose(new StringReader(text));
+      root = new Yaml(new LoaderOptions()).compose(new StringReader(text));
     } catch (MarkedYAMLException e) {
       int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
       throw new ConfigException(source, List.of("line " + line + ": " + e.getProblem()));
@@ -200,16 +198,17 @@ public final class ConfigLoader {
               "a list of at least one deployment is required");
         } else {
           for (int i = 0; i < sequence.getValue().size(); i++) {
-            DeploymentConfig d =
-                deployment(
-                    sequence.getValue().get(i), path + ".deployments[" + i + "]", name, defaults);
+            Node item = sequence.getValue().get(i);
+            String itemPath = path + ".deployments[" + i + "]";
+            String itemName = nameOf(item);
+            if (itemName != null && !deploymentNames.add(itemName)) {
+              problem(
+                  item,
+                  itemPath + ".name",
+                  "'" + itemName + "' is already used; deployment names must be unique");
+            }
+            DeploymentConfig d = deployment(item, itemPath, name, defaults);
             if (d != null) {
-              if (!deploymentNames.add(d.name())) {
-                problem(
-                    sequence.getValue().get(i),
-                    path + ".deployments[" + i + "].name",
-                    "'" + d.name() + "' is already used; deployment names must be unique");
-              }
               deployments.add(d);
             }
           }
@@ -320,7 +319,9 @@ public final class ConfigLoader {
       Map<String, Node> fields = new LinkedHashMap<>();
       for (NodeTuple tuple : mapping.getValue()) {
         String key = scalar(tuple.getKeyNode());
-        if (!known.contains(key)) {
+        if (fields.containsKey(key)) {
+          problem(tuple.getKeyNode(), prefix + key, "appears twice");
+        } else if (!known.contains(key)) {
           problem(
               tuple.getKeyNode(),
               prefix + key,
@@ -428,6 +429,17 @@ public final class ConfigLoader {
     void problem(Node node, String path, String message) {
       problems.add(path + " (line " + (node.getStartMark().getLine() + 1) + "): " + message);
     }
+  }
+
+  private static @Nullable String nameOf(Node deployment) {
+    if (deployment instanceof MappingNode mapping) {
+      for (NodeTuple tuple : mapping.getValue()) {
+        if ("name".equals(scalar(tuple.getKeyNode()))) {
+          return scalar(tuple.getValueNode());
+        }
+      }
+    }
+    return null;
   }
 
   private static String scalar(Node node) {

@@ -13,6 +13,7 @@ import dev.penstock.server.openai.TokenEstimator;
 import dev.penstock.server.pipeline.ErrorResponses;
 import dev.penstock.server.pipeline.Pipeline;
 import dev.penstock.server.pipeline.RoutingTables;
+import dev.penstock.server.upstream.HelidonUpstreamClient;
 import dev.penstock.server.upstream.JdkUpstreamClient;
 import dev.penstock.server.upstream.UpstreamClient;
 import io.helidon.http.HeaderNames;
@@ -52,7 +53,7 @@ public final class GatewayServer implements AutoCloseable {
   private GatewayServer(GatewayConfig config, Ticker ticker) {
     this.config = config;
     this.admissions = new Admissions(RoutingTables.topology(config), ticker, true);
-    this.client = new JdkUpstreamClient();
+    this.client = upstreamClient();
     this.pipeline =
         new Pipeline(
             admissions,
@@ -77,6 +78,16 @@ public final class GatewayServer implements AutoCloseable {
         server.port(),
         config.models().size(),
         config.models().values().stream().mapToInt(m -> m.deployments().size()).sum());
+  }
+
+  /**
+   * Helidon's WebClient unless {@code -Dpenstock.upstreamClient=jdk} asks for the JDK's: the
+   * overhead benchmark compares both (docs/decisions/0001-upstream-http-client.md).
+   */
+  private static UpstreamClient upstreamClient() {
+    return "jdk".equals(System.getProperty("penstock.upstreamClient"))
+        ? new JdkUpstreamClient()
+        : new HelidonUpstreamClient();
   }
 
   /** Starts a gateway; it accepts connections when this returns. */

@@ -1,0 +1,145 @@
+package dev.penstock.server.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.penstock.core.limit.TpmCharge;
+import dev.penstock.server.config.GatewayConfig.DeploymentConfig;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ConfigLoaderTest {
+  private final ConfigLoader loader =
+      new ConfigLoader(Map.of("OPENAI_KEY_A", "sk-real-a", "RELAY_KEY", "sk-relay")::get);
+
+  private static final String SPEC_EXAMPLE =
+      """
+      listen: 127.0.0.1:8080
+      admin_key: ${PENSTOCK_ADMIN_KEY:-}
+
+      models:
+        gpt-5:                          # the public model name clients send
+          fallbacks: [gpt-5-mini]       # optional
+          deployments:
+            - name: org-a
+              base_url: https://api.openai.com/v1
+              api_key: ${OPENAI_KEY_A}
+              upstream_model: gpt-5     # defaults to the public name
+              rpm: 200
+              tpm: 40000
+            - name: relay
+              provider: openai          # openai (default) | azure
+              base_url: https://relay.example.com/v1
+              api_key: ${RELAY_KEY}
+              rpm: 1200
+              tpm: 400000
+              priority: 1               # used when priority-0 deployments are full or unhealthy
+              weight: 1                 # share among deployments of the same priority
+        gpt-5-mini:
+          deployments:
+            - name: mini
+              base_url: https://api.openai.com/v1/
+              api_key: ${OPENAI_KEY_A}
+              rpm: 500
+              tpm: 200_000
+              tpm_charge: usage
+      """;
+
+  @Test
+  void readsTheSpecExampleWithEnvironmentSubstitution() {
+    GatewayConfig config = loader.parse(SPEC_EXAMPLE, "penstock.yaml");
+    assertThat(config.host()).isEqualTo("127.0.0.1");
+    assertThat(config.port()).isEqualTo(8080);
+    assertThat(config.adminKey().isEmpty()).isTrue();
+    assertThat(config.models()).containsOnlyKeys("gpt-5", "gpt-5-mini");
+    assertThat(config.models().get("gpt-5").fallbacks()).containsExactly("gpt-5-mini");
+    DeploymentConfig orgA = config.models().get("gpt-5").deployments().get(0);
+    assertThat(orgA.apiKey().reveal()).isEqualTo("sk-real-a");
+    assertThat(orgA.rpm()).isEqualTo(200);
+    assertThat(orgA.upstreamModel()).isEqualTo("gpt-5");
+    assertThat(orgA.connectTimeoutMillis()).isEqualTo(5000);
+    assertThat(orgA.readTimeoutMillis()).isEqualTo(30_000);
+    DeploymentConfig relay = config.models().get("gpt-5").deployments().get(1);
+    assertThat(relay.priority()).isEqualTo(1);
+    DeploymentConfig mini = config.models().get("gpt-5-mini").deployments().get(0);
+    assertThat(mini.baseUrl().toString()).isEqualTo("https://api.openai.com/v1");
+    assertThat(mini.tpm()).isEqualTo(200_000);
+    assertThat(mini.tpmCharge()).isEqualTo(TpmCharge.USAGE);
+    assertThat(mini.upstreamModel()).isEqualTo("gpt-5-mini");
+  }
+
+  @Test
+  void secretsNeverPrint() {
+    GatewayConfig config = loader.parse(SPEC_EXAMPLE, "penstock.yaml");
+    assertThat(config.toString()).doesNotContain("sk-real-a").doesNotContain("sk-relay");
+  }
+
+  @Test
+  void everyProblemIsReportedWithItsFieldPathAndLine() {
+    String bad =
+        """
+        listen: 0.0.0.0:8080
+        models:
+          gpt-5:
+            fallbacks: [nowhere]
+            deployments:
+              - name: a
+                base_url: ftp://example.com
+                api_key: ${MISSING_KEY}
+                rpm: -5
+                tpm: lots
+                rmp: 3
+              - name: a
+                provider: azure
+                base_url: https://x.openai.azure.com
+                api_key: k
+                rpm: 1
+                tpm: 1
+        """;
+    assertThatThrownBy(() -> loader.parse(bad, "bad.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .satisfies(
+            e ->
+                assertThat(((ConfigException) e).problems())
+                    .contains(
+                        "listen (line 1): open mode (no tenants configured) listens on loopback only; use 127.0.0.1 or ::1",
+                        "models.gpt-5.deployments[0].rmp (line 11): unknown field; known: api_key, api_version, base_url, connect_timeout_ms, max_concurrency, name, priority, provider, read_timeout_ms, rpm, tpm, tpm_charge, upstream_model, weight",
+                        "models.gpt-5.deployments[0].base_url (line 7): must be an http(s) URL such as https://api.openai.com/v1",
+                        "models.gpt-5.deployments[0].api_key (line 8): environment variable MISSING_KEY is not set (and no ${MISSING_KEY:-default} is given)",
+                        "models.gpt-5.deployments[0].api_key (line 8): is empty (is its environment variable set?)",
+                        "models.gpt-5.deployments[0].rpm (line 9): must be a whole number from 1 to 1000000000, got '-5'",
+                        "models.gpt-5.deployments[0].tpm (line 10): must be a whole number from 1 to 100000000000, got 'lots'",
+                        "models.gpt-5.deployments[1].api_version (line 12): is required for provider azure (e.g. 2024-10-21)",
+                        "models.gpt-5.deployments[1].name (line 12): 'a' is already used; deployment names must be unique",
+                        "models.gpt-5.fallbacks (line 4): 'nowhere' is not another model of this file"));
+  }
+
+  @Test
+  void brokenYamlNamesTheLine() {
+    assertThatThrownBy(() -> loader.parse("models:\n  a: [1, 2\n", "x.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("line 3");
+    assertThatThrownBy(() -> loader.parse("", "empty.yaml")).hasMessageContaining("empty");
+    assertThatThrownBy(() -> loader.parse("models: {}\nmodels: {}\n", "dup.yaml"))
+        .hasMessageContaining("models (line 2): appears twice");
+  }
+
+  @Test
+  void aDefaultAppliesWhenTheVariableIsUnset() {
+    GatewayConfig config =
+        loader.parse(
+            """
+            models:
+              m:
+                deployments:
+                  - {name: d, base_url: "${BASE:-http://127.0.0.1:9000/v1}", api_key: "${K:-sk-x}", rpm: 1, tpm: 1}
+            defaults:
+              timeout_ms: 1500
+            """,
+            "x.yaml");
+    DeploymentConfig d = config.models().get("m").deployments().getFirst();
+    assertThat(d.baseUrl().toString()).isEqualTo("http://127.0.0.1:9000/v1");
+    assertThat(d.apiKey().reveal()).isEqualTo("sk-x");
+    assertThat(config.defaults().timeoutMillis()).isEqualTo(1500);
+  }
+}

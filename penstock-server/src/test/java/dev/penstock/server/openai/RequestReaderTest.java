@@ -1,0 +1,150 @@
+package dev.penstock.server.openai;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class RequestReaderTest {
+  private final RequestReader reader = new RequestReader(new TokenEstimator(), 256);
+
+  private OpenAiRequest read(Endpoint endpoint, String json) {
+    return reader.read(endpoint, json.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void chatEstimateIsPromptInChatFormatPlusTheOutputCapTimesN() {
+    OpenAiRequest request =
+        read(
+            Endpoint.CHAT,
+            """
+            {"model": "gpt-4o-mini", "stream": true, "n": 2, "max_completion_tokens": 100,
+             "messages": [{"role": "system", "content": "Be brief."},
+                          {"role": "user", "content": [{"type": "text", "text": "Hello there"}]}]}
+            """);
+    // 3 priming + (3 + "system" 1 + "Be brief." 3) + (3 + "user" 1 + "Hello there" 2)
+    assertThat(request.promptTokens()).isEqualTo(16);
+    assertThat(request.outputTokens()).isEqualTo(200);
+    assertThat(request.stream()).isTrue();
+    assertThat(request.model()).isEqualTo("gpt-4o-mini");
+  }
+
+  @Test
+  void theDefaultCapAppliesWhenTheRequestSetsNone() {
+    assertThat(
+            read(
+                    Endpoint.CHAT,
+                    "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}")
+                .outputTokens())
+        .isEqualTo(256);
+    assertThat(
+            read(Endpoint.RESPONSES, "{\"model\":\"m\",\"input\":\"x\",\"max_output_tokens\":9}")
+                .outputTokens())
+        .isEqualTo(9);
+  }
+
+  @Test
+  void embeddingsChargeTheirInputsOnly() {
+    OpenAiRequest request =
+        read(
+            Endpoint.EMBEDDINGS,
+            "{\"model\":\"text-embedding-3-small\",\"input\":[\"alpha\",\"beta\",[1,2,3]]}");
+    assertThat(request.promptTokens()).isEqualTo(1 + 1 + 3);
+    assertThat(request.outputTokens()).isZero();
+  }
+
+  @Test
+  void badBodiesAreTheClientsErrorsInOpenAisWords() {
+    record Case(Endpoint endpoint, String body, String message, String code) {}
+    Case[] cases = {
+      new Case(Endpoint.CHAT, "", "We could not parse the JSON body", null),
+      new Case(Endpoint.CHAT, "{\"model\":", "We could not parse the JSON body", null),
+      new Case(
+          Endpoint.CHAT,
+          "{\"model\":\"a\",\"model\":\"b\",\"messages\":[{}]}",
+          "We could not parse the JSON body",
+          null),
+      new Case(Endpoint.CHAT, "42", "Invalid type for request body", "invalid_type"),
+      new Case(Endpoint.CHAT, "{\"messages\":[]}", "you must provide a model parameter", null),
+      new Case(
+          Endpoint.CHAT,
+          "{\"model\":7,\"messages\":[]}",
+          "Invalid type for 'model'",
+          "invalid_type"),
+      new Case(Endpoint.CHAT, "{\"model\":\"m\"}", "'messages' is a required property", null),
+      new Case(
+          Endpoint.CHAT,
+          "{\"model\":\"m\",\"messages\":\"hi\"}",
+          "Invalid type for 'messages'",
+          "invalid_type"),
+      new Case(
+          Endpoint.CHAT,
+          "{\"model\":\"m\",\"messages\":[]}",
+          "Invalid 'messages': empty array",
+          "empty_array"),
+      new Case(
+          Endpoint.CHAT,
+          "{\"model\":\"m\",\"messages\":[\"hi\"]}",
+          "Invalid type for 'messages[0]'",
+          "invalid_type"),
+      new Case(
+          Endpoint.CHAT,
+          "{\"model\":\"m\",\"messages\":[{}],\"stream\":\"yes\"}",
+          "Invalid type for 'stream'",
+          "invalid_type"),
+      new Case(
+          Endpoint.CHAT,
+          "{\"model\":\"m\",\"messages\":[{}],\"max_tokens\":0}",
+          "Invalid 'max_tokens'",
+          "integer_below_min_value"),
+      new Case(
+          Endpoint.CHAT,
+          "{\"model\":\"m\",\"messages\":[{}],\"max_tokens\":1.5}",
+          "Invalid type for 'max_tokens'",
+          "invalid_type"),
+      new Case(
+          Endpoint.CHAT,
+          "{\"model\":\"m\",\"messages\":[{}],\"n\":1e99}",
+          "Invalid type for 'n'",
+          "invalid_type"),
+      new Case(
+          Endpoint.EMBEDDINGS,
+          "{\"model\":\"m\",\"input\":[]}",
+          "Invalid 'input': empty array",
+          "empty_array"),
+      new Case(
+          Endpoint.EMBEDDINGS,
+          "{\"model\":\"m\",\"input\":{}}",
+          "Invalid type for 'input'",
+          "invalid_type"),
+      new Case(Endpoint.COMPLETIONS, "{\"model\":\"m\"}", "'prompt' is a required property", null),
+    };
+    for (Case c : cases) {
+      assertThatThrownBy(() -> read(c.endpoint(), c.body()))
+          .as(c.body())
+          .isInstanceOfSatisfying(
+              ApiError.class,
+              e -> {
+                assertThat(e.status()).isEqualTo(400);
+                assertThat(e.type()).isEqualTo("invalid_request_error");
+                assertThat(e.getMessage()).startsWith(c.message());
+                assertThat(e.code()).isEqualTo(c.code());
+              });
+    }
+  }
+
+  @Test
+  void theModelIsRewrittenWithoutTouchingAnyOtherByte() {
+    String body =
+        "{ \"messages\" : [{\"model\":\"inner\"}],\n  \"model\":\"gpt-5\" , \"x\": 1.50 }";
+    byte[] rewritten =
+        RequestReader.withModel(body.getBytes(StandardCharsets.UTF_8), "gpt-5-2025-08-07");
+    assertThat(new String(rewritten, StandardCharsets.UTF_8))
+        .isEqualTo(
+            "{ \"messages\" : [{\"model\":\"inner\"}],\n  \"model\":\"gpt-5-2025-08-07\" , \"x\": 1.50 }");
+    byte[] escaped =
+        RequestReader.withModel("{\"model\":\"a\\\"b\"}".getBytes(StandardCharsets.UTF_8), "q\"x");
+    assertThat(new String(escaped, StandardCharsets.UTF_8)).isEqualTo("{\"model\":\"q\\\"x\"}");
+  }
+}
