@@ -89,12 +89,44 @@ public final class HelidonUpstreamClient implements UpstreamClient {
 
     @Override
     public InputStream body() {
-      return response.inputStream();
+      return new FailuresAsIoExceptions(response.inputStream());
     }
 
     @Override
     public void close() {
       response.close();
+    }
+  }
+
+  /**
+   * Helidon reports a body cut short (a chunked stream that ends mid-way) with unchecked
+   * exceptions; callers of an {@link InputStream} expect {@link IOException}.
+   */
+  private static final class FailuresAsIoExceptions extends java.io.FilterInputStream {
+    FailuresAsIoExceptions(InputStream in) {
+      super(in);
+    }
+
+    @Override
+    public int read() throws IOException {
+      try {
+        return super.read();
+      } catch (UncheckedIOException e) {
+        throw e.getCause();
+      } catch (RuntimeException e) {
+        throw new IOException("upstream body broke off", e);
+      }
+    }
+
+    @Override
+    public int read(byte[] buffer, int offset, int length) throws IOException {
+      try {
+        return super.read(buffer, offset, length);
+      } catch (UncheckedIOException e) {
+        throw e.getCause();
+      } catch (RuntimeException e) {
+        throw new IOException("upstream body broke off", e);
+      }
     }
   }
 
