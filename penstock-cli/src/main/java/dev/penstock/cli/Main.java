@@ -1,5 +1,6 @@
 package dev.penstock.cli;
 
+import dev.penstock.cli.bench.BenchCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -8,6 +9,7 @@ import picocli.CommandLine.Command;
     name = "penstock",
     mixinStandardHelpOptions = true,
     version = "penstock 0.1.0",
+    subcommands = {BenchCommand.class},
     description = "OpenAI-compatible LLM gateway that paces every key under its RPM/TPM limits.")
 public final class Main {
   public static void main(String[] args) {
