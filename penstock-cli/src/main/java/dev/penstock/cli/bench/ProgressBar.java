@@ -43,7 +43,10 @@ public final class ProgressBar implements ProgressListener {
     double byCount = (double) (s.sent() + s.dropped()) / s.requestCap();
     double done = s.draining() ? 1 : Math.min(1, Math.max(byTime, byCount));
     int filled = (int) Math.round(done * BAR_WIDTH);
-    long errors = s.completed() + s.dropped() - s.succeeded() - s.rateLimited();
+    // From the one map, not from the separate counters: those are read at slightly different
+    // moments and could make the difference negative.
+    long ended = s.statusCounts().values().stream().mapToLong(Long::longValue).sum();
+    long errors = ended - s.succeeded() - s.rateLimited();
     double elapsedSeconds = s.elapsedNanos() / 1e9;
     return String.format(
         Locale.ROOT,
