@@ -40,8 +40,12 @@ import picocli.CommandLine.TypeConversionException;
 public final class BenchCommand implements Callable<Integer> {
   @Spec private CommandSpec spec;
 
-  @Option(names = "--url", paramLabel = "URL", description = "OpenAI-compatible base URL.")
-  private URI url = URI.create("http://127.0.0.1:8080/v1");
+  @Option(
+      names = "--url",
+      paramLabel = "URL",
+      defaultValue = "http://127.0.0.1:8080/v1",
+      description = "OpenAI-compatible base URL.")
+  private URI url;
 
   @Option(
       names = "--key",
@@ -51,15 +55,20 @@ public final class BenchCommand implements Callable<Integer> {
       description = "API key (Bearer). Default: $OPENAI_API_KEY, else sk-penstock-bench.")
   private String key;
 
-  @Option(names = "--model", paramLabel = "NAME", description = "Model name in every request.")
-  private String model = "gpt-4o-mini";
+  @Option(
+      names = "--model",
+      paramLabel = "NAME",
+      defaultValue = "gpt-4o-mini",
+      description = "Model name in every request.")
+  private String model;
 
   @Option(
       names = "--endpoint",
       paramLabel = "KIND",
       converter = EndpointConverter.class,
+      defaultValue = "chat",
       description = "chat, embeddings, completions or responses.")
-  private Endpoint endpoint = Endpoint.CHAT;
+  private Endpoint endpoint;
 
   @Option(names = "--stream", description = "Stream answers (SSE) and measure time to first token.")
   private boolean stream;
@@ -81,22 +90,32 @@ public final class BenchCommand implements Callable<Integer> {
       names = "--duration",
       paramLabel = "TIME",
       converter = DurationConverter.class,
+      defaultValue = "30s",
       description = "How long to send, e.g. 90s, 2m, 500ms.")
-  private Duration duration = Duration.ofSeconds(30);
+  private Duration duration;
 
   @Option(names = "--requests", paramLabel = "N", description = "Stop after N requests.")
   private Long requests;
 
-  @Option(names = "--prompt-tokens", paramLabel = "N", description = "Prompt size in tokens.")
-  private int promptTokens = 64;
+  @Option(
+      names = "--prompt-tokens",
+      paramLabel = "N",
+      defaultValue = "64",
+      description = "Prompt size in tokens.")
+  private int promptTokens;
 
-  @Option(names = "--max-tokens", paramLabel = "N", description = "Output cap per request.")
-  private int maxTokens = 64;
+  @Option(
+      names = "--max-tokens",
+      paramLabel = "N",
+      defaultValue = "64",
+      description = "Output cap per request.")
+  private int maxTokens;
 
   @Option(
       names = "--header",
       paramLabel = "'NAME: VALUE'",
       converter = HeaderConverter.class,
+      showDefaultValue = Visibility.NEVER,
       description = "Extra request header, repeatable, e.g. 'x-penstock-priority: high'.")
   private List<Header> headers = new ArrayList<>();
 
@@ -104,26 +123,30 @@ public final class BenchCommand implements Callable<Integer> {
       names = "--timeout",
       paramLabel = "TIME",
       converter = DurationConverter.class,
+      defaultValue = "60s",
       description = "Per request, from sending to the last byte.")
-  private Duration timeout = Duration.ofSeconds(60);
+  private Duration timeout;
 
   @Option(
       names = "--limit-rpm",
       paramLabel = "N",
+      showDefaultValue = Visibility.NEVER,
       description = "Draw this configured RPM limit on the throughput chart.")
   private long limitRpm;
 
   @Option(
       names = "--limit-tpm",
       paramLabel = "N",
+      showDefaultValue = Visibility.NEVER,
       description = "Draw this configured TPM limit on the token chart.")
   private long limitTpm;
 
   @Option(
       names = "--max-inflight",
       paramLabel = "N",
+      defaultValue = "10000",
       description = "Open loop: requests due beyond this many outstanding are counted as dropped.")
-  private int maxInFlight = 10_000;
+  private int maxInFlight;
 
   @Option(names = "--json", description = "Print the summary as JSON on stdout.")
   private boolean json;
@@ -186,9 +209,7 @@ public final class BenchCommand implements Callable<Integer> {
       } else if (concurrency != null) {
         builder.concurrency(concurrency);
       }
-      BenchOptions options = builder.build();
-      JdkTransport.checkHeaders(options.headers());
-      return options;
+      return builder.build();
     } catch (IllegalArgumentException e) {
       throw usage(e.getMessage());
     }

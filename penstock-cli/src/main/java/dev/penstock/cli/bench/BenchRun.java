@@ -1,5 +1,8 @@
 package dev.penstock.cli.bench;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import java.io.ByteArrayInputStream;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.concurrent.Semaphore;
@@ -50,20 +53,20 @@ public final class BenchRun {
   }
 
   /**
-   * Runs a benchmark with the JDK HTTP client and the real clock.
+   * Runs a benchmark over HTTP with the real clock.
    *
-   * @throws IllegalArgumentException when a {@code --header} cannot be sent by the HTTP client
    * @throws InterruptedException when the calling thread is interrupted; the run is abandoned
    */
   public static BenchResult run(BenchOptions options, ProgressListener listener)
       throws InterruptedException {
-    try (Transport transport = new JdkTransport(options)) {
+    try (Transport transport = new HelidonTransport(options)) {
       return new BenchRun(options, transport, BenchClock.system(), Clock.systemUTC())
           .execute(listener);
     }
   }
 
   BenchResult execute(ProgressListener listener) throws InterruptedException {
+    warmUp();
     long start = clock.nanoTime();
     Instant startedAt = wallClock.instant();
     long end = start + options.duration().toNanos();
@@ -112,6 +115,33 @@ public final class BenchRun {
             launcher, new ClosedLoopDriver(permits, end, cap, clock, launcher::launch)::drive);
       }
     };
+  }
+
+  /**
+   * Runs bench's own per-request code once, off the clock and without the target: the first virtual
+   * thread, histogram record, JSON parse and HTTP exchange each load classes, for a few hundred
+   * milliseconds together, which would otherwise show up as send lag and as latency of the run's
+   * first requests.
+   */
+  private void warmUp() throws InterruptedException {
+    transport.warmUp();
+    BenchRecorder scratch = new BenchRecorder(0, 1);
+    ReplyReader reader = new ReplyReader(options.endpoint(), options.stream(), clock);
+    byte[] sample =
+        options.stream()
+            ? "data: {\"choices\":[],\"usage\":{}}\n\ndata: [DONE]\n\n".getBytes(UTF_8)
+            : "{\"usage\":{\"prompt_tokens\":1}}".getBytes(UTF_8);
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              new RequestBodies(options).body(0);
+              Completion completion =
+                  reader.read(
+                      new Transport.HttpReply(200, "", -1, new ByteArrayInputStream(sample)));
+              scratch.sent(0, 0);
+              scratch.completed(0, completion);
+            })
+        .join();
   }
 
   /** Sweeps timeouts and reports progress until the driver is done and nothing is in flight. */

@@ -1,8 +1,7 @@
 package dev.penstock.cli.bench;
 
 import java.io.IOException;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpTimeoutException;
+import java.net.SocketTimeoutException;
 
 /**
  * Performs one request from body to last byte and classifies how it ended. Never throws: every
@@ -38,9 +37,7 @@ final class Exchange {
           0,
           reply.queueMicros(),
           reply.deployment());
-    } catch (HttpConnectTimeoutException e) { // before the timeout below: it is a subclass
-      return Completion.failed(Outcome.CONNECTION_ERROR, clock.nanoTime());
-    } catch (HttpTimeoutException e) {
+    } catch (SocketTimeoutException e) {
       return Completion.failed(Outcome.TIMEOUT, clock.nanoTime());
     } catch (IOException e) {
       return Completion.failed(Outcome.CONNECTION_ERROR, clock.nanoTime());

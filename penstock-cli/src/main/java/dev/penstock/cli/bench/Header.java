@@ -1,15 +1,37 @@
 package dev.penstock.cli.bench;
 
+import java.util.Locale;
+import java.util.Set;
 import java.util.regex.Pattern;
 
-/** One extra request header from {@code --header 'name: value'}. */
+/**
+ * One extra request header from {@code --header 'name: value'}. It replaces a default header of the
+ * same name ({@code Content-Type}, {@code Authorization}, {@code User-Agent}).
+ */
 public record Header(String name, String value) {
   // RFC 9110 token characters: anything else cannot be a header name.
   private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
 
+  /** Headers that describe the connection or the body's framing, which the client must own. */
+  private static final Set<String> RESERVED =
+      Set.of(
+          "connection",
+          "content-length",
+          "expect",
+          "host",
+          "keep-alive",
+          "te",
+          "trailer",
+          "transfer-encoding",
+          "upgrade");
+
   public Header {
     if (!TOKEN.matcher(name).matches()) {
       throw new IllegalArgumentException("invalid header name '" + name + "'");
+    }
+    if (RESERVED.contains(name.toLowerCase(Locale.ROOT))) {
+      throw new IllegalArgumentException(
+          "header '" + name + "' cannot be set: the HTTP client manages it");
     }
     if (value.indexOf('\r') >= 0 || value.indexOf('\n') >= 0) {
       throw new IllegalArgumentException("header '" + name + "' must not contain a line break");

@@ -8,20 +8,27 @@ import java.io.InputStream;
  * bench reports, and the body as a stream. One instance serves every request of a run, from many
  * threads at once.
  *
- * <p>The seam exists so the HTTP client can be swapped for the faster one (see {@link
- * JdkTransport}) and so tests can script answers without sockets.
+ * <p>The seam keeps the HTTP client replaceable (see {@link HelidonTransport} for why it is
+ * Helidon's) and lets tests script answers without sockets.
  */
 interface Transport extends AutoCloseable {
 
   /**
    * Sends {@code body} and blocks until the status line and headers have arrived.
    *
-   * @throws java.net.http.HttpTimeoutException when no answer starts within the timeout
-   * @throws IOException when there is no answer (refused, reset)
+   * @throws java.net.SocketTimeoutException when the answer does not start within the timeout
+   * @throws IOException any other way of getting no answer: refused, reset, connect timeout
    * @throws InterruptedException when the calling thread is interrupted; the request is then
    *     abandoned
    */
   HttpReply send(byte[] body) throws IOException, InterruptedException;
+
+  /**
+   * Exercises the client once without touching the target, before the run's clock starts, so that
+   * its one-time costs (class loading, first-use initialisation) do not count as the target's
+   * latency. Best effort: failures are ignored.
+   */
+  default void warmUp() {}
 
   /** Releases connections and threads; requests still running fail. */
   @Override

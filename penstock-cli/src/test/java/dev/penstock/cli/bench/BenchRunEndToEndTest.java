@@ -111,7 +111,8 @@ class BenchRunEndToEndTest {
               ScriptedServer.json(exchange, 200, "{\"usage\":{\"prompt_tokens\":1}}");
             });
 
-    run(BenchOptions.builder().concurrency(3).requestCap(3).timeout(Duration.ofMillis(300)));
+    // A second is ample for the two answered requests, even on a busy machine.
+    run(BenchOptions.builder().concurrency(3).requestCap(3).timeout(Duration.ofSeconds(1)));
 
     assertThat(result.statusCounts())
         .containsExactly(Map.entry("2xx", 2L), Map.entry("timeout", 1L));
