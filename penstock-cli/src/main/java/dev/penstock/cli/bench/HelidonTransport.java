@@ -1,5 +1,6 @@
 package dev.penstock.cli.bench;
 
+import io.helidon.common.buffers.DataReader;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
@@ -83,14 +84,7 @@ final class HelidonTransport implements Transport {
 
   @Override
   public HttpReply send(byte[] body) throws IOException {
-    Http1ClientRequest request = client.post().uri(uri);
-    headers.forEach(request::header);
-    Http1ClientResponse response;
-    try {
-      response = request.submit(body);
-    } catch (UncheckedIOException e) {
-      throw classify(e.getCause());
-    }
+    Http1ClientResponse response = submitRetryingClosed(body);
     int status = response.status().code();
     String deployment = response.headers().first(DEPLOYMENT).orElse("");
     long queueMicros = HttpReply.queueMicros(response.headers().first(QUEUE_MS).orElse(""));
@@ -102,6 +96,32 @@ final class HelidonTransport implements Transport {
       return new HttpReply(status, deployment, queueMicros, InputStream.nullInputStream());
     }
     return new HttpReply(status, deployment, queueMicros, new ResponseBody(response));
+  }
+
+  private Http1ClientResponse submitRetryingClosed(byte[] body) throws IOException {
+    try {
+      return submit(body, true);
+    } catch (DataReader.InsufficientDataAvailableException e) {
+      // The connection ended before a status line: nearly always a pooled keep-alive connection
+      // that the server closed as idle just as it was reused (uvicorn does after 5 s, nginx when
+      // short of connections). A server that closes without a byte of answer has not served the
+      // request, so it is retried once, on a connection of its own; a second failure counts.
+      try {
+        return submit(body, false);
+      } catch (DataReader.InsufficientDataAvailableException again) {
+        throw new IOException("connection closed by the server before any answer", again);
+      }
+    }
+  }
+
+  private Http1ClientResponse submit(byte[] body, boolean keepAlive) throws IOException {
+    Http1ClientRequest request = client.post().uri(uri).keepAlive(keepAlive);
+    headers.forEach(request::header);
+    try {
+      return request.submit(body);
+    } catch (UncheckedIOException e) {
+      throw classify(e.getCause());
+    }
   }
 
   /**

@@ -16,6 +16,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -116,6 +118,25 @@ class BenchRunEndToEndTest {
 
     assertThat(result.statusCounts())
         .containsExactly(Map.entry("2xx", 2L), Map.entry("timeout", 1L));
+  }
+
+  @Test
+  void aConnectionClosedWithoutAnswerIsRetriedOnceThenCounted() throws Exception {
+    Set<Long> closedOnce = ConcurrentHashMap.newKeySet();
+    server =
+        new ScriptedServer(
+            (number, exchange) -> {
+              // Request 0 is always refused an answer; request 1 only on its first attempt.
+              if (number == 0 || number == 1 && closedOnce.add(number)) {
+                return; // closing the exchange without a response closes the connection
+              }
+              ScriptedServer.json(exchange, 200, "{\"usage\":{\"prompt_tokens\":1}}");
+            });
+
+    run(BenchOptions.builder().concurrency(1).requestCap(3));
+
+    assertThat(result.statusCounts())
+        .containsExactly(Map.entry("2xx", 2L), Map.entry("connection_error", 1L));
   }
 
   @Test
