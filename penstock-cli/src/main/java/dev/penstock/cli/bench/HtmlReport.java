@@ -26,6 +26,7 @@ public final class HtmlReport {
       body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;\
       max-width:860px;color:#222;padding:0 1em}
       h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:1.8em}
+      h3{font-size:1em;margin:1.2em 0 .2em;color:#444}
       .sub{color:#666;margin-top:0}
       table{border-collapse:collapse;margin:.5em 0}
       td,th{padding:3px 14px 3px 0;text-align:left;vertical-align:top}
@@ -72,13 +73,13 @@ public final class HtmlReport {
     row(html, "sent", Long.toString(result.sent()));
     row(html, "completed", Long.toString(result.completed()));
     row(html, "dropped (client-side)", Long.toString(result.dropped()));
-    row(html, "throughput", format("%.1f successful requests/min", result.throughputPerMinute()));
-    row(html, "offered", format("%.1f requests/min", result.offeredPerMinute()));
+    row(html, "throughput", format("%,.1f successful requests/min", result.throughputPerMinute()));
+    row(html, "offered", format("%,.1f requests/min", result.offeredPerMinute()));
     row(
         html,
         "tokens",
         format(
-            "%.0f tokens/min (in %d, out %d)",
+            "%,.0f tokens/min (in %,d, out %,d)",
             result.tokensPerMinute(), result.inputTokens(), result.outputTokens()));
     html.append("</table>\n<h2>Status</h2>\n");
     counts(html, result.statusCounts(), "outcome");
@@ -100,9 +101,11 @@ public final class HtmlReport {
     }
     percentileRow(html, "bench send lag", result.sendLag());
     html.append("</table>\n");
-    html.append(percentileChart("Latency distribution (2xx)", result.latencyCurve()));
+    html.append("<h3>Latency distribution (2xx, from due time)</h3>\n")
+        .append(percentileChart("Latency distribution (2xx)", result.latencyCurve()));
     if (result.options().stream()) {
-      html.append(percentileChart("Time to first token distribution", result.ttftCurve()));
+      html.append("<h3>Time to first token distribution</h3>\n")
+          .append(percentileChart("Time to first token distribution", result.ttftCurve()));
     }
   }
 

@@ -24,13 +24,13 @@ public final class SummaryText {
         text,
         "throughput",
         format(
-            "%.1f ok/min   (offered %.1f/min)",
+            "%,.1f ok/min   (offered %,.1f/min)",
             result.throughputPerMinute(), result.offeredPerMinute()));
     line(
         text,
         "tokens",
         format(
-            "%.0f /min   (in %d, out %d)",
+            "%,.0f/min   (in %,d, out %,d)",
             result.tokensPerMinute(), result.inputTokens(), result.outputTokens()));
     line(text, "status", counts(result.statusCounts()));
     line(text, "latency ms", percentiles(result.latency()) + "   (2xx, from due time)");
