@@ -13,8 +13,8 @@ import java.util.function.LongSupplier;
  * One bench run: offers the configured load for the configured duration, waits for the answers, and
  * returns what it measured. Usable in-process ({@code penstock demo} calls {@link #run}).
  *
- * <p>{@link #run} blocks the calling thread for the duration plus at most one request timeout, and
- * calls the listener on that thread.
+ * <p>{@link #run} blocks the calling thread for a warm-up (a fraction of a second, off the clock),
+ * the duration, and at most one request timeout; it calls the listener on that thread.
  */
 public final class BenchRun {
   /*
