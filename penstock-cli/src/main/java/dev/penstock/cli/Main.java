@@ -1,5 +1,6 @@
 package dev.penstock.cli;
 
+import dev.penstock.cli.bench.BenchCommand;
 import org.slf4j.LoggerFactory;
 import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
@@ -11,7 +12,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "penstock 0.1.0",
     description = "OpenAI-compatible LLM gateway that paces every key under its RPM/TPM limits.",
-    subcommands = {ServeCommand.class, CheckCommand.class, MockCommand.class})
+    subcommands = {ServeCommand.class, CheckCommand.class, MockCommand.class, BenchCommand.class})
 public final class Main {
   private Main() {}
 
@@ -24,7 +25,8 @@ public final class Main {
     System.exit(commandLine().execute(args));
   }
 
-  static CommandLine commandLine() {
+  /** The command line with every subcommand, for the launcher and for tests. */
+  public static CommandLine commandLine() {
     CommandLine cli = new CommandLine(new Main());
     cli.setExecutionExceptionHandler(
         (e, command, parsed) -> {
