@@ -12,7 +12,13 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "penstock 0.1.0",
     description = "OpenAI-compatible LLM gateway that paces every key under its RPM/TPM limits.",
-    subcommands = {ServeCommand.class, CheckCommand.class, MockCommand.class, BenchCommand.class})
+    subcommands = {
+      ServeCommand.class,
+      CheckCommand.class,
+      DemoCommand.class,
+      MockCommand.class,
+      BenchCommand.class
+    })
 public final class Main {
   private Main() {}
 
