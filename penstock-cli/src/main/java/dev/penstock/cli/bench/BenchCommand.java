@@ -98,6 +98,16 @@ public final class BenchCommand implements Callable<Integer> {
   private Long requests;
 
   @Option(
+      names = "--warmup",
+      paramLabel = "TIME",
+      converter = DurationConverter.class,
+      defaultValue = "0s",
+      description =
+          "Offer the same load for this long first, unmeasured, so that neither bench's JIT nor"
+              + " the target's skews the results.")
+  private Duration warmup;
+
+  @Option(
       names = "--prompt-tokens",
       paramLabel = "N",
       defaultValue = "64",
@@ -168,6 +178,13 @@ public final class BenchCommand implements Callable<Integer> {
     ProgressListener listener = showProgress() ? new ProgressBar(err) : ProgressListener.none();
     BenchResult result;
     try {
+      if (!warmup.isZero()) {
+        if (!quiet) {
+          err.println(
+              "penstock bench: warming up for " + Durations.format(warmup) + " (not measured)");
+        }
+        BenchRun.run(options(warmup, Long.MAX_VALUE), ProgressListener.none());
+      }
       result = BenchRun.run(options, listener);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -180,8 +197,12 @@ public final class BenchCommand implements Callable<Integer> {
     return html == null ? 0 : writeReport(result, err);
   }
 
-  /** Validates the options together; a bad combination is a usage error (exit 2). */
   BenchOptions options() {
+    return options(duration, requests == null ? Long.MAX_VALUE : requests);
+  }
+
+  /** Validates the options together; a bad combination is a usage error (exit 2). */
+  private BenchOptions options(Duration sending, long requestCap) {
     if (rate != null && concurrency != null) {
       throw usage("--rate and --concurrency are exclusive: choose open loop or closed loop");
     }
@@ -195,8 +216,8 @@ public final class BenchCommand implements Callable<Integer> {
       BenchOptions.Builder builder =
           BenchOptions.builder().baseUrl(url).apiKey(key).model(model).endpoint(endpoint).stream(
                   stream)
-              .duration(duration)
-              .requestCap(requests == null ? Long.MAX_VALUE : requests)
+              .duration(sending)
+              .requestCap(requestCap)
               .promptTokens(promptTokens)
               .maxTokens(maxTokens)
               .timeout(timeout)

@@ -19,9 +19,26 @@ import java.util.Map;
  */
 public final class UpstreamTarget {
   private final DeploymentConfig config;
+  private final java.util.EnumMap<Endpoint, URI> uris = new java.util.EnumMap<>(Endpoint.class);
 
   public UpstreamTarget(DeploymentConfig config) {
     this.config = config;
+    for (Endpoint endpoint : Endpoint.values()) {
+      uris.put(endpoint, uri(endpoint));
+    }
+  }
+
+  private URI uri(Endpoint endpoint) {
+    if (config.provider() == Provider.AZURE) {
+      return URI.create(
+          config.baseUrl()
+              + "/openai/deployments/"
+              + URLEncoder.encode(config.upstreamModel(), StandardCharsets.UTF_8)
+              + endpoint.path()
+              + "?api-version="
+              + URLEncoder.encode(config.apiVersion(), StandardCharsets.UTF_8));
+    }
+    return URI.create(config.baseUrl() + endpoint.path());
   }
 
   public String name() {
@@ -36,30 +53,16 @@ public final class UpstreamTarget {
     Map<String, String> headers = new LinkedHashMap<>();
     headers.put("Content-Type", "application/json");
     headers.put("Accept", request.stream() ? "text/event-stream" : "application/json");
-    URI uri;
     if (config.provider() == Provider.AZURE) {
       headers.put("api-key", config.apiKey().reveal());
-      uri =
-          URI.create(
-              config.baseUrl()
-                  + "/openai/deployments/"
-                  + URLEncoder.encode(config.upstreamModel(), StandardCharsets.UTF_8)
-                  + path(request.endpoint())
-                  + "?api-version="
-                  + URLEncoder.encode(config.apiVersion(), StandardCharsets.UTF_8));
     } else {
       headers.put("Authorization", "Bearer " + config.apiKey().reveal());
-      uri = URI.create(config.baseUrl() + path(request.endpoint()));
     }
     return new UpstreamCall(
-        uri,
+        uris.get(request.endpoint()),
         headers,
         body,
         Duration.ofMillis(config.connectTimeoutMillis()),
         Duration.ofMillis(config.readTimeoutMillis()));
-  }
-
-  private static String path(Endpoint endpoint) {
-    return endpoint.path();
   }
 }

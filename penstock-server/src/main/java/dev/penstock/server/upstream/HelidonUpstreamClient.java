@@ -1,8 +1,10 @@
 package dev.penstock.server.upstream;
 
+import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.webclient.api.HttpClientResponse;
-import io.helidon.webclient.api.WebClient;
+import io.helidon.webclient.api.Proxy;
+import io.helidon.webclient.http1.Http1Client;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -22,15 +24,19 @@ import java.util.concurrent.ConcurrentHashMap;
  * so there is one client per distinct connect timeout (usually one).
  */
 public final class HelidonUpstreamClient implements UpstreamClient {
-  private final Map<Duration, WebClient> clients = new ConcurrentHashMap<>();
+  private static final Proxy NO_PROXY = Proxy.noProxy();
 
-  private WebClient client(Duration connectTimeout) {
+  private final Map<Duration, Http1Client> clients = new ConcurrentHashMap<>();
+  private final Map<String, HeaderName> headerNames = new ConcurrentHashMap<>();
+
+  private Http1Client client(Duration connectTimeout) {
     return clients.computeIfAbsent(
         connectTimeout,
         timeout ->
-            WebClient.builder()
+            Http1Client.builder()
                 .socketOptions(s -> s.connectTimeout(timeout).tcpNoDelay(true))
                 .followRedirects(false)
+                .servicesDiscoverServices(false)
                 .shareConnectionCache(false)
                 .connectionCacheSize(8192)
                 .build());

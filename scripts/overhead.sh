@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Gateway overhead, side by side in one run (see docs/benchmarks.md):
+#
+#   1. zero-latency upstream (nginx returning a fixed chat completion), closed loop with wrk:
+#      req/s and latency of  direct  |  nginx reverse proxy  |  Penstock (each upstream client)
+#   2. the same three at a fixed 2,000 req/s with `penstock bench`: p50 / p99 added latency
+#   3. a 50 ms upstream (`penstock mock`) with 256 connections: Penstock's req/s against direct
+#
+# The system under test (nginx proxy or Penstock) is pinned to one core with taskset; the load
+# generator and the upstream share the other. Needs root or the packages already installed:
+# wrk and nginx (Debian: wrk, nginx-light). Usage: scripts/overhead.sh [output-dir]
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out=${1:-$root/target/overhead}
+duration=${DURATION:-15s}
+# On one core the JIT keeps compiling Helidon's and Penstock's hot paths for about a minute; a
+# shorter warm-up measures the compiler, not the steady state.
+warmup=${WARMUP:-60s}
+connections=${CONNECTIONS:-64}
+clients=${CLIENTS:-helidon jdk}
+load_core=0
+sut_core=1
+mkdir -p "$out"
+work=$(mktemp -d)
+
+for tool in wrk nginx; do
+  if ! command -v "$tool" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$tool" ]; then
+    echo "installing $tool..." >&2
+    apt-get install -y -q wrk nginx-light >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q wrk nginx-light >/dev/null; }
+  fi
+done
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+
+PENSTOCK_NO_BUILD=0 "$root/bin/penstock" --version >/dev/null   # builds once if needed
+export PENSTOCK_NO_BUILD=1
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -f "$work/up.pid" ] && kill "$(cat "$work/up.pid")" 2>/dev/null || true
+  [ -f "$work/proxy.pid" ] && kill "$(cat "$work/proxy.pid")" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+body='{"id":"chatcmpl-overhead","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Hello"},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":14,"completion_tokens":1,"total_tokens":15}}'
+cat >"$work/upstream.conf" <<EOF
+worker_processes 1;
+pid $work/up.pid;
+error_log $work/up-error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  server {
+    listen 127.0.0.1:18480 backlog=8192;
+    location / { default_type application/json; return 200 '$body'; }
+  }
+}
+EOF
+cat >"$work/proxy.conf" <<EOF
+worker_processes 1;
+pid $work/proxy.pid;
+error_log $work/proxy-error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  keepalive_requests 10000000;
+  upstream origin { server 127.0.0.1:18480; keepalive 512; }
+  server {
+    listen 127.0.0.1:18481 backlog=8192;
+    location / { proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+EOF
+taskset -c $load_core "$nginx_bin" -c "$work/upstream.conf" -p "$work"
+taskset -c $sut_core "$nginx_bin" -c "$work/proxy.conf" -p "$work"
+
+gateway_config() { # port upstream-base-url
+  cat <<EOF
+listen: 127.0.0.1:$1
+models:
+  gpt-4o-mini:
+    deployments:
+      - {name: origin, base_url: "$2", api_key: sk-overhead, rpm: 1000000000, tpm: 100000000000}
+EOF
+}
+
+start_penstock() { # client port upstream -> waits until it listens
+  gateway_config "$2" "$3" >"$work/gw-$2.yaml"
+  PENSTOCK_JAVA_OPTS="-Dpenstock.upstreamClient=$1 ${PENSTOCK_JAVA_OPTS:-}" \
+    taskset -c $sut_core "$root/bin/penstock" serve --config "$work/gw-$2.yaml" >"$work/gw-$2.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    grep -q "penstock gateway at" "$work/gw-$2.log" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  echo "Penstock did not start; see $work/gw-$2.log" >&2
+  exit 1
+}
+
+cat >"$work/chat.lua" <<'EOF'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer sk-client"
+wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello there, how are you today?"}],"max_tokens":16}'
+EOF
+
+wrk_run() { # name url conns -> "req/s p50 p99"
+  taskset -c $load_core wrk -t1 -c"$3" -d"${4:-$warmup}" -s "$work/chat.lua" "$2" >/dev/null 2>&1 || true # warm-up
+  taskset -c $load_core wrk -t1 -c"$3" -d"$duration" --latency -s "$work/chat.lua" "$2" >"$out/wrk-$1.txt" 2>&1
+  local rps p50 p99
+  rps=$(awk '/Requests\/sec/ {print $2}' "$out/wrk-$1.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$out/wrk-$1.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$out/wrk-$1.txt")
+  if grep -q "Non-2xx" "$out/wrk-$1.txt"; then
+    echo "warning: $1 had non-2xx answers: $(grep Non-2xx "$out/wrk-$1.txt")" >&2
+  fi
+  echo "$rps $p50 $p99"
+}
+
+bench_run() { # name base-url -> "p50ms p99ms ok"
+  taskset -c $load_core "$root/bin/penstock" bench --url "$2" --rate 2000/s --duration "$duration" --warmup "${3:-20s}" \
+    --prompt-tokens 8 --max-tokens 16 --quiet --json >"$out/bench-$1.json" 2>"$out/bench-$1.err" || true
+  python3 - "$out/bench-$1.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+lat = r["latency_ms"]
+print(f'{lat["p50"]:.2f} {lat["p99"]:.2f} {r["status_counts"].get("2xx", 0)}/{r["sent"]}')
+EOF
+}
+
+echo "== 1. zero-latency upstream, closed loop, $connections connections, $duration each" | tee "$out/summary.txt"
+printf '%-22s %12s %10s %10s\n' "target" "req/s" "p50" "p99" | tee -a "$out/summary.txt"
+read -r rps p50 p99 < <(wrk_run direct http://127.0.0.1:18480/v1/chat/completions "$connections" 5s)
+printf '%-22s %12s %10s %10s\n' "direct" "$rps" "$p50" "$p99" | tee -a "$out/summary.txt"
+read -r rps p50 p99 < <(wrk_run nginx http://127.0.0.1:18481/v1/chat/completions "$connections" 5s)
+nginx_rps=$rps
+printf '%-22s %12s %10s %10s\n' "nginx proxy" "$rps" "$p50" "$p99" | tee -a "$out/summary.txt"
+port=18482
+for client in $clients; do
+  start_penstock "$client" $port http://127.0.0.1:18480/v1
+  read -r rps p50 p99 < <(wrk_run "penstock-$client" "http://127.0.0.1:$port/v1/chat/completions" "$connections")
+  printf '%-22s %12s %10s %10s   (%s%% of nginx)\n' "penstock ($client)" "$rps" "$p50" "$p99" \
+    "$(python3 -c "print(round(100*$rps/$nginx_rps))")" | tee -a "$out/summary.txt"
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+  port=$((port + 1))
+done
+
+echo | tee -a "$out/summary.txt"
+echo "== 2. fixed 2,000 req/s, $duration each (penstock bench, latency from due time)" | tee -a "$out/summary.txt"
+printf '%-22s %10s %10s %12s\n' "target" "p50 ms" "p99 ms" "ok/sent" | tee -a "$out/summary.txt"
+read -r p50 p99 ok < <(bench_run direct http://127.0.0.1:18480/v1 20s)
+printf '%-22s %10s %10s %12s\n' "direct" "$p50" "$p99" "$ok" | tee -a "$out/summary.txt"
+read -r p50 p99 ok < <(bench_run nginx http://127.0.0.1:18481/v1 20s)
+printf '%-22s %10s %10s %12s\n' "nginx proxy" "$p50" "$p99" "$ok" | tee -a "$out/summary.txt"
+for client in $clients; do
+  start_penstock "$client" $port http://127.0.0.1:18480/v1
+  read -r p50 p99 ok < <(bench_run "penstock-$client" "http://127.0.0.1:$port/v1" "$warmup")
+  printf '%-22s %10s %10s %12s\n' "penstock ($client)" "$p50" "$p99" "$ok" | tee -a "$out/summary.txt"
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+  port=$((port + 1))
+done
+
+echo | tee -a "$out/summary.txt"
+echo "== 3. 50 ms upstream (penstock mock), closed loop, 256 connections, $duration each" | tee -a "$out/summary.txt"
+taskset -c $load_core "$root/bin/penstock" mock --port 18490 --keys 1 --key sk-overhead --rpm 1000000000 \
+  --tpm 100000000000 --ttft-ms 50 --ms-per-token 0 --jitter 0 --output-tokens 1 >"$work/mock.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q "penstock mock:" "$work/mock.log" 2>/dev/null && break; sleep 0.2; done
+sed -i 's/Bearer sk-client/Bearer sk-overhead/' "$work/chat.lua"
+read -r direct50 p50 p99 < <(wrk_run direct-50ms http://127.0.0.1:18490/v1/chat/completions 256 20s)
+printf '%-22s %12s %10s %10s\n' "direct" "$direct50" "$p50" "$p99" | tee -a "$out/summary.txt"
+for client in $clients; do
+  start_penstock "$client" $port http://127.0.0.1:18490/v1
+  read -r rps p50 p99 < <(wrk_run "penstock-50ms-$client" "http://127.0.0.1:$port/v1/chat/completions" 256)
+  printf '%-22s %12s %10s %10s   (%s%% of direct)\n' "penstock ($client)" "$rps" "$p50" "$p99" \
+    "$(python3 -c "print(round(100*$rps/$direct50, 1))")" | tee -a "$out/summary.txt"
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+  port=$((port + 1))
+done
+
+echo
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" | tee -a "$out/summary.txt"
+echo "raw outputs: $out"
