@@ -18,7 +18,7 @@ duration=${DURATION:-15s}
 # shorter warm-up measures the compiler, not the steady state.
 warmup=${WARMUP:-60s}
 connections=${CONNECTIONS:-64}
-clients=${CLIENTS:-helidon jdk}
+clients=${CLIENTS:-pooled helidon jdk}
 load_core=0
 sut_core=1
 mkdir -p "$out"

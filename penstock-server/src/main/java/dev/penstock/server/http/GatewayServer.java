@@ -15,6 +15,7 @@ import dev.penstock.server.pipeline.Pipeline;
 import dev.penstock.server.pipeline.RoutingTables;
 import dev.penstock.server.upstream.HelidonUpstreamClient;
 import dev.penstock.server.upstream.JdkUpstreamClient;
+import dev.penstock.server.upstream.PooledHttp1Client;
 import dev.penstock.server.upstream.UpstreamClient;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Method;
@@ -81,13 +82,16 @@ public final class GatewayServer implements AutoCloseable {
   }
 
   /**
-   * Helidon's WebClient unless {@code -Dpenstock.upstreamClient=jdk} asks for the JDK's: the
-   * overhead benchmark compares both (docs/decisions/0001-upstream-http-client.md).
+   * Penstock's pooled HTTP/1.1 client, unless {@code -Dpenstock.upstreamClient=helidon} or {@code
+   * =jdk} asks for a library's: the overhead benchmark compares all three
+   * (docs/decisions/0001-upstream-http-client.md).
    */
   private static UpstreamClient upstreamClient() {
-    return "jdk".equals(System.getProperty("penstock.upstreamClient"))
-        ? new JdkUpstreamClient()
-        : new HelidonUpstreamClient();
+    return switch (System.getProperty("penstock.upstreamClient", "pooled")) {
+      case "jdk" -> new JdkUpstreamClient();
+      case "helidon" -> new HelidonUpstreamClient();
+      default -> new PooledHttp1Client();
+    };
   }
 
   /** Starts a gateway; it accepts connections when this returns. */

@@ -37,6 +37,13 @@ final class HelidonExchange implements ClientExchange {
       throw tooLarge();
     }
     try (InputStream in = req.content().inputStream()) {
+      if (declared >= 0) {
+        // Read exactly what was declared (Helidon sizes its read buffers by the request), then
+        // see the end, which tells Helidon the entity is consumed and the connection reusable.
+        byte[] body = in.readNBytes((int) declared);
+        in.read();
+        return body;
+      }
       byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBodyBytes + 1));
       if (body.length > maxBodyBytes) {
         throw tooLarge();

@@ -252,7 +252,7 @@ public final class Pipeline {
     void relayWhole(UpstreamResponse response, RateLimitObservation observed) {
       byte[] body;
       try (response) {
-        body = response.body().readAllBytes();
+        body = readAll(response);
       } catch (IOException e) {
         settle(Settlement.COUNTED, Usage.UNKNOWN, observed);
         throw upstreamFailure(
@@ -337,6 +337,29 @@ public final class Pipeline {
       return Usage.of(RequestReader.JSON.readTree(body).path("usage"));
     } catch (IOException e) {
       return Usage.UNKNOWN;
+    }
+  }
+
+  /** Reads a whole answer, exactly sized when the upstream declared its length. */
+  private static byte[] readAll(UpstreamResponse response) throws IOException {
+    InputStream in = response.body();
+    long declared = response.header("Content-Length").map(Pipeline::parseLength).orElse(-1L);
+    if (declared >= 0 && declared < Integer.MAX_VALUE - 8) {
+      byte[] body = in.readNBytes((int) declared);
+      if (body.length < declared) {
+        throw new IOException("upstream answer shorter than its Content-Length");
+      }
+      in.read(); // see the end: the client returns the connection to its pool only then
+      return body;
+    }
+    return in.readAllBytes();
+  }
+
+  private static long parseLength(String value) {
+    try {
+      return Long.parseLong(value.trim());
+    } catch (NumberFormatException e) {
+      return -1;
     }
   }
 

@@ -1,0 +1,2 @@
+/** JMH microbenchmarks of Penstock's hot paths; see {@code scripts/jmh.sh}. */
+package dev.penstock.jmh;

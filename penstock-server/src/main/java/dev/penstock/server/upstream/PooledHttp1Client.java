@@ -1,0 +1,674 @@
+package dev.penstock.server.upstream;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
+
+/**
+ * Penstock's own upstream client: HTTP/1.1 over blocking sockets on the calling virtual thread,
+ * with a pool of kept-alive connections per upstream.
+ *
+ * <h2>Why not a library client</h2>
+ *
+ * <p>A gateway's upstream client does one thing — POST a body, stream the answer back — millions of
+ * times, and its cost per call is the gateway's overhead. The overhead benchmark measured the JDK's
+ * {@code HttpClient} and Helidon's WebClient as the dominant cost in the gateway: the first through
+ * its asynchronous machinery, the second through per-read buffer allocation (16 KB per read), an
+ * idle-connection watcher per pooled socket, and a FIFO pool that cycles through every idle
+ * connection. See {@code docs/decisions/0001-upstream-http-client.md} for the numbers.
+ *
+ * <h2>Design</h2>
+ *
+ * <ul>
+ *   <li>The request head and body leave in one write. Each connection owns one 8 KB read buffer for
+ *       its whole life; the status line and headers are parsed in it.
+ *   <li>Bodies are framed by {@code Content-Length}, {@code chunked}, or the end of the connection.
+ *       The connection returns to its pool when the body has been read to its end; an answer closed
+ *       early closes its connection.
+ *   <li>The pool is LIFO: the most recently used connection is reused first, the others age out
+ *       after {@link #IDLE_NANOS} (shorter than common server keep-alive timeouts).
+ *   <li>A pooled connection may have been closed by the server while idle. When writing to a reused
+ *       connection fails, or a reused connection that had been idle for a while ends before a
+ *       single byte of the answer, the server closed it before the request arrived; the request is
+ *       sent once more on a fresh connection. A connection used moments ago that ends without
+ *       answering is not retried: the upstream may have received the request, and only the pipeline
+ *       may decide to send it again (it owns the reservations).
+ *   <li>The read timeout applies to every read: it bounds the wait for the answer to begin and any
+ *       stall of a stream.
+ * </ul>
+ *
+ * <p>Thread-safe. A connection belongs to one exchange at a time.
+ */
+public final class PooledHttp1Client implements UpstreamClient {
+  static final long IDLE_NANOS = 30_000_000_000L;
+
+  /** A reused connection idle at least this long that ends without answering was stale. */
+  private static final long STALE_SUSPECT_NANOS = 1_000_000_000L;
+
+  private static final int MAX_IDLE_PER_ROUTE = 512;
+  private static final int BUFFER_SIZE = 8192;
+  private static final int MAX_HEADER_BYTES = 64 * 1024;
+
+  private static final long WATCHDOG_TICK_MILLIS = 50;
+
+  private final Map<Route, ConcurrentLinkedDeque<Connection>> pools = new ConcurrentHashMap<>();
+  private final AtomicInteger opened = new AtomicInteger();
+
+  /** Connections in an exchange, for the read-timeout watchdog. */
+  private final Set<Connection> busy = ConcurrentHashMap.newKeySet();
+
+  private final Thread watchdog;
+  private volatile boolean closed;
+
+  public PooledHttp1Client() {
+    watchdog = Thread.ofPlatform().name("penstock-upstream-watchdog").daemon().start(this::watch);
+  }
+
+  /** Closes the sockets of exchanges that have waited longer than their read timeout. */
+  private void watch() {
+    while (!closed) {
+      long now = System.nanoTime();
+      for (Connection c : busy) {
+        if (now - c.lastActivityNanos > c.readTimeoutNanos) {
+          c.timedOut = true;
+          c.close();
+        }
+      }
+      try {
+        Thread.sleep(WATCHDOG_TICK_MILLIS);
+      } catch (InterruptedException e) {
+        return;
+      }
+    }
+  }
+
+  /** Where connections go: scheme, host and port. */
+  private record Route(boolean tls, String host, int port) {
+    static Route of(URI uri) {
+      boolean tls = "https".equalsIgnoreCase(uri.getScheme());
+      int port = uri.getPort() >= 0 ? uri.getPort() : tls ? 443 : 80;
+      return new Route(tls, uri.getHost(), port);
+    }
+
+    String hostHeader() {
+      return (tls && port == 443) || (!tls && port == 80) ? host : host + ":" + port;
+    }
+  }
+
+  @Override
+  public UpstreamResponse send(UpstreamCall call) throws IOException {
+    Route route = Route.of(call.uri());
+    byte[] request = encode(call, route);
+    ConcurrentLinkedDeque<Connection> pool =
+        pools.computeIfAbsent(route, r -> new ConcurrentLinkedDeque<>());
+    Connection reused = borrow(pool);
+    if (reused != null) {
+      try {
+        return reused.exchange(request, call, true);
+      } catch (StaleConnectionException stale) {
+        // closed by the server while idle: the request never reached it; send it on a new one
+      }
+    }
+    return connect(route, call, pool).exchange(request, call, false);
+  }
+
+  /** How many connections were opened so far (for tests and benchmarks). */
+  public int connectionsOpened() {
+    return opened.get();
+  }
+
+  private static Connection borrow(ConcurrentLinkedDeque<Connection> pool) {
+    long now = System.nanoTime();
+    for (Connection c = pool.pollFirst(); c != null; c = pool.pollFirst()) {
+      if (now - c.idleSince < IDLE_NANOS && !c.socket.isClosed()) {
+        return c;
+      }
+      c.close();
+    }
+    return null;
+  }
+
+  private Connection connect(Route route, UpstreamCall call, ConcurrentLinkedDeque<Connection> pool)
+      throws IOException {
+    int connectMillis = (int) Math.min(Integer.MAX_VALUE, call.connectTimeout().toMillis());
+    Socket socket = new Socket();
+    try {
+      socket.setTcpNoDelay(true);
+      socket.connect(new InetSocketAddress(route.host(), route.port()), connectMillis);
+    } catch (ConnectException
+        | UnknownHostException
+        | NoRouteToHostException
+        | SocketTimeoutException e) {
+      socket.close();
+      throw new UnreachableException(
+          "could not connect to " + route.host() + ":" + route.port(), e);
+    } catch (IllegalArgumentException e) { // unresolved address
+      socket.close();
+      throw new UnreachableException("could not resolve " + route.host(), e);
+    }
+    if (route.tls()) {
+      socket = startTls(socket, route, connectMillis);
+    }
+    opened.incrementAndGet();
+    return new Connection(socket, pool, busy);
+  }
+
+  private static Socket startTls(Socket plain, Route route, int handshakeMillis)
+      throws IOException {
+    try {
+      SSLSocketFactory factory = SSLContext.getDefault().getSocketFactory();
+      SSLSocket tls = (SSLSocket) factory.createSocket(plain, route.host(), route.port(), true);
+      SSLParameters parameters = tls.getSSLParameters();
+      parameters.setEndpointIdentificationAlgorithm("HTTPS");
+      parameters.setServerNames(List.of(new SNIHostName(route.host())));
+      parameters.setApplicationProtocols(new String[] {"http/1.1"});
+      tls.setSSLParameters(parameters);
+      tls.setSoTimeout(handshakeMillis);
+      tls.startHandshake();
+      tls.setSoTimeout(0); // from here on the watchdog bounds reads
+      return tls;
+    } catch (NoSuchAlgorithmException e) {
+      plain.close();
+      throw new IOException("no default TLS context", e);
+    } catch (IOException e) {
+      plain.close();
+      throw new UnreachableException("TLS handshake with " + route.host() + " failed", e);
+    }
+  }
+
+  private static byte[] encode(UpstreamCall call, Route route) {
+    URI uri = call.uri();
+    String target = uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
+    StringBuilder head = new StringBuilder(256);
+    head.append("POST ").append(target.isEmpty() ? "/" : target).append(" HTTP/1.1\r\n");
+    head.append("Host: ").append(route.hostHeader()).append("\r\n");
+    for (Map.Entry<String, String> h : call.headers().entrySet()) {
+      head.append(h.getKey()).append(": ").append(h.getValue()).append("\r\n");
+    }
+    head.append("Content-Length: ").append(call.body().length).append("\r\n\r\n");
+    byte[] headBytes = head.toString().getBytes(StandardCharsets.ISO_8859_1);
+    byte[] message = new byte[headBytes.length + call.body().length];
+    System.arraycopy(headBytes, 0, message, 0, headBytes.length);
+    System.arraycopy(call.body(), 0, message, headBytes.length, call.body().length);
+    return message;
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    watchdog.interrupt();
+    pools.values().forEach(pool -> pool.forEach(Connection::close));
+    pools.clear();
+  }
+
+  /** A reused connection failed before any byte of the answer: safe to send again. */
+  private static final class StaleConnectionException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    StaleConnectionException(Throwable cause) {
+      super("stale pooled connection", cause);
+    }
+  }
+
+  /** One socket with its read buffer; used by one exchange at a time. */
+  private static final class Connection {
+    final Socket socket;
+    final ConcurrentLinkedDeque<Connection> pool;
+    final Set<Connection> busy;
+    final InputStream in;
+    final OutputStream out;
+    final byte[] buffer = new byte[BUFFER_SIZE];
+    int position;
+    int limit;
+    long idleSince;
+    volatile long lastActivityNanos;
+    volatile long readTimeoutNanos = Long.MAX_VALUE;
+    volatile boolean timedOut;
+
+    Connection(Socket socket, ConcurrentLinkedDeque<Connection> pool, Set<Connection> busy)
+        throws IOException {
+      this.socket = socket;
+      this.pool = pool;
+      this.busy = busy;
+      this.in = socket.getInputStream();
+      this.out = socket.getOutputStream();
+    }
+
+    /** A failure caused by the watchdog closing the socket is a read timeout. */
+    IOException timeoutOr(IOException e) {
+      return timedOut
+          ? new SocketTimeoutException("no answer from the upstream within the read timeout")
+          : e;
+    }
+
+    UpstreamResponse exchange(byte[] request, UpstreamCall call, boolean reused)
+        throws IOException {
+      boolean longIdle = reused && System.nanoTime() - idleSince >= STALE_SUSPECT_NANOS;
+      lastActivityNanos = System.nanoTime(); // before the timeout: the watchdog reads both
+      readTimeoutNanos = call.readTimeout().toNanos();
+      busy.add(this);
+      try {
+        out.write(request);
+        out.flush();
+      } catch (IOException e) {
+        close();
+        throw reused ? new StaleConnectionException(e) : e;
+      }
+      boolean answered;
+      try {
+        answered = fill();
+      } catch (IOException e) {
+        close();
+        if (timedOut) {
+          throw timeoutOr(e);
+        }
+        throw longIdle ? new StaleConnectionException(e) : e;
+      }
+      if (!answered) {
+        close();
+        IOException closed = new IOException("upstream closed the connection without answering");
+        throw longIdle ? new StaleConnectionException(closed) : closed;
+      }
+      try {
+        return readResponse();
+      } catch (IOException | RuntimeException e) {
+        close();
+        throw e;
+      }
+    }
+
+    private Response readResponse() throws IOException {
+      while (true) {
+        String statusLine = line();
+        int status = parseStatus(statusLine);
+        List<String[]> headers = headers();
+        if (status >= 100 && status < 200 && status != 101) {
+          continue; // 100 Continue, 103 Early Hints: the real answer follows
+        }
+        boolean http10 = statusLine.startsWith("HTTP/1.0");
+        String connection = find(headers, "connection").orElse("").toLowerCase(Locale.ROOT);
+        boolean keepAlive =
+            http10 ? connection.contains("keep-alive") : !connection.contains("close");
+        InputStream body;
+        if (status == 204 || status == 304) {
+          body = new FixedLengthBody(0);
+        } else if (find(headers, "transfer-encoding")
+            .map(v -> v.toLowerCase(Locale.ROOT).contains("chunked"))
+            .orElse(false)) {
+          body = new ChunkedBody();
+        } else {
+          long length = find(headers, "content-length").map(Connection::length).orElse(-1L);
+          if (length >= 0) {
+            body = new FixedLengthBody(length);
+          } else {
+            keepAlive = false;
+            body = new UntilCloseBody();
+          }
+        }
+        return new Response(this, status, headers, body, keepAlive);
+      }
+    }
+
+    private static long length(String value) {
+      try {
+        return Long.parseLong(value.trim());
+      } catch (NumberFormatException e) {
+        return -1;
+      }
+    }
+
+    private static int parseStatus(String line) throws IOException {
+      if (!line.startsWith("HTTP/1.") || line.length() < 12) {
+        throw new IOException("not an HTTP/1.x status line: " + truncate(line));
+      }
+      try {
+        return Integer.parseInt(line.substring(9, 12));
+      } catch (NumberFormatException e) {
+        throw new IOException("bad status line: " + truncate(line), e);
+      }
+    }
+
+    private static String truncate(String line) {
+      return line.length() > 80 ? line.substring(0, 80) : line;
+    }
+
+    private List<String[]> headers() throws IOException {
+      List<String[]> headers = new ArrayList<>(16);
+      int total = 0;
+      for (String line = line(); !line.isEmpty(); line = line()) {
+        total += line.length();
+        if (total > MAX_HEADER_BYTES) {
+          throw new IOException("upstream headers larger than " + MAX_HEADER_BYTES + " bytes");
+        }
+        int colon = line.indexOf(':');
+        if (colon > 0) {
+          headers.add(
+              new String[] {
+                line.substring(0, colon).trim().toLowerCase(Locale.ROOT),
+                line.substring(colon + 1).trim()
+              });
+        }
+      }
+      return headers;
+    }
+
+    static Optional<String> find(List<String[]> headers, String lowerName) {
+      for (String[] h : headers) {
+        if (h[0].equals(lowerName)) {
+          return Optional.of(h[1]);
+        }
+      }
+      return Optional.empty();
+    }
+
+    /** Reads one CRLF- (or LF-) terminated line of ASCII from the buffer. */
+    private String line() throws IOException {
+      StringBuilder line = null;
+      while (true) {
+        for (int i = position; i < limit; i++) {
+          if (buffer[i] == '\n') {
+            int end = i > position && buffer[i - 1] == '\r' ? i - 1 : i;
+            String part = new String(buffer, position, end - position, StandardCharsets.ISO_8859_1);
+            position = i + 1;
+            if (line == null) {
+              return part;
+            }
+            line.append(part);
+            return line.charAt(line.length() - 1) == '\r'
+                ? line.substring(0, line.length() - 1)
+                : line.toString();
+          }
+        }
+        if (line == null) {
+          line = new StringBuilder();
+        }
+        line.append(new String(buffer, position, limit - position, StandardCharsets.ISO_8859_1));
+        if (line.length() > MAX_HEADER_BYTES) {
+          throw new IOException("upstream header line too long");
+        }
+        position = limit;
+        if (!fill()) {
+          throw new IOException("upstream closed the connection in the middle of its headers");
+        }
+      }
+    }
+
+    /** Refills the buffer when empty; false at the end of the stream. */
+    private boolean fill() throws IOException {
+      if (position < limit) {
+        return true;
+      }
+      int n;
+      try {
+        n = in.read(buffer, 0, buffer.length);
+      } catch (IOException e) {
+        throw timeoutOr(e);
+      }
+      lastActivityNanos = System.nanoTime();
+      if (n < 0) {
+        return false;
+      }
+      position = 0;
+      limit = n;
+      return true;
+    }
+
+    /** Copies up to {@code length} buffered or freshly read bytes into {@code target}. */
+    private int readInto(byte[] target, int offset, int length) throws IOException {
+      if (position >= limit) {
+        if (length >= buffer.length) {
+          try {
+            int n = in.read(target, offset, length); // large reads bypass the buffer
+            lastActivityNanos = System.nanoTime();
+            return n;
+          } catch (IOException e) {
+            throw timeoutOr(e);
+          }
+        }
+        if (!fill()) {
+          return -1;
+        }
+      }
+      int n = Math.min(length, limit - position);
+      System.arraycopy(buffer, position, target, offset, n);
+      position += n;
+      return n;
+    }
+
+    void release(boolean keepAlive) {
+      busy.remove(this);
+      readTimeoutNanos = Long.MAX_VALUE;
+      if (keepAlive && position == limit && !socket.isClosed()) {
+        idleSince = System.nanoTime();
+        if (pool.size() < MAX_IDLE_PER_ROUTE) {
+          pool.offerFirst(this);
+          return;
+        }
+      }
+      close();
+    }
+
+    void close() {
+      busy.remove(this);
+      try {
+        socket.close();
+      } catch (IOException e) {
+        // nothing more to do with a socket that failed to close
+      }
+    }
+
+    /** A body of a known length. */
+    private final class FixedLengthBody extends InputStream {
+      private long remaining;
+
+      FixedLengthBody(long length) {
+        this.remaining = length;
+      }
+
+      @Override
+      public int read() throws IOException {
+        byte[] one = new byte[1];
+        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+      }
+
+      @Override
+      public int read(byte[] target, int offset, int length) throws IOException {
+        if (remaining == 0) {
+          return -1;
+        }
+        int n = readInto(target, offset, (int) Math.min(length, remaining));
+        if (n < 0) {
+          throw new IOException(
+              "upstream answer ended " + remaining + " bytes short of its Content-Length");
+        }
+        remaining -= n;
+        return n;
+      }
+
+      @Override
+      public int available() {
+        return (int) Math.min(remaining, limit - position);
+      }
+
+      boolean complete() {
+        return remaining == 0;
+      }
+    }
+
+    /** A {@code Transfer-Encoding: chunked} body, decoded. */
+    private final class ChunkedBody extends InputStream {
+      private long chunkRemaining;
+      private boolean finished;
+
+      @Override
+      public int read() throws IOException {
+        byte[] one = new byte[1];
+        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+      }
+
+      @Override
+      public int read(byte[] target, int offset, int length) throws IOException {
+        if (finished) {
+          return -1;
+        }
+        if (chunkRemaining == 0) {
+          String size = line();
+          int semicolon = size.indexOf(';');
+          try {
+            chunkRemaining =
+                Long.parseLong((semicolon >= 0 ? size.substring(0, semicolon) : size).trim(), 16);
+          } catch (NumberFormatException e) {
+            throw new IOException("bad chunk size from upstream: " + truncate(size), e);
+          }
+          if (chunkRemaining == 0) {
+            while (!line().isEmpty()) {
+              // trailers, ignored
+            }
+            finished = true;
+            return -1;
+          }
+        }
+        int n = readInto(target, offset, (int) Math.min(length, chunkRemaining));
+        if (n < 0) {
+          throw new IOException("upstream stream broke off in the middle of a chunk");
+        }
+        chunkRemaining -= n;
+        if (chunkRemaining == 0) {
+          line(); // the CRLF after each chunk
+        }
+        return n;
+      }
+
+      @Override
+      public int available() {
+        return (int) Math.min(chunkRemaining, limit - position);
+      }
+
+      boolean complete() {
+        return finished;
+      }
+    }
+
+    /** A body that ends when the server closes the connection. */
+    private final class UntilCloseBody extends InputStream {
+      @Override
+      public int read() throws IOException {
+        byte[] one = new byte[1];
+        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+      }
+
+      @Override
+      public int read(byte[] target, int offset, int length) throws IOException {
+        return readInto(target, offset, length);
+      }
+    }
+  }
+
+  /** The answer; returns its connection to the pool once the body was read to its end. */
+  private static final class Response implements UpstreamResponse {
+    private final Connection connection;
+    private final int status;
+    private final List<String[]> headers;
+    private final InputStream body;
+    private final boolean keepAlive;
+    private boolean closed;
+
+    Response(
+        Connection connection,
+        int status,
+        List<String[]> headers,
+        InputStream body,
+        boolean keepAlive) {
+      this.connection = connection;
+      this.status = status;
+      this.headers = headers;
+      this.body = body;
+      this.keepAlive = keepAlive;
+    }
+
+    @Override
+    public int status() {
+      return status;
+    }
+
+    @Override
+    public Optional<String> header(String name) {
+      return Connection.find(headers, name.toLowerCase(Locale.ROOT));
+    }
+
+    @Override
+    public InputStream body() {
+      return new InputStream() {
+        @Override
+        public int read() throws IOException {
+          return body.read();
+        }
+
+        @Override
+        public int read(byte[] target, int offset, int length) throws IOException {
+          try {
+            return body.read(target, offset, length);
+          } catch (IOException e) {
+            closeConnection();
+            throw e;
+          }
+        }
+
+        @Override
+        public int available() throws IOException {
+          return body.available();
+        }
+
+        @Override
+        public void close() {
+          Response.this.close();
+        }
+      };
+    }
+
+    private void closeConnection() {
+      if (!closed) {
+        closed = true;
+        connection.close();
+      }
+    }
+
+    @Override
+    public void close() {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      boolean complete =
+          switch (body) {
+            case Connection.FixedLengthBody fixed -> fixed.complete();
+            case Connection.ChunkedBody chunked -> chunked.complete();
+            default -> false;
+          };
+      connection.release(keepAlive && complete);
+    }
+  }
+}
