@@ -178,14 +178,11 @@ public final class BenchCommand implements Callable<Integer> {
     ProgressListener listener = showProgress() ? new ProgressBar(err) : ProgressListener.none();
     BenchResult result;
     try {
-      if (!warmup.isZero()) {
-        if (!quiet) {
-          err.println(
-              "penstock bench: warming up for " + Durations.format(warmup) + " (not measured)");
-        }
-        BenchRun.run(options(warmup, Long.MAX_VALUE), ProgressListener.none());
+      if (!warmup.isZero() && !quiet) {
+        err.println(
+            "penstock bench: warming up for " + Durations.format(warmup) + " (not measured)");
       }
-      result = BenchRun.run(options, listener);
+      result = BenchRun.run(options, warmup, listener);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       err.println("penstock bench: interrupted");
@@ -197,12 +194,8 @@ public final class BenchCommand implements Callable<Integer> {
     return html == null ? 0 : writeReport(result, err);
   }
 
-  BenchOptions options() {
-    return options(duration, requests == null ? Long.MAX_VALUE : requests);
-  }
-
   /** Validates the options together; a bad combination is a usage error (exit 2). */
-  private BenchOptions options(Duration sending, long requestCap) {
+  BenchOptions options() {
     if (rate != null && concurrency != null) {
       throw usage("--rate and --concurrency are exclusive: choose open loop or closed loop");
     }
@@ -216,8 +209,8 @@ public final class BenchCommand implements Callable<Integer> {
       BenchOptions.Builder builder =
           BenchOptions.builder().baseUrl(url).apiKey(key).model(model).endpoint(endpoint).stream(
                   stream)
-              .duration(sending)
-              .requestCap(requestCap)
+              .duration(duration)
+              .requestCap(requests == null ? Long.MAX_VALUE : requests)
               .promptTokens(promptTokens)
               .maxTokens(maxTokens)
               .timeout(timeout)

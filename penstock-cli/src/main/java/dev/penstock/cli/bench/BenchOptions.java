@@ -69,6 +69,26 @@ public record BenchOptions(
     }
   }
 
+  /** The same load for another length of time and no request cap: a warm-up. */
+  public BenchOptions forWarmup(Duration warmup) {
+    return new BenchOptions(
+        baseUrl,
+        apiKey,
+        model,
+        endpoint,
+        stream,
+        load,
+        warmup,
+        Long.MAX_VALUE,
+        promptTokens,
+        maxTokens,
+        headers,
+        timeout,
+        limitRpm,
+        limitTpm,
+        maxInFlight);
+  }
+
   /** Where requests go: the base URL with the endpoint's path appended. */
   public URI endpointUri() {
     String base = baseUrl.toString();

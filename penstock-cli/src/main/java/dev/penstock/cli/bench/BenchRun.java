@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 
 import java.io.ByteArrayInputStream;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
@@ -59,7 +60,20 @@ public final class BenchRun {
    */
   public static BenchResult run(BenchOptions options, ProgressListener listener)
       throws InterruptedException {
+    return run(options, Duration.ZERO, listener);
+  }
+
+  /**
+   * Runs a benchmark after offering the same load for {@code warmup}, unmeasured, on the same
+   * connections: neither bench's JIT nor the target's, nor opening connections, skews the result.
+   */
+  public static BenchResult run(BenchOptions options, Duration warmup, ProgressListener listener)
+      throws InterruptedException {
     try (Transport transport = new HelidonTransport(options)) {
+      if (!warmup.isZero()) {
+        new BenchRun(options.forWarmup(warmup), transport, BenchClock.system(), Clock.systemUTC())
+            .execute(ProgressListener.none());
+      }
       return new BenchRun(options, transport, BenchClock.system(), Clock.systemUTC())
           .execute(listener);
     }

@@ -68,13 +68,15 @@ public final class PooledHttp1Client implements UpstreamClient {
   /** A reused connection idle at least this long that ends without answering was stale. */
   private static final long STALE_SUSPECT_NANOS = 1_000_000_000L;
 
+  private final long staleSuspectNanos;
+
   private static final int MAX_IDLE_PER_ROUTE = 512;
   private static final int BUFFER_SIZE = 8192;
   private static final int MAX_HEADER_BYTES = 64 * 1024;
 
   private static final long WATCHDOG_TICK_MILLIS = 50;
 
-  private final Map<Route, ConcurrentLinkedDeque<Connection>> pools = new ConcurrentHashMap<>();
+  private final Map<Route, Idle> pools = new ConcurrentHashMap<>();
   private final AtomicInteger opened = new AtomicInteger();
 
   /** Connections in an exchange, for the read-timeout watchdog. */
@@ -84,6 +86,12 @@ public final class PooledHttp1Client implements UpstreamClient {
   private volatile boolean closed;
 
   public PooledHttp1Client() {
+    this(STALE_SUSPECT_NANOS);
+  }
+
+  /** For tests: how long a reused connection must have idled for a silent close to mean stale. */
+  PooledHttp1Client(long staleSuspectNanos) {
+    this.staleSuspectNanos = staleSuspectNanos;
     watchdog = Thread.ofPlatform().name("penstock-upstream-watchdog").daemon().start(this::watch);
   }
 
@@ -105,6 +113,32 @@ public final class PooledHttp1Client implements UpstreamClient {
     }
   }
 
+  /**
+   * The idle connections of one route, most recently used first. The count is kept apart because
+   * {@link ConcurrentLinkedDeque#size()} walks the whole deque.
+   */
+  private static final class Idle {
+    final ConcurrentLinkedDeque<Connection> connections = new ConcurrentLinkedDeque<>();
+    final AtomicInteger count = new AtomicInteger();
+
+    Connection poll() {
+      Connection c = connections.pollFirst();
+      if (c != null) {
+        count.decrementAndGet();
+      }
+      return c;
+    }
+
+    boolean offer(Connection c) {
+      if (count.incrementAndGet() > MAX_IDLE_PER_ROUTE) {
+        count.decrementAndGet();
+        return false;
+      }
+      connections.offerFirst(c);
+      return true;
+    }
+  }
+
   /** Where connections go: scheme, host and port. */
   private record Route(boolean tls, String host, int port) {
     static Route of(URI uri) {
@@ -122,17 +156,16 @@ public final class PooledHttp1Client implements UpstreamClient {
   public UpstreamResponse send(UpstreamCall call) throws IOException {
     Route route = Route.of(call.uri());
     byte[] request = encode(call, route);
-    ConcurrentLinkedDeque<Connection> pool =
-        pools.computeIfAbsent(route, r -> new ConcurrentLinkedDeque<>());
+    Idle pool = pools.computeIfAbsent(route, r -> new Idle());
     Connection reused = borrow(pool);
     if (reused != null) {
       try {
-        return reused.exchange(request, call, true);
+        return reused.exchange(request, call, staleSuspectNanos);
       } catch (StaleConnectionException stale) {
         // closed by the server while idle: the request never reached it; send it on a new one
       }
     }
-    return connect(route, call, pool).exchange(request, call, false);
+    return connect(route, call, pool).exchange(request, call, -1);
   }
 
   /** How many connections were opened so far (for tests and benchmarks). */
@@ -140,9 +173,9 @@ public final class PooledHttp1Client implements UpstreamClient {
     return opened.get();
   }
 
-  private static Connection borrow(ConcurrentLinkedDeque<Connection> pool) {
+  private static Connection borrow(Idle pool) {
     long now = System.nanoTime();
-    for (Connection c = pool.pollFirst(); c != null; c = pool.pollFirst()) {
+    for (Connection c = pool.poll(); c != null; c = pool.poll()) {
       if (now - c.idleSince < IDLE_NANOS && !c.socket.isClosed()) {
         return c;
       }
@@ -151,8 +184,7 @@ public final class PooledHttp1Client implements UpstreamClient {
     return null;
   }
 
-  private Connection connect(Route route, UpstreamCall call, ConcurrentLinkedDeque<Connection> pool)
-      throws IOException {
+  private Connection connect(Route route, UpstreamCall call, Idle pool) throws IOException {
     int connectMillis = (int) Math.min(Integer.MAX_VALUE, call.connectTimeout().toMillis());
     Socket socket = new Socket();
     try {
@@ -220,7 +252,7 @@ public final class PooledHttp1Client implements UpstreamClient {
   public void close() {
     closed = true;
     watchdog.interrupt();
-    pools.values().forEach(pool -> pool.forEach(Connection::close));
+    pools.values().forEach(pool -> pool.connections.forEach(Connection::close));
     pools.clear();
   }
 
@@ -236,7 +268,7 @@ public final class PooledHttp1Client implements UpstreamClient {
   /** One socket with its read buffer; used by one exchange at a time. */
   private static final class Connection {
     final Socket socket;
-    final ConcurrentLinkedDeque<Connection> pool;
+    final Idle pool;
     final Set<Connection> busy;
     final InputStream in;
     final OutputStream out;
@@ -248,8 +280,7 @@ public final class PooledHttp1Client implements UpstreamClient {
     volatile long readTimeoutNanos = Long.MAX_VALUE;
     volatile boolean timedOut;
 
-    Connection(Socket socket, ConcurrentLinkedDeque<Connection> pool, Set<Connection> busy)
-        throws IOException {
+    Connection(Socket socket, Idle pool, Set<Connection> busy) throws IOException {
       this.socket = socket;
       this.pool = pool;
       this.busy = busy;
@@ -264,9 +295,14 @@ public final class PooledHttp1Client implements UpstreamClient {
           : e;
     }
 
-    UpstreamResponse exchange(byte[] request, UpstreamCall call, boolean reused)
+    /**
+     * Sends the request and reads the answer's head. {@code staleSuspectNanos} is negative for a
+     * fresh connection; for a reused one, the idle time after which a silent close means stale.
+     */
+    UpstreamResponse exchange(byte[] request, UpstreamCall call, long staleSuspectNanos)
         throws IOException {
-      boolean longIdle = reused && System.nanoTime() - idleSince >= STALE_SUSPECT_NANOS;
+      boolean reused = staleSuspectNanos >= 0;
+      boolean longIdle = reused && System.nanoTime() - idleSince >= staleSuspectNanos;
       lastActivityNanos = System.nanoTime(); // before the timeout: the watchdog reads both
       readTimeoutNanos = call.readTimeout().toNanos();
       busy.add(this);
@@ -463,8 +499,7 @@ public final class PooledHttp1Client implements UpstreamClient {
       readTimeoutNanos = Long.MAX_VALUE;
       if (keepAlive && position == limit && !socket.isClosed()) {
         idleSince = System.nanoTime();
-        if (pool.size() < MAX_IDLE_PER_ROUTE) {
-          pool.offerFirst(this);
+        if (pool.offer(this)) {
           return;
         }
       }

@@ -1,0 +1,268 @@
+package dev.penstock.server.upstream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.penstock.mock.FaultKind;
+import dev.penstock.mock.FaultRates;
+import dev.penstock.mock.KeySpec;
+import dev.penstock.mock.LatencyModel;
+import dev.penstock.mock.MockConfig;
+import dev.penstock.mock.MockServer;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The pooled HTTP/1.1 client against the simulator and against scripted raw servers. */
+class PooledHttp1ClientTest {
+  private static final String KEY = "sk-client-test-0001";
+  private static final byte[] CHAT =
+      "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":4}"
+          .getBytes(StandardCharsets.UTF_8);
+  private static final byte[] CHAT_STREAM =
+      "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":4,\"stream\":true}"
+          .getBytes(StandardCharsets.UTF_8);
+
+  private final PooledHttp1Client client = new PooledHttp1Client(0);
+  private MockServer mock;
+  private ServerSocket raw;
+
+  @AfterEach
+  void stop() throws IOException {
+    client.close();
+    if (mock != null) {
+      mock.close();
+    }
+    if (raw != null) {
+      raw.close();
+    }
+  }
+
+  private MockServer mock(FaultRates faults) {
+    mock =
+        MockServer.start(
+            MockConfig.builder()
+                .port(0)
+                .latency(LatencyModel.ZERO)
+                .addKey(KeySpec.of("k", KEY, 100_000, 10_000_000).withFaults(faults))
+                .build());
+    return mock;
+  }
+
+  private static UpstreamCall call(String url, byte[] body, Duration readTimeout) {
+    return new UpstreamCall(
+        URI.create(url),
+        Map.of("Authorization", "Bearer " + KEY, "Content-Type", "application/json"),
+        body,
+        Duration.ofSeconds(2),
+        readTimeout);
+  }
+
+  private static String readAll(UpstreamResponse response) throws IOException {
+    try (response;
+        InputStream in = response.body()) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  @Test
+  void keepsOneConnectionAliveAcrossRequests() throws Exception {
+    mock(FaultRates.NONE);
+    for (int i = 0; i < 5; i++) {
+      UpstreamResponse response =
+          client.send(call(mock.baseUrl() + "/chat/completions", CHAT, Duration.ofSeconds(5)));
+      assertThat(response.status()).isEqualTo(200);
+      assertThat(response.header("X-RATELIMIT-LIMIT-REQUESTS")).hasValue("100000");
+      assertThat(readAll(response)).contains("\"chat.completion\"");
+    }
+    assertThat(client.connectionsOpened()).isEqualTo(1);
+  }
+
+  @Test
+  void decodesAChunkedEventStream() throws Exception {
+    mock(FaultRates.NONE);
+    UpstreamResponse response =
+        client.send(call(mock.baseUrl() + "/chat/completions", CHAT_STREAM, Duration.ofSeconds(5)));
+    assertThat(response.header("content-type"))
+        .hasValueSatisfying(v -> assertThat(v).startsWith("text/event-stream"));
+    String stream = readAll(response);
+    assertThat(stream).startsWith("data: {").endsWith("data: [DONE]\n\n");
+    // The connection went back to the pool after the last chunk.
+    client.send(call(mock.baseUrl() + "/chat/completions", CHAT, Duration.ofSeconds(5))).close();
+    assertThat(client.connectionsOpened()).isEqualTo(1);
+  }
+
+  @Test
+  void aStreamCutShortFailsTheReadAndDropsTheConnection() throws Exception {
+    mock(new FaultRates(Map.of(FaultKind.CUT, 1.0)));
+    UpstreamResponse response =
+        client.send(call(mock.baseUrl() + "/chat/completions", CHAT_STREAM, Duration.ofSeconds(5)));
+    assertThatThrownBy(() -> readAll(response)).isInstanceOf(IOException.class);
+    UpstreamResponse body =
+        client.send(call(mock.baseUrl() + "/chat/completions", CHAT, Duration.ofSeconds(5)));
+    assertThatThrownBy(() -> readAll(body))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("Content-Length");
+    assertThat(client.connectionsOpened()).isEqualTo(2);
+  }
+
+  @Test
+  void aConnectionThatDiesRightAfterUseIsNotSentAgain() throws Exception {
+    PooledHttp1Client cautious = new PooledHttp1Client(60_000_000_000L);
+    try {
+      mock(FaultRates.NONE);
+      readAll(
+          cautious.send(call(mock.baseUrl() + "/chat/completions", CHAT, Duration.ofSeconds(5))));
+      int port = mock.port();
+      mock.close();
+      mock =
+          MockServer.start(
+              MockConfig.builder()
+                  .port(port)
+                  .latency(LatencyModel.ZERO)
+                  .addKey(KeySpec.of("k", KEY, 100_000, 10_000_000))
+                  .build());
+      // The pooled connection died with the old server. It was used moments ago, so the client
+      // cannot tell "closed while idle" from "the upstream dropped the request": it fails rather
+      // than risk sending the request twice.
+      assertThatThrownBy(
+              () ->
+                  cautious.send(
+                      call(mock.baseUrl() + "/chat/completions", CHAT, Duration.ofSeconds(5))))
+          .isInstanceOf(IOException.class);
+      assertThat(mock.stats().getFirst().requests()).isZero();
+    } finally {
+      cautious.close();
+    }
+  }
+
+  @Test
+  void aStaleIdleConnectionIsReplacedTransparently() throws Exception {
+    // A server that answers one request per connection, then closes it while "keeping it alive".
+    List<Integer> seenOnConnection =
+        startRaw(
+            request ->
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+            1);
+    String url = "http://127.0.0.1:" + raw.getLocalPort() + "/v1/chat/completions";
+    assertThat(readAll(client.send(call(url, CHAT, Duration.ofSeconds(5))))).isEqualTo("{}");
+    waitUntil(() -> seenOnConnection.size() >= 1);
+    assertThat(readAll(client.send(call(url, CHAT, Duration.ofSeconds(5))))).isEqualTo("{}");
+    assertThat(client.connectionsOpened()).isEqualTo(2);
+  }
+
+  @Test
+  void skipsInterimAnswersAndReadsBodiesThatEndWithTheConnection() throws Exception {
+    startRaw(
+        request ->
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end",
+        1);
+    String url = "http://127.0.0.1:" + raw.getLocalPort() + "/v1/embeddings";
+    UpstreamResponse response = client.send(call(url, CHAT, Duration.ofSeconds(5)));
+    assertThat(response.status()).isEqualTo(200);
+    assertThat(readAll(response)).isEqualTo("until the end");
+  }
+
+  @Test
+  void aSilentUpstreamTimesOutAfterTheReadTimeout() throws Exception {
+    mock(new FaultRates(Map.of(FaultKind.HANG, 1.0)));
+    assertThatThrownBy(
+            () ->
+                client.send(
+                    call(mock.baseUrl() + "/chat/completions", CHAT, Duration.ofMillis(200))))
+        .isInstanceOf(SocketTimeoutException.class);
+  }
+
+  @Test
+  void aClosedPortIsUnreachableNotAFailureAfterSending() throws Exception {
+    int port;
+    try (ServerSocket probe = new ServerSocket(0)) {
+      port = probe.getLocalPort();
+    }
+    assertThatThrownBy(
+            () ->
+                client.send(
+                    call(
+                        "http://127.0.0.1:" + port + "/v1/chat/completions",
+                        CHAT,
+                        Duration.ofSeconds(1))))
+        .isInstanceOf(UpstreamClient.UnreachableException.class);
+  }
+
+  /**
+   * Starts a raw server: each connection gets {@code answers} answers from {@code script}, then is
+   * closed. Returns the list of connections served (one entry per closed connection).
+   */
+  private List<Integer> startRaw(Function<String, String> script, int answers) throws IOException {
+    raw = new ServerSocket(0);
+    List<Integer> served = java.util.Collections.synchronizedList(new ArrayList<>());
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              while (!raw.isClosed()) {
+                try {
+                  Socket socket = raw.accept();
+                  Thread.ofVirtual().start(() -> serve(socket, script, answers, served));
+                } catch (IOException e) {
+                  return;
+                }
+              }
+            });
+    return served;
+  }
+
+  private static void serve(
+      Socket socket, Function<String, String> script, int answers, List<Integer> served) {
+    try (socket) {
+      BufferedReader reader =
+          new BufferedReader(
+              new InputStreamReader(socket.getInputStream(), StandardCharsets.ISO_8859_1));
+      OutputStream out = socket.getOutputStream();
+      for (int i = 0; i < answers; i++) {
+        String first = reader.readLine();
+        int length = 0;
+        for (String line = reader.readLine();
+            line != null && !line.isEmpty();
+            line = reader.readLine()) {
+          if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+            length = Integer.parseInt(line.substring(15).trim());
+          }
+        }
+        reader.skip(length);
+        out.write(script.apply(first).getBytes(StandardCharsets.ISO_8859_1));
+        out.flush();
+      }
+    } catch (IOException e) {
+      // the client went away
+    } finally {
+      served.add(1);
+    }
+  }
+
+  /** Spins (no sleeping) until the condition holds; the scripted server closes asynchronously. */
+  private static void waitUntil(java.util.function.BooleanSupplier condition) {
+    CompletableFuture.runAsync(
+            () -> {
+              while (!condition.getAsBoolean()) {
+                Thread.onSpinWait();
+              }
+            })
+        .orTimeout(5, java.util.concurrent.TimeUnit.SECONDS)
+        .join();
+  }
+}
