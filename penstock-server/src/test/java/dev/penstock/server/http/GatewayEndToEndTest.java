@@ -184,7 +184,7 @@ class GatewayEndToEndTest {
     // once.
     assertThat(total - first)
         .as("spread of chunk arrivals")
-        .isGreaterThan(Duration.ofMillis(300).toNanos());
+        .isGreaterThan(Duration.ofMillis(200).toNanos());
     assertThat(first).as("time to first chunk").isLessThan(total / 2);
   }
 
