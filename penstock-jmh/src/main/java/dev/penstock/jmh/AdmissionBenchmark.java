@@ -53,10 +53,12 @@ public class AdmissionBenchmark {
   @Setup(Level.Trial)
   public void setUp() {
     List<Topology.DeploymentSpec> specs = new ArrayList<>();
+    long intervalNanos = deployments * stepNanos / 2;
+    long rpm = Pacing.DEFAULT.spanNanos() / intervalNanos;
     for (int i = 0; i < deployments; i++) {
       specs.add(
           new Topology.DeploymentSpec(
-              "d-" + i, DeploymentLimits.of(1_000_000, 1_000_000_000L), i % 2, 1 + i % 3));
+              "d-" + i, DeploymentLimits.of(rpm, rpm * 10_000), 0, 1 + i % 3));
     }
     Topology topology =
         new Topology(List.of(new Topology.ModelRoute("m", specs, List.of())), Pacing.DEFAULT, 1000);
