@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Penstock's resident memory with N concurrent streaming requests in flight (docs/benchmarks.md).
-# A simulated upstream streams 1,000 tokens at 20 ms each (20 s per answer); bench keeps
-# CONCURRENCY streams open through Penstock for DURATION; the gateway's RSS is sampled every second.
+# A simulated upstream streams 100 tokens at 200 ms each (20 s per answer, so 2,000 streams are
+# 10,000 chunks a second through the gateway); bench keeps CONCURRENCY streams open through
+# Penstock for DURATION; the gateway's RSS is sampled every second.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 concurrency=${CONCURRENCY:-2000}
@@ -14,7 +15,7 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev
 ulimit -n 65536 2>/dev/null || true
 
 "$root/bin/penstock" mock --port 18690 --keys 1 --key sk-mem-000000000000 --rpm 1000000000 \
-  --tpm 100000000000 --ttft-ms 100 --ms-per-token 20 --jitter 0 --output-tokens 1000 >"$work/mock.log" 2>&1 &
+  --tpm 100000000000 --ttft-ms 100 --ms-per-token 200 --jitter 0 --output-tokens 100 >"$work/mock.log" 2>&1 &
 pids+=($!)
 cat >"$work/gw.yaml" <<YAML
 listen: 127.0.0.1:18691
@@ -34,7 +35,7 @@ gateway_java=$(pgrep -P "$gateway" java || echo "$gateway")
 echo "gateway RSS at rest: $(( $(ps -o rss= -p "$gateway_java") / 1024 )) MiB"
 
 "$root/bin/penstock" bench --url http://127.0.0.1:18691/v1 --stream --concurrency "$concurrency" \
-  --duration "$duration" --max-tokens 1000 --timeout 60s --json --quiet >"$work/bench.json" &
+  --duration "$duration" --max-tokens 100 --timeout 60s --json --quiet >"$work/bench.json" &
 bench=$!
 peak=0
 while kill -0 "$bench" 2>/dev/null; do
