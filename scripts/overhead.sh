@@ -122,7 +122,7 @@ wrk_run() { # name url conns -> "req/s p50 p99"
 
 bench_run() { # name base-url -> "p50ms p99ms ok"
   taskset -c $load_core "$root/bin/penstock" bench --url "$2" --rate 2000/s --duration "$duration" --warmup "${3:-20s}" \
-    --prompt-tokens 8 --max-tokens 16 --quiet --json >"$out/bench-$1.json" 2>"$out/bench-$1.err" || true
+    --prompt-tokens 8 --max-tokens 16 --max-inflight 1000 --quiet --json >"$out/bench-$1.json" 2>"$out/bench-$1.err" || true
   python3 - "$out/bench-$1.json" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))

@@ -41,6 +41,7 @@ final class HelidonTransport implements Transport {
   private static final HeaderName QUEUE_MS = HeaderNames.create("x-penstock-queue-ms");
 
   private final Http1Client client;
+  private boolean warmedUp; // only the run's calling thread warms up
   private final URI uri;
   private final List<io.helidon.http.Header> headers;
 
@@ -141,6 +142,11 @@ final class HelidonTransport implements Transport {
    */
   @Override
   public void warmUp() {
+    // Once per transport: a second run on the same connections (after --warmup) is already warm.
+    if (warmedUp) {
+      return;
+    }
+    warmedUp = true;
     try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       server.setSoTimeout(WARM_UP_TIMEOUT_MILLIS);
       Thread answerer = Thread.ofVirtual().start(() -> answerOnce(server));
