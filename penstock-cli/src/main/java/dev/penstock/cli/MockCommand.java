@@ -16,7 +16,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -118,24 +117,14 @@ final class MockCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     MockConfig mockConfig = buildConfig();
     MockServer server = MockServer.start(mockConfig);
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            Thread.ofPlatform()
-                .unstarted(
-                    () -> {
-                      server.close();
-                      stopped.countDown();
-                    }));
     printBanner(System.out, server);
-    stopped.await();
+    UntilInterrupted.run(server);
     return 0;
   }
 
   MockConfig buildConfig() throws Exception {
     if (config != null) {
-      MockConfig fromFile = MockConfigLoader.load(config);
-      return fromFile;
+      return MockConfigLoader.load(config);
     }
     MockConfig.Builder builder =
         MockConfig.builder()

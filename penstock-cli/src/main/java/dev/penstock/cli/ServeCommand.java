@@ -6,7 +6,6 @@ import dev.penstock.server.config.GatewayConfig;
 import dev.penstock.server.http.GatewayServer;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -29,18 +28,9 @@ final class ServeCommand implements Callable<Integer> {
       return 2;
     }
     GatewayServer server = GatewayServer.start(gatewayConfig);
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            Thread.ofPlatform()
-                .unstarted(
-                    () -> {
-                      server.close();
-                      stopped.countDown();
-                    }));
     System.out.printf("penstock gateway at %s (Ctrl-C stops)%n", server.baseUrl());
     System.out.flush();
-    stopped.await();
+    UntilInterrupted.run(server);
     return 0;
   }
 }

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -73,24 +74,7 @@ public final class Admissions implements AutoCloseable {
    * InterruptedException} (after withdrawing it) when the caller gives up.
    */
   public Reservation acquire(Demand demand) throws InterruptedException {
-    lock.lock();
-    Waiter waiter;
-    try {
-      switch (submit(demand)) {
-        case Admitted a -> {
-          return a.reservation();
-        }
-        case Rejected r -> throw new AdmissionRejectedException(r);
-        case Queued q -> {
-          waiter = new Waiter(Thread.currentThread());
-          waiters.put(q.ticket(), waiter);
-        }
-      }
-    } finally {
-      lock.unlock();
-    }
-    signal();
-    return await(waiter);
+    return startOrWait(() -> submit(demand));
   }
 
   private Admission submit(Demand demand) {
@@ -107,12 +91,19 @@ public final class Admissions implements AutoCloseable {
   public Reservation reacquire(
       Reservation reservation, long coolDownUntilNanos, RateLimitObservation observation)
       throws InterruptedException {
+    return startOrWait(
+        () -> scheduler.requeue(reservation, coolDownUntilNanos, observation, ticker.nanos()));
+  }
+
+  /**
+   * Asks the scheduler under the lock; returns at once when admitted, throws when rejected, and
+   * otherwise registers a waiter and parks until the dispatcher decides.
+   */
+  private Reservation startOrWait(Supplier<Admission> decision) throws InterruptedException {
     lock.lock();
     Waiter waiter;
     try {
-      Admission again =
-          scheduler.requeue(reservation, coolDownUntilNanos, observation, ticker.nanos());
-      switch (again) {
+      switch (decision.get()) {
         case Admitted a -> {
           return a.reservation();
         }

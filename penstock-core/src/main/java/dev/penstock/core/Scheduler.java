@@ -139,10 +139,6 @@ public final class Scheduler {
 
   private final List<Ticket> orphans = new ArrayList<>();
 
-  public Topology topology() {
-    return topology;
-  }
-
   /** Submits a request: it starts now, waits, or is rejected. */
   public Admission submit(Demand demand, long nowNanos) {
     Ticket ticket = new Ticket(nextTicketId++, demand, nowNanos);
@@ -331,19 +327,11 @@ public final class Scheduler {
     }
   }
 
+  /** Puts a disabled deployment back into rotation (an operator's decision). */
   public void enable(String deployment, long nowNanos) {
     DeploymentLimiter limiter = limiters.get(deployment);
     if (limiter != null) {
       limiter.enable();
-      refresh(limiter, nowNanos);
-    }
-  }
-
-  /** Records an upstream report about a deployment outside any reservation. */
-  public void observe(String deployment, RateLimitObservation observation, long nowNanos) {
-    DeploymentLimiter limiter = limiters.get(deployment);
-    if (limiter != null) {
-      limiter.observe(observation, nowNanos);
       refresh(limiter, nowNanos);
     }
   }

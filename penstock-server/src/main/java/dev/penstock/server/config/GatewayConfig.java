@@ -74,9 +74,4 @@ public record GatewayConfig(
       String apiVersion,
       long connectTimeoutMillis,
       long readTimeoutMillis) {}
-
-  /** True when no tenants are configured: anyone may call, so Penstock listens on loopback only. */
-  public boolean openMode() {
-    return true;
-  }
 }

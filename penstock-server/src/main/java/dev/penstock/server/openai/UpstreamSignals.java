@@ -1,7 +1,6 @@
 package dev.penstock.server.openai;
 
 import dev.penstock.core.limit.RateLimitObservation;
-import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
@@ -154,10 +153,5 @@ public final class UpstreamSignals {
     } catch (NumberFormatException e) {
       return RateLimitObservation.UNKNOWN;
     }
-  }
-
-  /** For callers that want a {@link Duration}; -1 stays unknown. */
-  public static Duration toDuration(long nanos) {
-    return nanos < 0 ? Duration.ZERO : Duration.ofNanos(nanos);
   }
 }

@@ -88,10 +88,6 @@ public final class Pipeline {
     routing = next;
   }
 
-  public Routing routing() {
-    return routing;
-  }
-
   /** Serves one request; never throws — every failure becomes an OpenAI-shaped answer. */
   public void handle(Endpoint endpoint, ClientExchange exchange) {
     Map<String, String> headers = new LinkedHashMap<>();

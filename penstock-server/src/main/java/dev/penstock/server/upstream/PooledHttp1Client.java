@@ -515,18 +515,21 @@ public final class PooledHttp1Client implements UpstreamClient {
       }
     }
 
-    /** A body of a known length. */
-    private final class FixedLengthBody extends InputStream {
-      private long remaining;
-
-      FixedLengthBody(long length) {
-        this.remaining = length;
-      }
-
+    /** A body read in blocks; a single byte is a block of one. */
+    private abstract static class BodyStream extends InputStream {
       @Override
       public int read() throws IOException {
         byte[] one = new byte[1];
         return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+      }
+    }
+
+    /** A body of a known length. */
+    private final class FixedLengthBody extends BodyStream {
+      private long remaining;
+
+      FixedLengthBody(long length) {
+        this.remaining = length;
       }
 
       @Override
@@ -554,15 +557,9 @@ public final class PooledHttp1Client implements UpstreamClient {
     }
 
     /** A {@code Transfer-Encoding: chunked} body, decoded. */
-    private final class ChunkedBody extends InputStream {
+    private final class ChunkedBody extends BodyStream {
       private long chunkRemaining;
       private boolean finished;
-
-      @Override
-      public int read() throws IOException {
-        byte[] one = new byte[1];
-        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-      }
 
       @Override
       public int read(byte[] target, int offset, int length) throws IOException {
@@ -608,13 +605,7 @@ public final class PooledHttp1Client implements UpstreamClient {
     }
 
     /** A body that ends when the server closes the connection. */
-    private final class UntilCloseBody extends InputStream {
-      @Override
-      public int read() throws IOException {
-        byte[] one = new byte[1];
-        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-      }
-
+    private final class UntilCloseBody extends BodyStream {
       @Override
       public int read(byte[] target, int offset, int length) throws IOException {
         return readInto(target, offset, length);
