@@ -25,6 +25,8 @@ public sealed interface Admission {
     TOO_LARGE,
     /** No deployment serves the model (unknown, or every deployment and fallback disabled). */
     NO_DEPLOYMENT,
+    /** Its attempts failed and no retry is left (or none could finish before its deadline). */
+    FAILED,
     /** The scheduler is shutting down. */
     SHUTTING_DOWN
   }

@@ -13,6 +13,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.random.RandomGenerator;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -60,8 +61,16 @@ public final class Admissions implements AutoCloseable {
    * @param startDispatcher false in tests that drive {@link #dispatchNow()} themselves
    */
   public Admissions(Topology topology, Ticker ticker, boolean startDispatcher) {
+    this(topology, ticker, startDispatcher, new java.util.SplittableRandom());
+  }
+
+  /**
+   * @param random draws backoff jitter (seeded in tests)
+   */
+  public Admissions(
+      Topology topology, Ticker ticker, boolean startDispatcher, RandomGenerator random) {
     this.ticker = ticker;
-    this.scheduler = new Scheduler(topology, ticker.nanos());
+    this.scheduler = new Scheduler(topology, ticker.nanos(), random);
     if (startDispatcher) {
       dispatcher =
           Thread.ofPlatform().name("penstock-dispatcher").daemon().start(this::dispatchLoop);
@@ -93,6 +102,32 @@ public final class Admissions implements AutoCloseable {
       throws InterruptedException {
     return startOrWait(
         () -> scheduler.requeue(reservation, coolDownUntilNanos, observation, ticker.nanos()));
+  }
+
+  /**
+   * After a failed attempt: returns the reservation, counts the failure against its deployment's
+   * circuit, and waits for the next attempt — on another deployment at once when one can serve,
+   * else after a backoff. Throws {@link AdmissionRejectedException} (reason {@link
+   * Admission.Reason#FAILED}) when no attempt is left or none could start before the deadline.
+   */
+  public Reservation retry(Reservation reservation, Settlement settlement)
+      throws InterruptedException {
+    return startOrWait(() -> scheduler.retry(reservation, settlement, ticker.nanos()));
+  }
+
+  /**
+   * Ends an attempt that failed and will not be retried (a stream broken after its first byte
+   * reached the client); see {@link Scheduler#fail}.
+   */
+  public void fail(
+      Reservation reservation, Settlement settlement, long promptTokens, long completionTokens) {
+    lock.lock();
+    try {
+      scheduler.fail(reservation, settlement, promptTokens, completionTokens, ticker.nanos());
+    } finally {
+      lock.unlock();
+    }
+    signal();
   }
 
   /**

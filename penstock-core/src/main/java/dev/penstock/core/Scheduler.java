@@ -17,7 +17,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.TreeSet;
+import java.util.random.RandomGenerator;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -38,8 +41,16 @@ import org.jspecify.annotations.Nullable;
  * the head waits for a deployment that can take its tokens even if smaller ones behind it would
  * fit, so that it is not starved.
  *
- * <p>A model whose pool has no usable deployment (all disabled) routes to its first usable fallback
- * model, at submission and for requests already waiting.
+ * <p>A model whose pool has no usable deployment (all disabled, or their circuits open) routes to
+ * its first usable fallback model, at submission and for requests already waiting.
+ *
+ * <p>A failed attempt ({@link #retry}) counts against the deployment's circuit breaker and the
+ * request's attempts ({@link RetryPolicy}). While another deployment of the pool can serve it, the
+ * request goes back to the front of its queue at once, passing over the deployments it failed on.
+ * When none can, it waits out an exponential backoff with full jitter in a delayed set, then
+ * returns to the front of its queue. A retry that could not start before the request's deadline is
+ * not tried: the request ends with its last failure. Rate-limit answers ({@link #requeue}) are not
+ * failures and use no attempt.
  *
  * <p>This class is pure and single-threaded: time is passed in, nothing blocks. {@link Admissions}
  * wraps it with a lock and parks request threads; the simulation tests drive it directly in virtual
@@ -59,6 +70,13 @@ public final class Scheduler {
               .thenComparingLong(Ticket::id));
   private long nextTicketId;
   private int queued;
+
+  /** Retries waiting out their backoff, by the time they may start. */
+  private final TreeSet<Ticket> delayed =
+      new TreeSet<>(
+          Comparator.comparingLong((Ticket t) -> t.notBeforeNanos()).thenComparingLong(Ticket::id));
+
+  private final RandomGenerator random;
 
   /** A model's pool and the requests waiting for it. */
   private static final class Route {
@@ -87,7 +105,15 @@ public final class Scheduler {
   public record Rejection(Ticket ticket, Rejected rejected) {}
 
   public Scheduler(Topology topology, long nowNanos) {
+    this(topology, nowNanos, new SplittableRandom());
+  }
+
+  /**
+   * @param random draws the backoff jitter; seed it for reproducible runs
+   */
+  public Scheduler(Topology topology, long nowNanos, RandomGenerator random) {
     this.topology = topology;
+    this.random = random;
     configure(topology, nowNanos);
   }
 
@@ -106,9 +132,9 @@ public final class Scheduler {
       for (Topology.DeploymentSpec d : model.deployments()) {
         DeploymentLimiter limiter = limiters.get(d.name());
         if (limiter == null) {
-          limiter = new DeploymentLimiter(d.name(), d.limits(), next.pacing());
+          limiter = new DeploymentLimiter(d.name(), d.limits(), next.pacing(), next.breaker());
         } else {
-          limiter.reconfigure(d.limits(), next.pacing());
+          limiter.reconfigure(d.limits(), next.pacing(), next.breaker());
         }
         kept.put(d.name(), limiter);
         members.add(new Pool.Member(limiter, d.tier(), d.weight()));
@@ -142,7 +168,7 @@ public final class Scheduler {
   /** Submits a request: it starts now, waits, or is rejected. */
   public Admission submit(Demand demand, long nowNanos) {
     Ticket ticket = new Ticket(nextTicketId++, demand, nowNanos);
-    Route route = routeFor(demand.model());
+    Route route = routeFor(demand.model(), nowNanos);
     if (route == null) {
       return reject(ticket, Reason.NO_DEPLOYMENT, 0, noDeploymentMessage(demand.model()));
     }
@@ -192,10 +218,89 @@ public final class Scheduler {
   }
 
   /**
-   * Ends a reservation: the attempt is over. {@code promptTokens} and {@code completionTokens} are
-   * the upstream's reported usage, or -1 when unknown.
+   * Ends a reservation: the attempt is over and the upstream answered (a success for its circuit
+   * breaker, unless {@code settlement} is {@link Settlement#UNCOUNTED}: nothing was learned).
+   * {@code promptTokens} and {@code completionTokens} are the upstream's reported usage, or -1 when
+   * unknown.
    */
   public void settle(
+      Reservation reservation,
+      Settlement settlement,
+      long promptTokens,
+      long completionTokens,
+      RateLimitObservation observation,
+      long nowNanos) {
+    if (settlement == Settlement.UNCOUNTED) {
+      reservation.limiter().health().onNeutral();
+    } else {
+      reservation.limiter().health().onSuccess(nowNanos);
+    }
+    release(reservation, settlement, promptTokens, completionTokens, observation, nowNanos);
+  }
+
+  /**
+   * Ends a reservation whose attempt failed and will not be retried (a stream that broke after the
+   * client received part of it): the failure counts against the deployment's circuit.
+   */
+  public void fail(
+      Reservation reservation,
+      Settlement settlement,
+      long promptTokens,
+      long completionTokens,
+      long nowNanos) {
+    reservation.limiter().health().onFailure(nowNanos);
+    release(
+        reservation,
+        settlement,
+        promptTokens,
+        completionTokens,
+        RateLimitObservation.NONE,
+        nowNanos);
+  }
+
+  /**
+   * Ends a failed attempt (connection failure, timeout, a retryable {@code 5xx}) and decides the
+   * request's next attempt: admitted now on another deployment, queued (at the front, or after a
+   * backoff), or rejected with {@link Reason#FAILED} when no attempt is left or none could start
+   * before the deadline.
+   */
+  public Admission retry(Reservation reservation, Settlement settlement, long nowNanos) {
+    fail(reservation, settlement, -1, -1, nowNanos);
+    Ticket ticket = reservation.ticket();
+    ticket.failed(reservation.deployment());
+    if (ticket.failures() >= topology.retry().attempts()) {
+      return reject(ticket, Reason.FAILED, 0, "No attempts left.");
+    }
+    Route route = currentRoute(ticket, nowNanos);
+    if (route == null) {
+      return reject(ticket, Reason.NO_DEPLOYMENT, 0, noDeploymentMessage(ticket.demand().model()));
+    }
+    if (nowNanos >= ticket.demand().deadlineNanos()) {
+      return reject(ticket, Reason.FAILED, 0, "No time left before the deadline.");
+    }
+    if (route.pool.hasAvailableOutside(nowNanos, ticket.avoid())) {
+      int index = route.pool.choose(nowNanos, ticket.demand().tokens(), ticket.avoid());
+      if (index >= 0) {
+        return new Admitted(reserve(ticket, route, index, nowNanos));
+      }
+      enqueue(route, ticket, true);
+      return new Queued(ticket);
+    }
+    // Only deployments it failed on are left: try again after a backoff, wherever can serve then.
+    ticket.avoid().clear();
+    long notBefore = nowNanos + topology.retry().backoffNanos(ticket.failures(), random);
+    if (notBefore >= ticket.demand().deadlineNanos()) {
+      return reject(ticket, Reason.FAILED, 0, "No time left for a retry before the deadline.");
+    }
+    ticket.notBeforeNanos(notBefore);
+    ticket.state(Ticket.State.QUEUED);
+    delayed.add(ticket);
+    byDeadline.add(ticket);
+    queued++;
+    return new Queued(ticket);
+  }
+
+  private void release(
       Reservation reservation,
       Settlement settlement,
       long promptTokens,
@@ -225,10 +330,7 @@ public final class Scheduler {
     limiter.coolDownUntil(coolDownUntilNanos);
     settle(reservation, Settlement.UNCOUNTED, -1, -1, observation, nowNanos);
     Ticket ticket = reservation.ticket();
-    Route route = routes.get(ticket.model());
-    if (route == null) {
-      route = routeFor(ticket.demand().model());
-    }
+    Route route = currentRoute(ticket, nowNanos);
     if (route == null) {
       return reject(ticket, Reason.NO_DEPLOYMENT, 0, noDeploymentMessage(ticket.demand().model()));
     }
@@ -249,6 +351,7 @@ public final class Scheduler {
     if (route != null && route.queue.remove(ticket)) {
       route.queuedTokens -= ticket.demand().tokens();
     }
+    delayed.remove(ticket);
     orphans.remove(ticket);
     byDeadline.remove(ticket);
     queued--;
@@ -263,10 +366,12 @@ public final class Scheduler {
     // Requests already past their deadline go first; one whose deadline is exactly now may still
     // start (its estimate said so), and is rejected only if it cannot.
     expire(nowNanos - 1, rejected);
+    releaseDelayed(nowNanos, rejected);
     for (Route route : routes.values()) {
-      rerouteIfUnusable(route);
+      rerouteIfUnusable(route, nowNanos);
       for (Ticket head = route.queue.peek(); head != null; head = route.queue.peek()) {
-        int index = route.pool.choose(nowNanos, head.demand().tokens());
+        int index =
+            route.pool.choose(nowNanos, head.demand().tokens(), avoidFor(route, head, nowNanos));
         if (index < 0) {
           break;
         }
@@ -293,10 +398,17 @@ public final class Scheduler {
     if (!orphans.isEmpty()) {
       return nowNanos;
     }
+    if (!delayed.isEmpty()) {
+      wake = Math.min(wake, delayed.first().notBeforeNanos());
+    }
     for (Route route : routes.values()) {
       Ticket head = route.queue.peek();
       if (head != null) {
-        wake = Math.min(wake, route.pool.earliestStartNanos(nowNanos, head.demand().tokens()));
+        wake =
+            Math.min(
+                wake,
+                route.pool.earliestStartNanos(
+                    nowNanos, head.demand().tokens(), avoidFor(route, head, nowNanos)));
       }
     }
     return wake;
@@ -327,13 +439,26 @@ public final class Scheduler {
     }
   }
 
-  /** Puts a disabled deployment back into rotation (an operator's decision). */
+  /**
+   * Puts a disabled deployment back into rotation and closes its circuit (an operator's decision).
+   */
   public void enable(String deployment, long nowNanos) {
     DeploymentLimiter limiter = limiters.get(deployment);
     if (limiter != null) {
       limiter.enable();
+      limiter.health().reset();
       refresh(limiter, nowNanos);
     }
+  }
+
+  /** The names of the deployments of every model, in configuration order. */
+  public Map<String, List<String>> deploymentsByModel() {
+    Map<String, List<String>> names = new LinkedHashMap<>();
+    for (Topology.ModelRoute model : topology.models()) {
+      names.put(
+          model.name(), model.deployments().stream().map(Topology.DeploymentSpec::name).toList());
+    }
+    return names;
   }
 
   /** Rejects everything still waiting, for shutdown. */
@@ -349,26 +474,77 @@ public final class Scheduler {
 
   // ---- internals ----
 
-  private @Nullable Route routeFor(String model) {
+  /**
+   * The route serving {@code model} now: its own pool while usable, else its first usable fallback,
+   * else its own pool if it may recover (circuits open, not all disabled), else none.
+   */
+  private @Nullable Route routeFor(String model, long now) {
     Route route = routes.get(model);
-    if (route == null || route.pool.usable()) {
+    if (route == null || route.pool.usable(now)) {
       return route;
     }
     for (String fallback : route.spec.fallbacks()) {
       Route alternative = routes.get(fallback);
-      if (alternative != null && alternative.pool.usable()) {
+      if (alternative != null && alternative.pool.usable(now)) {
         return alternative;
       }
     }
-    return null;
+    return route.pool.recoverable() ? route : null;
   }
 
-  private void rerouteIfUnusable(Route route) {
-    if (route.queue.isEmpty() || route.pool.usable()) {
+  /**
+   * The route a ticket returning to the queue belongs to (its model may be gone after a reload).
+   */
+  private @Nullable Route currentRoute(Ticket ticket, long nowNanos) {
+    Route route = routes.get(ticket.model());
+    if (route == null || !route.pool.usable(nowNanos)) {
+      route = routeFor(ticket.demand().model(), nowNanos);
+    }
+    if (route != null) {
+      ticket.model(route.spec.name());
+    }
+    return route;
+  }
+
+  /**
+   * The deployments the queue head should pass over: those it failed on, as long as another
+   * deployment of the pool can still serve it.
+   */
+  private Set<String> avoidFor(Route route, Ticket head, long nowNanos) {
+    Set<String> avoid = head.avoid();
+    if (avoid.isEmpty() || route.pool.hasAvailableOutside(nowNanos, avoid)) {
+      return avoid;
+    }
+    avoid.clear();
+    return avoid;
+  }
+
+  /** Moves retries whose backoff ended to the front of their queue. */
+  private void releaseDelayed(long nowNanos, List<Rejection> rejected) {
+    while (!delayed.isEmpty() && delayed.first().notBeforeNanos() <= nowNanos) {
+      Ticket ticket = delayed.pollFirst();
+      byDeadline.remove(ticket);
+      queued--;
+      Route route = currentRoute(ticket, nowNanos);
+      if (route == null) {
+        ticket.state(Ticket.State.REJECTED);
+        rejected.add(
+            new Rejection(
+                ticket,
+                new Rejected(
+                    Reason.NO_DEPLOYMENT, 0, noDeploymentMessage(ticket.demand().model()))));
+      } else {
+        enqueue(route, ticket, true);
+      }
+    }
+  }
+
+  private void rerouteIfUnusable(Route route, long nowNanos) {
+    if (route.queue.isEmpty() || route.pool.usable(nowNanos)) {
       return;
     }
-    Route alternative = routeFor(route.spec.name());
-    if (alternative == null) {
+    Route alternative = routeFor(route.spec.name(), nowNanos);
+    if (alternative == null || alternative == route) {
       return;
     }
     for (Ticket t = route.queue.poll(); t != null; t = route.queue.poll()) {
@@ -421,6 +597,7 @@ public final class Scheduler {
     orphans.clear();
     while (!byDeadline.isEmpty() && byDeadline.first().demand().deadlineNanos() <= nowNanos) {
       Ticket late = byDeadline.pollFirst();
+      delayed.remove(late);
       Route route = routes.get(late.model());
       if (route != null && route.queue.remove(late)) {
         route.queuedTokens -= late.demand().tokens();

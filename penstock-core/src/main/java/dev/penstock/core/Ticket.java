@@ -2,6 +2,8 @@ package dev.penstock.core;
 
 import dev.penstock.core.queue.Priority;
 import dev.penstock.core.queue.QueueEntry;
+import java.util.HashSet;
+import java.util.Set;
 
 /**
  * One request's passage through the scheduler, from submission until it is admitted, rejected or
@@ -24,6 +26,9 @@ public final class Ticket implements QueueEntry {
   private String model;
   private State state = State.NEW;
   private long estimatedStartNanos;
+  private int failures;
+  private final Set<String> avoid = new HashSet<>();
+  private long notBeforeNanos = Long.MIN_VALUE;
 
   Ticket(long id, Demand demand, long submittedNanos) {
     this.id = id;
@@ -78,6 +83,30 @@ public final class Ticket implements QueueEntry {
 
   void estimatedStartNanos(long nanos) {
     estimatedStartNanos = nanos;
+  }
+
+  /** Attempts that failed (rate-limit answers are not failures). */
+  public int failures() {
+    return failures;
+  }
+
+  void failed(String deployment) {
+    failures++;
+    avoid.add(deployment);
+  }
+
+  /** Deployments this request failed on, to be passed over while others can serve it. */
+  Set<String> avoid() {
+    return avoid;
+  }
+
+  /** When a retry waiting out its backoff may start. */
+  long notBeforeNanos() {
+    return notBeforeNanos;
+  }
+
+  void notBeforeNanos(long nanos) {
+    notBeforeNanos = nanos;
   }
 
   @Override

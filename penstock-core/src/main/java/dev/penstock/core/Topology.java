@@ -1,7 +1,9 @@
 package dev.penstock.core;
 
+import dev.penstock.core.health.BreakerPolicy;
 import dev.penstock.core.limit.DeploymentLimits;
 import dev.penstock.core.limit.Pacing;
+import dev.penstock.core.retry.RetryPolicy;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -11,8 +13,20 @@ import java.util.Set;
  * settings of the queue. Immutable; a reload installs a new one ({@link Scheduler#configure}).
  *
  * @param maxQueued the most requests that may wait at once, over all models
+ * @param retry how failed attempts are retried
+ * @param breaker when a deployment's circuit opens
  */
-public record Topology(List<ModelRoute> models, Pacing pacing, int maxQueued) {
+public record Topology(
+    List<ModelRoute> models,
+    Pacing pacing,
+    int maxQueued,
+    RetryPolicy retry,
+    BreakerPolicy breaker) {
+
+  /** A topology with the default retry and circuit-breaker policies. */
+  public Topology(List<ModelRoute> models, Pacing pacing, int maxQueued) {
+    this(models, pacing, maxQueued, RetryPolicy.DEFAULT, BreakerPolicy.DEFAULT);
+  }
 
   /** One public model: its deployments and the models to fall back to when none is usable. */
   public record ModelRoute(String name, List<DeploymentSpec> deployments, List<String> fallbacks) {

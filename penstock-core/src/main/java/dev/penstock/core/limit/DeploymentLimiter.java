@@ -1,5 +1,7 @@
 package dev.penstock.core.limit;
 
+import dev.penstock.core.health.BreakerPolicy;
+import dev.penstock.core.health.CircuitBreaker;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -20,6 +22,9 @@ import org.jspecify.annotations.Nullable;
  * can only make Penstock more careful: usage the upstream reports beyond Penstock's own log is held
  * as a "phantom" charge until the upstream's reset time.
  *
+ * <p>The deployment's {@link CircuitBreaker} gates it too: while the circuit is open the deployment
+ * is not ready, and the first request after the open time is the breaker's probe.
+ *
  * <p>Pure: time is passed in. Not thread-safe: the scheduler's lock guards every call.
  */
 public final class DeploymentLimiter {
@@ -38,11 +43,20 @@ public final class DeploymentLimiter {
   private long observedRpm;
   private long observedTpm;
   private ReservationLog.Phantom phantom = ReservationLog.Phantom.NONE;
+  private CircuitBreaker health;
+  private BreakerPolicy breakerPolicy;
 
   public DeploymentLimiter(String name, DeploymentLimits limits, Pacing pacing) {
+    this(name, limits, pacing, BreakerPolicy.DEFAULT);
+  }
+
+  public DeploymentLimiter(
+      String name, DeploymentLimits limits, Pacing pacing, BreakerPolicy breakerPolicy) {
     this.name = name;
     this.limits = limits;
     this.pacing = pacing;
+    this.breakerPolicy = breakerPolicy;
+    this.health = new CircuitBreaker(breakerPolicy);
   }
 
   public String name() {
@@ -54,9 +68,18 @@ public final class DeploymentLimiter {
   }
 
   /** New limits from a reloaded configuration; what was already charged stays charged. */
-  public void reconfigure(DeploymentLimits newLimits, Pacing newPacing) {
+  public void reconfigure(DeploymentLimits newLimits, Pacing newPacing, BreakerPolicy newPolicy) {
     limits = newLimits;
     pacing = newPacing;
+    if (!newPolicy.equals(breakerPolicy)) {
+      breakerPolicy = newPolicy;
+      health = new CircuitBreaker(newPolicy); // new thresholds: judge the deployment afresh
+    }
+  }
+
+  /** The deployment's circuit breaker; record outcomes through the scheduler. */
+  public CircuitBreaker health() {
+    return health;
   }
 
   /** The RPM in force: the configured one, or the upstream's if it reported a lower one. */
@@ -70,9 +93,9 @@ public final class DeploymentLimiter {
   }
 
   /**
-   * When this deployment may next start a request of any size: the later of its pacing schedule and
-   * its cooldown, or {@link #NEVER} while disabled or at its concurrency limit. May lie in the past
-   * (the deployment has been idle since then).
+   * When this deployment may next start a request of any size: the latest of its pacing schedule,
+   * its cooldown and its circuit's open time, or {@link #NEVER} while disabled, at its concurrency
+   * limit or while its circuit's probe runs. May lie in the past (idle since then).
    */
   public long readyAtNanos(long nowNanos) {
     if (disabledReason != null
@@ -83,7 +106,10 @@ public final class DeploymentLimiter {
     long ready =
         Math.max(
             Math.max(requestPacer.allowedAtNanos(), tokenPacer.allowedAtNanos()),
-            coolDownUntilNanos);
+            Math.max(coolDownUntilNanos, health.admitsAtNanos()));
+    if (ready == NEVER) {
+      return NEVER;
+    }
     if (log.requests() + phantom.requestsAt(nowNanos) >= rpm()) {
       ready = Math.max(ready, log.fitTimeNanos(nowNanos, 0, rpm(), tpm(), phantom));
     }
@@ -112,6 +138,7 @@ public final class DeploymentLimiter {
     long sequence = log.add(nowNanos + pacing.spanNanos(), cost);
     requestPacer.consume(nowNanos, 1, nanosPerRequest());
     tokenPacer.consume(nowNanos, cost, nanosPerToken());
+    health.onStart(nowNanos);
     inFlight++;
     return new Charge(sequence, promptTokens, outputTokens, cost);
   }

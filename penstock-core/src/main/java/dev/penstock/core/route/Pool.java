@@ -4,6 +4,7 @@ import dev.penstock.core.limit.DeploymentLimiter;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The deployments that serve one public model, and the choice among them.
@@ -76,13 +77,21 @@ public final class Pool {
 
   /** The deployment that should start a request charged {@code tokens} now, or -1 when none can. */
   public int choose(long nowNanos, long tokens) {
+    return choose(nowNanos, tokens, Set.of());
+  }
+
+  /**
+   * Like {@link #choose(long, long)}, passing over the deployments named in {@code avoid} (those a
+   * retried request already failed on).
+   */
+  public int choose(long nowNanos, long tokens, Set<String> avoid) {
     int i = 0;
     while (i < limiters.length) {
       int tierEnd = i;
       while (tierEnd < limiters.length && tiers[tierEnd] == tiers[i]) {
         tierEnd++;
       }
-      int chosen = chooseInTier(i, tierEnd, nowNanos, tokens);
+      int chosen = chooseInTier(i, tierEnd, nowNanos, tokens, avoid);
       if (chosen >= 0) {
         return chosen;
       }
@@ -91,7 +100,7 @@ public final class Pool {
     return -1;
   }
 
-  private int chooseInTier(int from, int to, long nowNanos, long tokens) {
+  private int chooseInTier(int from, int to, long nowNanos, long tokens, Set<String> avoid) {
     // A winner whose window cannot take this request's tokens yet is skipped, and its ready time
     // moved to when it can (still exact for that cost, conservative for smaller ones).
     while (true) {
@@ -99,7 +108,7 @@ public final class Pool {
       double bestScore = -1;
       for (int i = from; i < to; i++) {
         long ready = readyAt[i];
-        if (ready <= nowNanos) {
+        if (ready <= nowNanos && (avoid.isEmpty() || !avoid.contains(limiters[i].name()))) {
           long idle = nowNanos - ready;
           double score = weights[i] * (idle < 0 || idle > CAP_NANOS ? CAP_NANOS : idle);
           if (score > bestScore) {
@@ -122,11 +131,16 @@ public final class Pool {
   /** Headroom counts idle time up to one minute: beyond that every idle deployment is equal. */
   private static final long CAP_NANOS = 60_000_000_000L;
 
-  /** The earliest time any deployment could start a request charged {@code tokens}. */
-  public long earliestStartNanos(long nowNanos, long tokens) {
+  /**
+   * The earliest time any deployment not named in {@code avoid} could start a request charged
+   * {@code tokens}.
+   */
+  public long earliestStartNanos(long nowNanos, long tokens, Set<String> avoid) {
     long earliest = DeploymentLimiter.NEVER;
     for (DeploymentLimiter limiter : limiters) {
-      earliest = Math.min(earliest, limiter.startTimeNanos(nowNanos, tokens));
+      if (avoid.isEmpty() || !avoid.contains(limiter.name())) {
+        earliest = Math.min(earliest, limiter.startTimeNanos(nowNanos, tokens));
+      }
     }
     return earliest;
   }
@@ -175,8 +189,30 @@ public final class Pool {
     return slots;
   }
 
-  /** True when some deployment is enabled (it may be busy; busy is not unusable). */
-  public boolean usable() {
+  /**
+   * True when some deployment is enabled and its circuit not open (it may be busy; busy is not
+   * unusable).
+   */
+  public boolean usable(long nowNanos) {
+    return hasAvailableOutside(nowNanos, Set.of());
+  }
+
+  /** True when some deployment not named in {@code avoid} is enabled and its circuit not open. */
+  public boolean hasAvailableOutside(long nowNanos, Set<String> avoid) {
+    for (DeploymentLimiter limiter : limiters) {
+      if (limiter.disabledReason() == null
+          && limiter.health().available(nowNanos)
+          && !avoid.contains(limiter.name())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * True when some deployment is enabled: an open circuit closes again, a disabled one does not.
+   */
+  public boolean recoverable() {
     for (DeploymentLimiter limiter : limiters) {
       if (limiter.disabledReason() == null) {
         return true;
