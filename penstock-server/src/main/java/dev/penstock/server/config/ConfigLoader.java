@@ -1,6 +1,8 @@
 package dev.penstock.server.config;
 
+import dev.penstock.core.health.BreakerPolicy;
 import dev.penstock.core.limit.TpmCharge;
+import dev.penstock.core.retry.RetryPolicy;
 import dev.penstock.server.config.GatewayConfig.Defaults;
 import dev.penstock.server.config.GatewayConfig.DeploymentConfig;
 import dev.penstock.server.config.GatewayConfig.ModelConfig;
@@ -45,7 +47,17 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
 public final class ConfigLoader {
   private static final Pattern VARIABLE =
       Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?}");
-  private static final Set<String> TOP = Set.of("listen", "admin_key", "defaults", "models");
+  private static final Set<String> TOP =
+      Set.of("listen", "admin_key", "defaults", "models", "retry", "circuit_breaker");
+  private static final Set<String> RETRY = Set.of("attempts", "backoff_base_ms", "backoff_cap_ms");
+  private static final Set<String> BREAKER =
+      Set.of(
+          "consecutive_failures",
+          "error_rate",
+          "min_requests",
+          "window_ms",
+          "open_ms",
+          "max_open_ms");
   private static final Set<String> DEFAULTS =
       Set.of(
           "timeout_ms",
@@ -147,9 +159,75 @@ public final class ConfigLoader {
       } else {
         models = models(modelsNode, defaults);
       }
+      RetryPolicy retry =
+          fields.containsKey("retry") ? retry(fields.get("retry")) : RetryPolicy.DEFAULT;
+      BreakerPolicy breaker =
+          fields.containsKey("circuit_breaker")
+              ? breaker(fields.get("circuit_breaker"))
+              : BreakerPolicy.DEFAULT;
       return new GatewayConfig(
-          host, port, new Secret(adminKey == null ? "" : adminKey), defaults, models);
+          host,
+          port,
+          new Secret(adminKey == null ? "" : adminKey),
+          defaults,
+          models,
+          retry,
+          breaker);
     }
+
+    RetryPolicy retry(Node node) {
+      Map<String, Node> f = fields(node, "retry.", RETRY);
+      RetryPolicy d = RetryPolicy.DEFAULT;
+      if (f == null) {
+        return d;
+      }
+      long baseMillis = number(f, "backoff_base_ms", "retry.", d.baseNanos() / MILLI, 0, 600_000);
+      long capMillis = number(f, "backoff_cap_ms", "retry.", d.capNanos() / MILLI, 0, 3_600_000);
+      if (capMillis < baseMillis) {
+        problem(node, "retry.backoff_cap_ms", "must be at least backoff_base_ms");
+        capMillis = baseMillis;
+      }
+      return new RetryPolicy(
+          (int) number(f, "attempts", "retry.", d.attempts(), 1, 20),
+          baseMillis * MILLI,
+          capMillis * MILLI);
+    }
+
+    BreakerPolicy breaker(Node node) {
+      String p = "circuit_breaker.";
+      Map<String, Node> f = fields(node, p, BREAKER);
+      BreakerPolicy d = BreakerPolicy.DEFAULT;
+      if (f == null) {
+        return d;
+      }
+      double errorRate = d.errorRate();
+      if (f.containsKey("error_rate")) {
+        try {
+          errorRate = Double.parseDouble(scalar(f.get("error_rate")));
+        } catch (NumberFormatException e) {
+          errorRate = -1;
+        }
+        if (!(errorRate >= 0 && errorRate <= 1)) {
+          problem(f.get("error_rate"), p + "error_rate", "must be a number from 0 to 1 (0 = off)");
+          errorRate = d.errorRate();
+        }
+      }
+      long openMillis = number(f, "open_ms", p, d.openNanos() / MILLI, 1, 3_600_000);
+      long maxOpenMillis = number(f, "max_open_ms", p, d.maxOpenNanos() / MILLI, 1, 86_400_000);
+      if (maxOpenMillis < openMillis) {
+        problem(node, p + "max_open_ms", "must be at least open_ms");
+        maxOpenMillis = openMillis;
+      }
+      return new BreakerPolicy(
+          (int) number(f, "consecutive_failures", p, d.consecutiveFailures(), 1, 1_000_000),
+          errorRate,
+          (int) number(f, "min_requests", p, d.minRequests(), 1, 1_000_000),
+          number(f, "window_ms", p, d.windowNanos() / MILLI, 1_000, 3_600_000) * MILLI,
+          openMillis * MILLI,
+          maxOpenMillis * MILLI);
+    }
+
+    private static final long MILLI = 1_000_000L;
 
     Defaults defaults(Node node) {
       Map<String, Node> f = fields(node, "defaults.", DEFAULTS);

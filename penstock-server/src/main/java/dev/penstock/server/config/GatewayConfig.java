@@ -1,6 +1,8 @@
 package dev.penstock.server.config;
 
+import dev.penstock.core.health.BreakerPolicy;
 import dev.penstock.core.limit.TpmCharge;
+import dev.penstock.core.retry.RetryPolicy;
 import java.net.URI;
 import java.util.List;
 import java.util.Map;
@@ -9,9 +11,17 @@ import java.util.Map;
  * The validated gateway configuration (SPEC 9). Immutable; a reload builds a new one.
  *
  * @param models public model name to its route, in file order
+ * @param retry how failed attempts are retried ({@code retry:})
+ * @param breaker when a deployment's circuit opens ({@code circuit_breaker:})
  */
 public record GatewayConfig(
-    String host, int port, Secret adminKey, Defaults defaults, Map<String, ModelConfig> models) {
+    String host,
+    int port,
+    Secret adminKey,
+    Defaults defaults,
+    Map<String, ModelConfig> models,
+    RetryPolicy retry,
+    BreakerPolicy breaker) {
 
   public GatewayConfig {
     models = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(models));

@@ -48,6 +48,7 @@ public final class GatewayServer implements AutoCloseable {
   private final Admissions admissions;
   private final UpstreamClient client;
   private final Pipeline pipeline;
+  private final AdminApi admin;
   private final WebServer server;
   private volatile GatewayConfig config;
 
@@ -62,6 +63,7 @@ public final class GatewayServer implements AutoCloseable {
             RoutingTables.routing(config, tokens),
             ticker,
             System::currentTimeMillis);
+    this.admin = new AdminApi(admissions, () -> this.config.adminKey());
     this.server =
         WebServer.builder()
             .host(config.host())
@@ -130,6 +132,17 @@ public final class GatewayServer implements AutoCloseable {
         .get("/v1/models/{id}", (req, res) -> model(req, res))
         .get("/health/live", (req, res) -> health(res, true))
         .get("/health/ready", (req, res) -> health(res, ready()))
+        .get("/admin/deployments", (req, res) -> admin(req, res, admin::deployments))
+        .post(
+            "/admin/deployments/{name}/{action}",
+            (req, res) ->
+                admin(
+                    req,
+                    res,
+                    () ->
+                        admin.act(
+                            req.path().pathParameters().get("name"),
+                            req.path().pathParameters().get("action"))))
         .any((req, res) -> unknownRoute(req, res));
   }
 
@@ -145,6 +158,17 @@ public final class GatewayServer implements AutoCloseable {
             new ApiError(
                 500, "server_error", "Penstock failed unexpectedly; see its log.", null, null, -1));
       }
+    }
+  }
+
+  private void admin(
+      ServerRequest req, ServerResponse res, java.util.function.Supplier<AdminApi.Answer> call) {
+    try {
+      admin.authorise(req.headers().first(HeaderNames.AUTHORIZATION), req.remotePeer().address());
+      AdminApi.Answer answer = call.get();
+      json(res, answer.status(), answer.body());
+    } catch (ApiError e) {
+      send(res, e);
     }
   }
 

@@ -71,6 +71,8 @@ public final class ErrorResponses {
       case NO_DEPLOYMENT ->
           new ApiError(
               503, "penstock_unavailable", rejected.message(), null, "no_deployment", 1000);
+      case FAILED ->
+          new ApiError(502, "upstream_error", rejected.message(), null, "upstream_failed", -1);
       case SHUTTING_DOWN ->
           new ApiError(
               503, "penstock_unavailable", rejected.message(), null, "shutting_down", 1000);

@@ -1,6 +1,7 @@
 package dev.penstock.server.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.penstock.core.Admission.Reason;
 import dev.penstock.core.AdmissionRejectedException;
 import dev.penstock.core.Admissions;
 import dev.penstock.core.Demand;
@@ -21,6 +22,7 @@ import dev.penstock.server.upstream.UpstreamResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -42,7 +44,13 @@ import org.slf4j.LoggerFactory;
  *   ─► 429 rate limit: cool the deployment down, back to the front of the queue (not a failure)
  *   ─► 429 insufficient quota: disable the deployment, back to the queue for another
  *   ─► 429 request too large: the client's error (400)
+ *   ─► connection failure, timeout, 500/502/503/504, a stream failing before its first chunk:
+ *      the attempt failed (counted against the deployment's circuit); retried on another
+ *      deployment at once, or after a backoff, while attempts and the deadline allow; else the
+ *      last failure is the answer
+ *   ─► other 4xx: passed through untouched
  *   ─► answer: relayed as it arrives (SSE chunk by chunk) ─► reservation reconciled with usage
+ *   ─► a stream broken after its first chunk reached the client: an SSE error event ends it
  * </pre>
  *
  * <p>Threading: called on the request's own virtual thread; it blocks (parks) while waiting for
@@ -54,6 +62,11 @@ public final class Pipeline {
   private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
   private static final int MAX_ERROR_BODY = 64 * 1024;
   private static final long DEFAULT_COOLDOWN_NANOS = 1_000_000_000L;
+
+  /** Upstream statuses that mean "try again, maybe elsewhere" (SPEC 4). */
+  private static final java.util.Set<Integer> RETRYABLE_STATUSES =
+      java.util.Set.of(500, 502, 503, 504);
+
   private static final List<String> RELAYED_HEADERS =
       List.of("Content-Type", "openai-processing-ms", "openai-version");
 
@@ -111,6 +124,11 @@ public final class Pipeline {
               ticker.nanos() + timeoutMillis(exchange, table) * 1_000_000);
       Reservation reservation = acquire(demand);
       new Attempts(request, reservation, exchange, headers, table).run();
+    } catch (FinalFailure e) {
+      Map<String, String> all = new LinkedHashMap<>(headers);
+      all.put("Content-Type", "application/json");
+      all.put("x-penstock-attempts", Integer.toString(e.attempts));
+      exchange.send(e.failure.status(), all, e.failure.body());
     } catch (ApiError e) {
       ErrorResponses.send(exchange, e, headers);
     } catch (InterruptedException e) {
@@ -137,6 +155,9 @@ public final class Pipeline {
     int attempts = 1;
     long queueNanos;
 
+    /** What the client gets if no attempt succeeds: the last failure, as the upstream gave it. */
+    Failure lastFailure;
+
     Attempts(
         OpenAiRequest request,
         Reservation reservation,
@@ -152,48 +173,84 @@ public final class Pipeline {
     }
 
     void run() throws InterruptedException {
-      while (true) {
-        UpstreamTarget target = table.targets().get(reservation.deployment());
-        UpstreamResponse response;
-        try {
-          response = client.send(target.call(request));
-        } catch (UpstreamClient.UnreachableException e) {
-          settle(Settlement.UNCOUNTED, Usage.UNKNOWN, RateLimitObservation.NONE);
-          throw upstreamFailure(
-              502,
-              "upstream_unreachable",
-              "Could not reach the upstream of deployment " + target.name() + ".");
-        } catch (IOException e) {
-          settle(Settlement.COUNTED, Usage.UNKNOWN, RateLimitObservation.NONE);
-          throw upstreamFailure(
-              502,
-              "upstream_error",
-              "The upstream of deployment "
-                  + target.name()
-                  + " failed: "
-                  + e.getClass().getSimpleName()
-                  + ".");
-        }
-        RateLimitObservation observed = UpstreamSignals.rateLimits(response::header);
-        if (response.status() == 429) {
-          handle429(response, observed);
-          continue;
-        }
-        headers.put("x-penstock-deployment", reservation.deployment());
-        headers.put("x-penstock-attempts", Integer.toString(attempts));
-        headers.put("x-penstock-queue-ms", Long.toString(queueNanos / 1_000_000));
-        for (String name : RELAYED_HEADERS) {
-          response.header(name).ifPresent(value -> headers.put(name, value));
-        }
-        response.header("x-request-id").ifPresent(id -> headers.put("x-upstream-request-id", id));
-        boolean sse = response.header("Content-Type").orElse("").startsWith("text/event-stream");
-        if (response.status() / 100 == 2 && sse) {
-          relayStream(response, observed);
-        } else {
-          relayWhole(response, observed);
-        }
-        return;
+      while (!attempt()) {
+        // the attempt failed and a retry was arranged: go again with the new reservation
       }
+    }
+
+    /**
+     * One attempt on the reserved deployment. Returns true when the request is answered, false when
+     * it failed before anything reached the client and a retry holds a new reservation; throws
+     * {@link FinalFailure} or {@link ApiError} when it ends without an answer.
+     */
+    boolean attempt() throws InterruptedException {
+      UpstreamTarget target = table.targets().get(reservation.deployment());
+      long remaining = reservation.ticket().demand().deadlineNanos() - ticker.nanos();
+      UpstreamResponse response;
+      try {
+        response = client.send(target.call(request, remaining));
+      } catch (UpstreamClient.UnreachableException e) {
+        // Never sent: the deployment's window is not charged.
+        return retry(
+            Settlement.UNCOUNTED,
+            Failure.of(
+                upstreamFailure(
+                    502,
+                    "upstream_unreachable",
+                    "Could not reach the upstream of deployment " + target.name() + ".")));
+      } catch (SocketTimeoutException e) {
+        return retry(Settlement.COUNTED, Failure.of(timedOut(target.name())));
+      } catch (IOException e) {
+        return retry(Settlement.COUNTED, Failure.of(broke(target.name(), e)));
+      }
+      RateLimitObservation observed = UpstreamSignals.rateLimits(response::header);
+      int status = response.status();
+      if (status == 429) {
+        handle429(response, observed);
+        return false;
+      }
+      if (RETRYABLE_STATUSES.contains(status)) {
+        byte[] body = readBounded(response);
+        LOG.debug("deployment {} answered {}; retrying", target.name(), status);
+        return retry(Settlement.COUNTED, new Failure(status, errorBodyOr(body, status, target)));
+      }
+      addAnswerHeaders(response);
+      boolean sse = response.header("Content-Type").orElse("").startsWith("text/event-stream");
+      if (status / 100 == 2 && sse) {
+        return relayStream(response, observed);
+      }
+      return relayWhole(response, observed);
+    }
+
+    void addAnswerHeaders(UpstreamResponse response) {
+      headers.put("x-penstock-deployment", reservation.deployment());
+      headers.put("x-penstock-attempts", Integer.toString(attempts));
+      headers.put("x-penstock-queue-ms", Long.toString(queueNanos / 1_000_000));
+      for (String name : RELAYED_HEADERS) {
+        response.header(name).ifPresent(value -> headers.put(name, value));
+      }
+      response.header("x-request-id").ifPresent(id -> headers.put("x-upstream-request-id", id));
+    }
+
+    /**
+     * Ends the failed attempt and waits for the next one; returns false (go again). When no attempt
+     * is left, throws {@link FinalFailure} with the last failure.
+     */
+    boolean retry(Settlement settlement, Failure failure) throws InterruptedException {
+      lastFailure = failure;
+      long waitStart = ticker.nanos();
+      try {
+        reservation = admissions.retry(reservation, settlement);
+      } catch (AdmissionRejectedException e) {
+        Reason reason = e.rejected().reason();
+        if (reason == Reason.SHUTTING_DOWN || reason == Reason.TOO_LARGE) {
+          throw ErrorResponses.of(e.rejected());
+        }
+        throw new FinalFailure(lastFailure, attempts);
+      }
+      queueNanos += Math.max(0, reservation.admittedNanos() - waitStart);
+      attempts++;
+      return false;
     }
 
     /**
@@ -222,12 +279,14 @@ public final class Pipeline {
                 s.disable(deployment, "insufficient_quota", now);
                 return null;
               });
+          lastFailure = new Failure(429, body);
           requeue(now, observed);
         }
         case RATE_LIMIT -> {
           long wait =
               UpstreamSignals.retryAfterNanos(response::header, message, wallMillis.getAsLong());
           LOG.debug("deployment {} answered 429; cooling down {} ms", deployment, wait / 1_000_000);
+          lastFailure = new Failure(429, body);
           requeue(now + (wait > 0 ? wait : DEFAULT_COOLDOWN_NANOS), observed);
         }
       }
@@ -245,72 +304,113 @@ public final class Pipeline {
       attempts++;
     }
 
-    void relayWhole(UpstreamResponse response, RateLimitObservation observed) {
+    /** Relays a whole answer; a body that breaks off is a failed attempt (nothing was sent yet). */
+    boolean relayWhole(UpstreamResponse response, RateLimitObservation observed)
+        throws InterruptedException {
       byte[] body;
       try (response) {
         body = readAll(response);
+      } catch (SocketTimeoutException e) {
+        return retry(Settlement.COUNTED, Failure.of(timedOut(reservation.deployment())));
       } catch (IOException e) {
-        settle(Settlement.COUNTED, Usage.UNKNOWN, observed);
-        throw upstreamFailure(
-            502,
-            "upstream_error",
-            "The upstream answer of deployment " + reservation.deployment() + " broke off.");
+        return retry(Settlement.COUNTED, Failure.of(broke(reservation.deployment(), e)));
       }
       int status = response.status();
       Usage usage = status / 100 == 2 ? usageOf(body) : Usage.UNKNOWN;
       settle(status / 100 == 2 ? Settlement.COMPLETED : Settlement.COUNTED, usage, observed);
       exchange.send(status, headers, body);
+      return true;
     }
 
-    void relayStream(UpstreamResponse response, RateLimitObservation observed) {
+    /**
+     * Relays a stream. Its status and headers go to the client only with the first chunk, so that a
+     * stream failing before any data is retried like any other failed attempt; once the client has
+     * a byte, a failure ends the stream with an SSE error event.
+     */
+    boolean relayStream(UpstreamResponse response, RateLimitObservation observed)
+        throws InterruptedException {
       SseRelay relay = new SseRelay();
+      byte[] buffer = new byte[8192];
+      InputStream in;
+      int first;
+      try {
+        in = response.body();
+        first = in.read(buffer);
+      } catch (IOException e) {
+        response.close();
+        Failure failure =
+            Failure.of(
+                e instanceof SocketTimeoutException
+                    ? timedOut(reservation.deployment())
+                    : broke(reservation.deployment(), e));
+        return retry(Settlement.COUNTED, failure);
+      }
+      if (first < 0) {
+        response.close();
+        return retry(
+            Settlement.COUNTED,
+            Failure.of(
+                upstreamFailure(
+                    502,
+                    "stream_incomplete",
+                    "The upstream stream of deployment "
+                        + reservation.deployment()
+                        + " ended before its first event.")));
+      }
       OutputStream out;
       try {
         out = exchange.stream(response.status(), headers);
       } catch (IOException e) {
         response.close();
         settle(Settlement.COUNTED, Usage.UNKNOWN, observed);
-        return;
+        return true;
       }
-      byte[] buffer = new byte[8192];
       try (response;
-          InputStream in = response.body()) {
-        for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
+          in) {
+        for (int n = first; n >= 0; n = in.read(buffer)) {
           relay.accept(buffer, 0, n);
           try {
             out.write(buffer, 0, n);
             out.flush();
           } catch (IOException clientGone) {
             settle(Settlement.COUNTED, relay.usage(), observed);
-            return;
+            return true;
           }
         }
+      } catch (SocketTimeoutException stalled) {
+        endBroken(
+            out,
+            relay,
+            "The upstream stream of deployment "
+                + reservation.deployment()
+                + " stalled past its read timeout.");
+        return true;
       } catch (IOException upstreamBroke) {
         endBroken(
             out,
             relay,
-            observed,
             "The upstream stream of deployment " + reservation.deployment() + " broke off.");
-        return;
+        return true;
       }
       if (!relay.finished() && !relay.sawErrorEvent()) {
         endBroken(
             out,
             relay,
-            observed,
             "The upstream stream of deployment "
                 + reservation.deployment()
                 + " ended before it was complete.");
-        return;
+        return true;
       }
       settle(Settlement.COMPLETED, relay.usage(), observed);
       closeQuietly(out);
+      return true;
     }
 
     /** A stream that began cannot become an HTTP error: it ends with an SSE error event. */
-    void endBroken(
-        OutputStream out, SseRelay relay, RateLimitObservation observed, String message) {
-      settle(Settlement.COUNTED, relay.usage(), observed);
+    void endBroken(OutputStream out, SseRelay relay, String message) {
+      Usage usage = relay.usage();
+      admissions.fail(
+          reservation, Settlement.COUNTED, usage.promptTokens(), usage.completionTokens());
       try {
         out.write(
             ErrorResponses.sseEvent(
@@ -326,6 +426,58 @@ public final class Pipeline {
       admissions.settle(
           reservation, settlement, usage.promptTokens(), usage.completionTokens(), observed);
     }
+  }
+
+  /** A failed attempt's answer: the upstream's own status and body, or Penstock's error. */
+  record Failure(int status, byte[] body) {
+    static Failure of(ApiError error) {
+      return new Failure(error.status(), ErrorResponses.body(error));
+    }
+  }
+
+  /** The request ends with its last failure: no attempt left, or none could finish in time. */
+  static final class FinalFailure extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final transient Failure failure;
+    final int attempts;
+
+    FinalFailure(Failure failure, int attempts) {
+      super(null, null, false, false);
+      this.failure = failure;
+      this.attempts = attempts;
+    }
+  }
+
+  /** The upstream's error body when it is OpenAI-shaped JSON, else Penstock's own error. */
+  private static byte[] errorBodyOr(byte[] body, int status, UpstreamTarget target) {
+    if (parseError(body).path("message").isTextual()) {
+      return body;
+    }
+    return ErrorResponses.body(
+        upstreamFailure(
+            status,
+            "upstream_error",
+            "The upstream of deployment " + target.name() + " answered " + status + "."));
+  }
+
+  private static ApiError timedOut(String deployment) {
+    return upstreamFailure(
+        504,
+        "upstream_timeout",
+        "The upstream of deployment "
+            + deployment
+            + " did not answer within its read timeout or the request's deadline.");
+  }
+
+  private static ApiError broke(String deployment, IOException e) {
+    return upstreamFailure(
+        502,
+        "upstream_error",
+        "The upstream of deployment "
+            + deployment
+            + " failed: "
+            + e.getClass().getSimpleName()
+            + ".");
   }
 
   private static Usage usageOf(byte[] body) {

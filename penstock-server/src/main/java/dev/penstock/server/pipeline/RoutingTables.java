@@ -38,7 +38,8 @@ public final class RoutingTables {
         new Pacing(
             Duration.ofSeconds(60).toNanos(),
             Duration.ofMillis(config.defaults().pacingGuardMillis()).toNanos());
-    return new Topology(models, pacing, config.defaults().maxQueued());
+    return new Topology(
+        models, pacing, config.defaults().maxQueued(), config.retry(), config.breaker());
   }
 
   /** The pipeline's view: how to address each deployment, and the request settings. */

@@ -45,7 +45,11 @@ public final class UpstreamTarget {
     return config.name();
   }
 
-  UpstreamCall call(OpenAiRequest request) {
+  /**
+   * The call for {@code request}; its read timeout is the deployment's, or the time left before the
+   * request's deadline if that is shorter (at least 1 ms).
+   */
+  UpstreamCall call(OpenAiRequest request, long remainingNanos) {
     byte[] body =
         request.model().equals(config.upstreamModel())
             ? request.body()
@@ -63,6 +67,7 @@ public final class UpstreamTarget {
         headers,
         body,
         Duration.ofMillis(config.connectTimeoutMillis()),
-        Duration.ofMillis(config.readTimeoutMillis()));
+        Duration.ofMillis(
+            Math.max(1, Math.min(config.readTimeoutMillis(), remainingNanos / 1_000_000))));
   }
 }
