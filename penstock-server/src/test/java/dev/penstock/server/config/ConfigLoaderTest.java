@@ -3,7 +3,9 @@ package dev.penstock.server.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.penstock.core.health.BreakerPolicy;
 import dev.penstock.core.limit.TpmCharge;
+import dev.penstock.core.retry.RetryPolicy;
 import dev.penstock.server.config.GatewayConfig.DeploymentConfig;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -112,6 +114,57 @@ class ConfigLoaderTest {
                         "models.gpt-5.deployments[1].api_version (line 12): is required for provider azure (e.g. 2024-10-21)",
                         "models.gpt-5.deployments[1].name (line 12): 'a' is already used; deployment names must be unique",
                         "models.gpt-5.fallbacks (line 4): 'nowhere' is not another model of this file"));
+  }
+
+  @Test
+  void retriesAndCircuitBreakersAreConfigurable() {
+    GatewayConfig defaults = loader.parse(SPEC_EXAMPLE, "penstock.yaml");
+    assertThat(defaults.retry()).isEqualTo(RetryPolicy.DEFAULT);
+    assertThat(defaults.breaker()).isEqualTo(BreakerPolicy.DEFAULT);
+    GatewayConfig tuned =
+        loader.parse(
+            SPEC_EXAMPLE
+                + """
+                retry: {attempts: 5, backoff_base_ms: 200, backoff_cap_ms: 10000}
+                circuit_breaker:
+                  consecutive_failures: 3
+                  error_rate: 0.25
+                  min_requests: 40
+                  window_ms: 20000
+                  open_ms: 2000
+                  max_open_ms: 30000
+                """,
+            "penstock.yaml");
+    assertThat(tuned.retry()).isEqualTo(new RetryPolicy(5, 200_000_000L, 10_000_000_000L));
+    assertThat(tuned.breaker())
+        .isEqualTo(
+            new BreakerPolicy(3, 0.25, 40, 20_000_000_000L, 2_000_000_000L, 30_000_000_000L));
+  }
+
+  @Test
+  void badRetryAndBreakerSettingsAreReportedWithTheirPaths() {
+    String bad =
+        SPEC_EXAMPLE
+            + """
+            retry: {attempts: 0, backoff_base_ms: 5000, backoff_cap_ms: 100, jitter: full}
+            circuit_breaker: {error_rate: 1.5, open_ms: 9000, max_open_ms: 10}
+            """;
+    assertThatThrownBy(() -> loader.parse(bad, "bad.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .satisfies(
+            e ->
+                assertThat(((ConfigException) e).problems())
+                    .anyMatch(p -> p.startsWith("retry.attempts (line 30): must be a whole number"))
+                    .anyMatch(p -> p.startsWith("retry.jitter (line 30): unknown field"))
+                    .anyMatch(
+                        p ->
+                            p.equals(
+                                "retry.backoff_cap_ms (line 30): must be at least backoff_base_ms"))
+                    .anyMatch(p -> p.startsWith("circuit_breaker.error_rate (line 31): must be"))
+                    .anyMatch(
+                        p ->
+                            p.equals(
+                                "circuit_breaker.max_open_ms (line 31): must be at least open_ms")));
   }
 
   @Test
