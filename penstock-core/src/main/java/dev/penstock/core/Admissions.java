@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.random.RandomGenerator;
@@ -41,6 +42,7 @@ public final class Admissions implements AutoCloseable {
   private final Map<Ticket, Waiter> waiters = new HashMap<>();
   private @Nullable Thread dispatcher;
   private volatile boolean closed;
+  private volatile Consumer<Scheduler.HealthChange> healthListener = change -> {};
 
   /** A parked request thread and what it is waiting for. */
   private static final class Waiter {
@@ -112,7 +114,11 @@ public final class Admissions implements AutoCloseable {
    */
   public Reservation retry(Reservation reservation, Settlement settlement)
       throws InterruptedException {
-    return startOrWait(() -> scheduler.retry(reservation, settlement, ticker.nanos()));
+    try {
+      return startOrWait(() -> scheduler.retry(reservation, settlement, ticker.nanos()));
+    } finally {
+      reportHealth();
+    }
   }
 
   /**
@@ -128,6 +134,23 @@ public final class Admissions implements AutoCloseable {
       lock.unlock();
     }
     signal();
+    reportHealth();
+  }
+
+  /** Tells {@code listener} of every circuit transition, outside the lock (for the log). */
+  public void onHealthChange(Consumer<Scheduler.HealthChange> listener) {
+    healthListener = listener;
+  }
+
+  private void reportHealth() {
+    List<Scheduler.HealthChange> changes;
+    lock.lock();
+    try {
+      changes = scheduler.drainHealthChanges();
+    } finally {
+      lock.unlock();
+    }
+    changes.forEach(healthListener);
   }
 
   /**
@@ -202,17 +225,20 @@ public final class Admissions implements AutoCloseable {
       long completionTokens,
       RateLimitObservation observation) {
     boolean waiting;
+    List<Scheduler.HealthChange> changes;
     lock.lock();
     try {
       scheduler.settle(
           reservation, settlement, promptTokens, completionTokens, observation, ticker.nanos());
       waiting = scheduler.queued() > 0;
+      changes = scheduler.drainHealthChanges();
     } finally {
       lock.unlock();
     }
     if (waiting) {
       signal();
     }
+    changes.forEach(healthListener);
   }
 
   /** Installs a new topology (hot reload); see {@link Scheduler#configure}. */

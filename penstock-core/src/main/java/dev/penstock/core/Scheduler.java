@@ -4,6 +4,7 @@ import dev.penstock.core.Admission.Admitted;
 import dev.penstock.core.Admission.Queued;
 import dev.penstock.core.Admission.Reason;
 import dev.penstock.core.Admission.Rejected;
+import dev.penstock.core.health.CircuitBreaker;
 import dev.penstock.core.limit.Charge;
 import dev.penstock.core.limit.DeploymentLimiter;
 import dev.penstock.core.limit.RateLimitObservation;
@@ -77,6 +78,13 @@ public final class Scheduler {
           Comparator.comparingLong((Ticket t) -> t.notBeforeNanos()).thenComparingLong(Ticket::id));
 
   private final RandomGenerator random;
+
+  /** Circuit transitions not yet collected by {@link #drainHealthChanges}. */
+  private final List<HealthChange> healthChanges = new ArrayList<>();
+
+  /** A deployment's circuit changed state (for the operator's log). */
+  public record HealthChange(
+      String deployment, CircuitBreaker.State from, CircuitBreaker.State to) {}
 
   /** A model's pool and the requests waiting for it. */
   private static final class Route {
@@ -230,11 +238,14 @@ public final class Scheduler {
       long completionTokens,
       RateLimitObservation observation,
       long nowNanos) {
+    CircuitBreaker health = reservation.limiter().health();
+    CircuitBreaker.State before = health.state(nowNanos);
     if (settlement == Settlement.UNCOUNTED) {
-      reservation.limiter().health().onNeutral();
+      health.onNeutral();
     } else {
-      reservation.limiter().health().onSuccess(nowNanos);
+      health.onSuccess(nowNanos);
     }
+    noteHealth(reservation.deployment(), before, health.state(nowNanos));
     release(reservation, settlement, promptTokens, completionTokens, observation, nowNanos);
   }
 
@@ -248,7 +259,10 @@ public final class Scheduler {
       long promptTokens,
       long completionTokens,
       long nowNanos) {
-    reservation.limiter().health().onFailure(nowNanos);
+    CircuitBreaker health = reservation.limiter().health();
+    CircuitBreaker.State before = health.state(nowNanos);
+    health.onFailure(nowNanos);
+    noteHealth(reservation.deployment(), before, health.state(nowNanos));
     release(
         reservation,
         settlement,
@@ -298,6 +312,22 @@ public final class Scheduler {
     byDeadline.add(ticket);
     queued++;
     return new Queued(ticket);
+  }
+
+  private void noteHealth(String deployment, CircuitBreaker.State from, CircuitBreaker.State to) {
+    if (from != to) {
+      healthChanges.add(new HealthChange(deployment, from, to));
+    }
+  }
+
+  /** The circuit transitions since the last call, oldest first. */
+  public List<HealthChange> drainHealthChanges() {
+    if (healthChanges.isEmpty()) {
+      return List.of();
+    }
+    List<HealthChange> changes = List.copyOf(healthChanges);
+    healthChanges.clear();
+    return changes;
   }
 
   private void release(

@@ -143,6 +143,10 @@ class SchedulerRetryTest {
     }
     CircuitBreaker a = s.deployment("a").orElseThrow().health();
     assertThat(a.state(now)).isEqualTo(CircuitBreaker.State.OPEN);
+    assertThat(s.drainHealthChanges())
+        .containsExactly(
+            new Scheduler.HealthChange(
+                "a", CircuitBreaker.State.CLOSED, CircuitBreaker.State.OPEN));
     long opened = now;
     for (int i = 0; i < 5; i++) {
       now += 100 * MS;
@@ -168,6 +172,10 @@ class SchedulerRetryTest {
     assertThat(a.state(later + 3 * S)).isEqualTo(CircuitBreaker.State.HALF_OPEN);
     s.settle(probe, Settlement.COMPLETED, 10, 10, RateLimitObservation.NONE, later + 4 * S);
     assertThat(a.state(later + 4 * S)).isEqualTo(CircuitBreaker.State.CLOSED);
+    assertThat(s.drainHealthChanges())
+        .containsExactly(
+            new Scheduler.HealthChange(
+                "a", CircuitBreaker.State.HALF_OPEN, CircuitBreaker.State.CLOSED));
   }
 
   @Test

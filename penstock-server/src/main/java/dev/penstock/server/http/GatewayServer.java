@@ -64,6 +64,13 @@ public final class GatewayServer implements AutoCloseable {
             ticker,
             System::currentTimeMillis);
     this.admin = new AdminApi(admissions, () -> this.config.adminKey());
+    admissions.onHealthChange(
+        change ->
+            LOG.warn(
+                "deployment {}: circuit {} -> {}",
+                change.deployment(),
+                change.from().name().toLowerCase(java.util.Locale.ROOT),
+                change.to().name().toLowerCase(java.util.Locale.ROOT)));
     this.server =
         WebServer.builder()
             .host(config.host())
