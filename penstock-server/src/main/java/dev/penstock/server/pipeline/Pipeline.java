@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -156,7 +157,7 @@ public final class Pipeline {
     long queueNanos;
 
     /** What the client gets if no attempt succeeds: the last failure, as the upstream gave it. */
-    Failure lastFailure;
+    @Nullable Failure lastFailure;
 
     Attempts(
         OpenAiRequest request,
@@ -186,6 +187,13 @@ public final class Pipeline {
     boolean attempt() throws InterruptedException {
       UpstreamTarget target = table.targets().get(reservation.deployment());
       long remaining = reservation.ticket().demand().deadlineNanos() - ticker.nanos();
+      if (remaining <= 0) {
+        // Admitted at its deadline: sending now could only time out.
+        settle(Settlement.UNCOUNTED, Usage.UNKNOWN, RateLimitObservation.NONE);
+        throw lastFailure != null
+            ? new FinalFailure(lastFailure, attempts)
+            : upstreamFailure(504, "upstream_timeout", "The request's deadline passed.");
+      }
       UpstreamResponse response;
       try {
         response = client.send(target.call(request, remaining));
@@ -316,8 +324,25 @@ public final class Pipeline {
         return retry(Settlement.COUNTED, Failure.of(broke(reservation.deployment(), e)));
       }
       int status = response.status();
-      Usage usage = status / 100 == 2 ? usageOf(body) : Usage.UNKNOWN;
-      settle(status / 100 == 2 ? Settlement.COMPLETED : Settlement.COUNTED, usage, observed);
+      if (status / 100 != 2) {
+        settle(Settlement.COUNTED, Usage.UNKNOWN, observed);
+        exchange.send(status, headers, body);
+        return true;
+      }
+      JsonNode answer = parseJson(body);
+      if (answer == null) {
+        // An SDK would fail to parse it: to the client this is no answer at all.
+        return retry(
+            Settlement.COUNTED,
+            Failure.of(
+                upstreamFailure(
+                    502,
+                    "upstream_malformed",
+                    "The upstream of deployment "
+                        + reservation.deployment()
+                        + " answered with malformed JSON.")));
+      }
+      settle(Settlement.COMPLETED, Usage.of(answer.path("usage")), observed);
       exchange.send(status, headers, body);
       return true;
     }
@@ -480,11 +505,13 @@ public final class Pipeline {
             + ".");
   }
 
-  private static Usage usageOf(byte[] body) {
+  /** The body as JSON, or null when it is not JSON (a truncated or garbled answer). */
+  private static @Nullable JsonNode parseJson(byte[] body) {
     try {
-      return Usage.of(RequestReader.JSON.readTree(body).path("usage"));
+      JsonNode node = RequestReader.JSON.readTree(body);
+      return node == null || node.isMissingNode() ? null : node;
     } catch (IOException e) {
-      return Usage.UNKNOWN;
+      return null;
     }
   }
 

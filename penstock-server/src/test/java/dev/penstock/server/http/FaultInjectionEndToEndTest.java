@@ -313,6 +313,40 @@ class FaultInjectionEndToEndTest {
   }
 
   @Test
+  void aMalformedAnswerIsRetriedElsewhereNotPassedOn() throws Exception {
+    start(
+        mockOf(key("garbled", Map.of(FaultKind.MALFORMED, 1.0)), key("good", Map.of())).build(),
+        deployment("garbled", "${MOCK}", "") + deployment("good", "${MOCK}", ""),
+        "");
+    Run run = run(50, 4, chat());
+    assertThat(run.succeeded()).isEqualTo(50);
+    assertThat(stats().get("garbled").requests()).isPositive();
+  }
+
+  @Test
+  void whenEveryAttemptFailsTheClientGetsTheLastUpstreamErrorWithTheAttemptCount()
+      throws Exception {
+    start(
+        mockOf(key("down", Map.of(FaultKind.ERROR_503, 1.0))).build(),
+        deployment("down", "${MOCK}", ""),
+        "retry: {attempts: 3, backoff_base_ms: 10, backoff_cap_ms: 20}");
+    HttpResponse<String> answer =
+        http.send(
+            HttpRequest.newBuilder(URI.create(gateway.baseUrl() + "/chat/completions"))
+                .header("Content-Type", "application/json")
+                .POST(
+                    HttpRequest.BodyPublishers.ofString(
+                        "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(answer.statusCode()).isEqualTo(503);
+    assertThat(answer.headers().firstValue("x-penstock-attempts")).hasValue("3");
+    assertThat(RequestReader.JSON.readTree(answer.body()).at("/error/message").asText())
+        .isNotEmpty();
+    assertThat(stats().get("down").requests()).isEqualTo(3);
+  }
+
+  @Test
   void insufficientQuotaDisablesTheDeploymentAndTrafficMovesToTheOthers() throws Exception {
     start(
         mockOf(key("broke", Map.of(FaultKind.QUOTA, 1.0)), key("a", Map.of()), key("b", Map.of()))
