@@ -137,6 +137,18 @@ public final class Admissions implements AutoCloseable {
     reportHealth();
   }
 
+  /** Records an active health check's result; see {@link Scheduler#healthChecked}. */
+  public void healthChecked(String deployment, boolean passed) {
+    lock.lock();
+    try {
+      scheduler.healthChecked(deployment, passed, ticker.nanos());
+    } finally {
+      lock.unlock();
+    }
+    signal();
+    reportHealth();
+  }
+
   /** Tells {@code listener} of every circuit transition, outside the lock (for the log). */
   public void onHealthChange(Consumer<Scheduler.HealthChange> listener) {
     healthListener = listener;

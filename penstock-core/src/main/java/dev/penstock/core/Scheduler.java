@@ -314,6 +314,27 @@ public final class Scheduler {
     return new Queued(ticket);
   }
 
+  /**
+   * The result of an active health check of {@code deployment}: a failure counts against its
+   * circuit; a pass ends an open circuit's open time now (see {@link
+   * CircuitBreaker#onCheckPassed}).
+   */
+  public void healthChecked(String deployment, boolean passed, long nowNanos) {
+    DeploymentLimiter limiter = limiters.get(deployment);
+    if (limiter == null) {
+      return; // removed by a reload while the check ran
+    }
+    CircuitBreaker health = limiter.health();
+    CircuitBreaker.State before = health.state(nowNanos);
+    if (passed) {
+      health.onCheckPassed(nowNanos);
+    } else {
+      health.onFailure(nowNanos);
+    }
+    noteHealth(deployment, before, health.state(nowNanos));
+    refresh(limiter, nowNanos);
+  }
+
   private void noteHealth(String deployment, CircuitBreaker.State from, CircuitBreaker.State to) {
     if (from != to) {
       healthChanges.add(new HealthChange(deployment, from, to));

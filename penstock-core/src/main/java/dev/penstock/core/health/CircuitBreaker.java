@@ -20,6 +20,10 @@ package dev.penstock.core.health;
  * probe go. The scheduler sees all this as one number, {@link #admitsAtNanos}, folded into the
  * deployment's ready time: an open circuit is simply a deployment that is not ready yet.
  *
+ * <p>Optional active health checks feed it too: a failed check is a failure like any other (a dead
+ * deployment is found before a client request reaches it); a passed check ends an open time early
+ * ({@link #onCheckPassed}) but closes nothing — only a real request's success does.
+ *
  * <p>Outcomes of requests that started before the circuit opened may arrive while it is open: they
  * update the counts but not the state, so that a slow success cannot close a circuit no probe
  * tested.
@@ -113,6 +117,16 @@ public final class CircuitBreaker {
   /** The attempt told nothing about health (the upstream's rate limit): the next probe may go. */
   public void onNeutral() {
     probing = false;
+  }
+
+  /**
+   * An active health check passed: an open circuit's open time ends now, so that the next request
+   * probes the deployment without waiting out the rest of it. A closed circuit is unaffected.
+   */
+  public void onCheckPassed(long nowNanos) {
+    if (state == State.OPEN && nowNanos < openUntilNanos) {
+      openUntilNanos = nowNanos;
+    }
   }
 
   /** Closes the circuit now, forgetting its history (an operator re-enabled the deployment). */

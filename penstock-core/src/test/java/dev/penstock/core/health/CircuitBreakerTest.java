@@ -148,6 +148,27 @@ class CircuitBreakerTest {
   }
 
   @Test
+  void aPassedHealthCheckEndsTheOpenTimeButClosesNothing() {
+    for (int i = 0; i < 3; i++) {
+      step("fail");
+    }
+    at(2);
+    breaker.onCheckPassed(clock.nanos());
+    transcript.add(line("check passed"));
+    step("start");
+    step("ok");
+    breaker.onCheckPassed(clock.nanos()); // closed: nothing to end
+    transcript.add(line("check passed"));
+    assertThat(transcript)
+        .containsSubsequence(
+            "t=0s fail -> OPEN, admits at t=5s",
+            "t=2s check passed -> HALF_OPEN, admits at t=2s",
+            "t=2s start -> HALF_OPEN, admits none",
+            "t=2s ok -> CLOSED, admits now",
+            "t=2s check passed -> CLOSED, admits now");
+  }
+
+  @Test
   void resetClosesAndForgets() {
     for (int i = 0; i < 3; i++) {
       step("fail");

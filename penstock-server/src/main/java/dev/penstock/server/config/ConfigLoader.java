@@ -83,7 +83,8 @@ public final class ConfigLoader {
           "tpm_charge",
           "api_version",
           "connect_timeout_ms",
-          "read_timeout_ms");
+          "read_timeout_ms",
+          "health_check_interval_ms");
 
   private final Function<String, @Nullable String> environment;
 
@@ -381,7 +382,8 @@ public final class ConfigLoader {
           charge,
           apiVersion == null ? "" : apiVersion,
           number(f, "connect_timeout_ms", p, defaults.connectTimeoutMillis(), 1, 600_000),
-          number(f, "read_timeout_ms", p, defaults.readTimeoutMillis(), 1, 3_600_000));
+          number(f, "read_timeout_ms", p, defaults.readTimeoutMillis(), 1, 3_600_000),
+          number(f, "health_check_interval_ms", p, 0, 0, 86_400_000));
     }
 
     // ---- typed access ----

@@ -68,7 +68,12 @@ public record GatewayConfig(
     AZURE
   }
 
-  /** One upstream deployment: endpoint, credential, model and limits. */
+  /**
+   * One upstream deployment: endpoint, credential, model and limits.
+   *
+   * @param healthCheckIntervalMillis how often an active health check asks the upstream's models
+   *     list; 0 = no active checks (the circuit breaker still judges real requests)
+   */
   public record DeploymentConfig(
       String name,
       Provider provider,
@@ -83,5 +88,6 @@ public record GatewayConfig(
       TpmCharge tpmCharge,
       String apiVersion,
       long connectTimeoutMillis,
-      long readTimeoutMillis) {}
+      long readTimeoutMillis,
+      long healthCheckIntervalMillis) {}
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.penstock.core.Admissions;
 import dev.penstock.core.time.Ticker;
 import dev.penstock.server.config.GatewayConfig;
+import dev.penstock.server.health.ActiveHealthChecks;
 import dev.penstock.server.openai.ApiError;
 import dev.penstock.server.openai.Endpoint;
 import dev.penstock.server.openai.RequestReader;
@@ -49,6 +50,7 @@ public final class GatewayServer implements AutoCloseable {
   private final UpstreamClient client;
   private final Pipeline pipeline;
   private final AdminApi admin;
+  private final ActiveHealthChecks healthChecks;
   private final WebServer server;
   private volatile GatewayConfig config;
 
@@ -56,13 +58,10 @@ public final class GatewayServer implements AutoCloseable {
     this.config = config;
     this.admissions = new Admissions(RoutingTables.topology(config), ticker, true);
     this.client = upstreamClient();
-    this.pipeline =
-        new Pipeline(
-            admissions,
-            client,
-            RoutingTables.routing(config, tokens),
-            ticker,
-            System::currentTimeMillis);
+    Pipeline.Routing routing = RoutingTables.routing(config, tokens);
+    this.pipeline = new Pipeline(admissions, client, routing, ticker, System::currentTimeMillis);
+    this.healthChecks = new ActiveHealthChecks(admissions);
+    healthChecks.install(routing.targets().values());
     this.admin = new AdminApi(admissions, () -> this.config.adminKey());
     admissions.onHealthChange(
         change ->
@@ -126,7 +125,9 @@ public final class GatewayServer implements AutoCloseable {
    */
   public void reload(GatewayConfig next) {
     admissions.configure(RoutingTables.topology(next));
-    pipeline.routing(RoutingTables.routing(next, tokens));
+    Pipeline.Routing routing = RoutingTables.routing(next, tokens);
+    pipeline.routing(routing);
+    healthChecks.install(routing.targets().values());
     config = next;
   }
 
@@ -273,6 +274,7 @@ public final class GatewayServer implements AutoCloseable {
   @Override
   public void close() {
     server.stop();
+    healthChecks.close();
     admissions.close();
     client.close();
   }

@@ -45,6 +45,35 @@ public final class UpstreamTarget {
     return config.name();
   }
 
+  /** How often to check this deployment actively, in milliseconds; 0 = never. */
+  public long healthCheckIntervalMillis() {
+    return config.healthCheckIntervalMillis();
+  }
+
+  /**
+   * The active health check: {@code GET} of the upstream's models list, which uses no tokens. Holds
+   * the credential — never log it.
+   */
+  public java.net.http.HttpRequest healthCheck() {
+    URI uri =
+        config.provider() == Provider.AZURE
+            ? URI.create(
+                config.baseUrl()
+                    + "/openai/models?api-version="
+                    + URLEncoder.encode(config.apiVersion(), StandardCharsets.UTF_8))
+            : URI.create(config.baseUrl() + "/models");
+    java.net.http.HttpRequest.Builder request =
+        java.net.http.HttpRequest.newBuilder(uri)
+            .GET()
+            .timeout(Duration.ofMillis(config.readTimeoutMillis()));
+    if (config.provider() == Provider.AZURE) {
+      request.header("api-key", config.apiKey().reveal());
+    } else {
+      request.header("Authorization", "Bearer " + config.apiKey().reveal());
+    }
+    return request.build();
+  }
+
   /**
    * The call for {@code request}; its read timeout is the deployment's, or the time left before the
    * request's deadline if that is shorter (at least 1 ms).

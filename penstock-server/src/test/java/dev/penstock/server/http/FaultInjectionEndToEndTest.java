@@ -253,6 +253,34 @@ class FaultInjectionEndToEndTest {
   }
 
   @Test
+  void activeHealthChecksTakeADeadDeploymentOutBeforeAnyRequestReachesIt() throws Exception {
+    start(
+        mockOf(key("a", Map.of())).build(),
+        deployment("dead", "http://127.0.0.1:" + freePort() + "/v1", "health_check_interval_ms: 50")
+            + deployment("a", "${MOCK}", "health_check_interval_ms: 50"),
+        "");
+    java.util.concurrent.CountDownLatch opened = new java.util.concurrent.CountDownLatch(1);
+    List<String> changes = java.util.Collections.synchronizedList(new ArrayList<>());
+    gateway
+        .admissions()
+        .onHealthChange(
+            change -> {
+              changes.add(change.deployment() + " " + change.from() + " -> " + change.to());
+              if (change.deployment().equals("dead")) {
+                opened.countDown();
+              }
+            });
+    assertThat(opened.await(10, java.util.concurrent.TimeUnit.SECONDS))
+        .as("the dead deployment's circuit opened without client traffic")
+        .isTrue();
+    assertThat(changes).first().isEqualTo("dead CLOSED -> OPEN");
+    assertThat(deploymentView("a").at("/circuit/state").asText()).isEqualTo("closed");
+    Run run = run(20, 4, chat());
+    assertThat(run.succeeded()).isEqualTo(20);
+    assertThat(stats().get("a").requests()).as("every chat request went to a").isEqualTo(20);
+  }
+
+  @Test
   void theOnlyDeploymentCuttingEveryStreamMakesTheSdkRaiseWithinTheReadTimeout() {
     start(
         mockOf(key("cutter", Map.of(FaultKind.CUT, 1.0))).build(),
