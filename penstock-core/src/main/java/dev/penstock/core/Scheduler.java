@@ -21,6 +21,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
+import java.util.function.Consumer;
 import java.util.random.RandomGenerator;
 import org.jspecify.annotations.Nullable;
 
@@ -238,14 +239,16 @@ public final class Scheduler {
       long completionTokens,
       RateLimitObservation observation,
       long nowNanos) {
-    CircuitBreaker health = reservation.limiter().health();
-    CircuitBreaker.State before = health.state(nowNanos);
-    if (settlement == Settlement.UNCOUNTED) {
-      health.onNeutral();
-    } else {
-      health.onSuccess(nowNanos);
-    }
-    noteHealth(reservation.deployment(), before, health.state(nowNanos));
+    judge(
+        reservation.limiter(),
+        nowNanos,
+        health -> {
+          if (settlement == Settlement.UNCOUNTED) {
+            health.onNeutral();
+          } else {
+            health.onSuccess(nowNanos);
+          }
+        });
     release(reservation, settlement, promptTokens, completionTokens, observation, nowNanos);
   }
 
@@ -259,10 +262,7 @@ public final class Scheduler {
       long promptTokens,
       long completionTokens,
       long nowNanos) {
-    CircuitBreaker health = reservation.limiter().health();
-    CircuitBreaker.State before = health.state(nowNanos);
-    health.onFailure(nowNanos);
-    noteHealth(reservation.deployment(), before, health.state(nowNanos));
+    judge(reservation.limiter(), nowNanos, health -> health.onFailure(nowNanos));
     release(
         reservation,
         settlement,
@@ -324,20 +324,27 @@ public final class Scheduler {
     if (limiter == null) {
       return; // removed by a reload while the check ran
     }
-    CircuitBreaker health = limiter.health();
-    CircuitBreaker.State before = health.state(nowNanos);
-    if (passed) {
-      health.onCheckPassed(nowNanos);
-    } else {
-      health.onFailure(nowNanos);
-    }
-    noteHealth(deployment, before, health.state(nowNanos));
+    judge(
+        limiter,
+        nowNanos,
+        health -> {
+          if (passed) {
+            health.onCheckPassed(nowNanos);
+          } else {
+            health.onFailure(nowNanos);
+          }
+        });
     refresh(limiter, nowNanos);
   }
 
-  private void noteHealth(String deployment, CircuitBreaker.State from, CircuitBreaker.State to) {
-    if (from != to) {
-      healthChanges.add(new HealthChange(deployment, from, to));
+  /** Tells a deployment's circuit an outcome, noting the transition it causes. */
+  private void judge(DeploymentLimiter limiter, long nowNanos, Consumer<CircuitBreaker> outcome) {
+    CircuitBreaker health = limiter.health();
+    CircuitBreaker.State before = health.state(nowNanos);
+    outcome.accept(health);
+    CircuitBreaker.State after = health.state(nowNanos);
+    if (before != after) {
+      healthChanges.add(new HealthChange(limiter.name(), before, after));
     }
   }
 

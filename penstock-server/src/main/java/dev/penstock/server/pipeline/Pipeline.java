@@ -1,40 +1,24 @@
 package dev.penstock.server.pipeline;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import dev.penstock.core.Admission.Reason;
 import dev.penstock.core.AdmissionRejectedException;
 import dev.penstock.core.Admissions;
 import dev.penstock.core.Demand;
 import dev.penstock.core.Reservation;
-import dev.penstock.core.limit.RateLimitObservation;
-import dev.penstock.core.limit.Settlement;
 import dev.penstock.core.queue.Priority;
 import dev.penstock.core.time.Ticker;
 import dev.penstock.server.openai.ApiError;
 import dev.penstock.server.openai.Endpoint;
 import dev.penstock.server.openai.OpenAiRequest;
 import dev.penstock.server.openai.RequestReader;
-import dev.penstock.server.openai.SseRelay;
-import dev.penstock.server.openai.UpstreamSignals;
-import dev.penstock.server.openai.Usage;
 import dev.penstock.server.upstream.UpstreamClient;
-import dev.penstock.server.upstream.UpstreamResponse;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongSupplier;
-import org.jspecify.annotations.Nullable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One proxied request's way, start to end:
@@ -57,24 +41,14 @@ import org.slf4j.LoggerFactory;
  * <p>Threading: called on the request's own virtual thread; it blocks (parks) while waiting for
  * capacity and while reading the upstream. Every reservation taken is settled exactly once on every
  * path, including exceptions. The routing table is swapped atomically on reload; a request keeps
- * the table it started with.
+ * the table it started with. The attempts themselves are {@link Attempts}.
  */
 public final class Pipeline {
-  private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
-  private static final int MAX_ERROR_BODY = 64 * 1024;
-  private static final long DEFAULT_COOLDOWN_NANOS = 1_000_000_000L;
-
-  /** Upstream statuses that mean "try again, maybe elsewhere" (SPEC 4). */
-  private static final java.util.Set<Integer> RETRYABLE_STATUSES =
-      java.util.Set.of(500, 502, 503, 504);
-
-  private static final List<String> RELAYED_HEADERS =
-      List.of("Content-Type", "openai-processing-ms", "openai-version");
-
-  private final Admissions admissions;
-  private final UpstreamClient client;
-  private final Ticker ticker;
-  private final LongSupplier wallMillis;
+  // Package-private: the Attempts of each request use them.
+  final Admissions admissions;
+  final UpstreamClient client;
+  final Ticker ticker;
+  final LongSupplier wallMillis;
   private volatile Routing routing;
 
   /** The routing table: which deployment is addressed how, and the request settings. */
@@ -124,8 +98,8 @@ public final class Pipeline {
               request.outputTokens(),
               ticker.nanos() + timeoutMillis(exchange, table) * 1_000_000);
       Reservation reservation = acquire(demand);
-      new Attempts(request, reservation, exchange, headers, table).run();
-    } catch (FinalFailure e) {
+      new Attempts(this, request, reservation, exchange, headers, table).run();
+    } catch (Attempts.FinalFailure e) {
       Map<String, String> all = new LinkedHashMap<>(headers);
       all.put("Content-Type", "application/json");
       all.put("x-penstock-attempts", Integer.toString(e.attempts));
@@ -144,427 +118,6 @@ public final class Pipeline {
     } catch (AdmissionRejectedException e) {
       throw ErrorResponses.of(e.rejected());
     }
-  }
-
-  /** The attempts of one admitted request, until an answer is relayed or an error is final. */
-  private final class Attempts {
-    final OpenAiRequest request;
-    final ClientExchange exchange;
-    final Map<String, String> headers;
-    final Routing table;
-    Reservation reservation;
-    int attempts = 1;
-    long queueNanos;
-
-    /** What the client gets if no attempt succeeds: the last failure, as the upstream gave it. */
-    @Nullable Failure lastFailure;
-
-    Attempts(
-        OpenAiRequest request,
-        Reservation reservation,
-        ClientExchange exchange,
-        Map<String, String> headers,
-        Routing table) {
-      this.request = request;
-      this.reservation = reservation;
-      this.exchange = exchange;
-      this.headers = headers;
-      this.table = table;
-      this.queueNanos = reservation.queueNanos();
-    }
-
-    void run() throws InterruptedException {
-      while (!attempt()) {
-        // the attempt failed and a retry was arranged: go again with the new reservation
-      }
-    }
-
-    /**
-     * One attempt on the reserved deployment. Returns true when the request is answered, false when
-     * it failed before anything reached the client and a retry holds a new reservation; throws
-     * {@link FinalFailure} or {@link ApiError} when it ends without an answer.
-     */
-    boolean attempt() throws InterruptedException {
-      UpstreamTarget target = table.targets().get(reservation.deployment());
-      long remaining = reservation.ticket().demand().deadlineNanos() - ticker.nanos();
-      if (remaining <= 0) {
-        // Admitted at its deadline: sending now could only time out.
-        settle(Settlement.UNCOUNTED, Usage.UNKNOWN, RateLimitObservation.NONE);
-        throw lastFailure != null
-            ? new FinalFailure(lastFailure, attempts)
-            : upstreamFailure(504, "upstream_timeout", "The request's deadline passed.");
-      }
-      UpstreamResponse response;
-      try {
-        response = client.send(target.call(request, remaining));
-      } catch (UpstreamClient.UnreachableException e) {
-        // Never sent: the deployment's window is not charged.
-        return retry(
-            Settlement.UNCOUNTED,
-            Failure.of(
-                upstreamFailure(
-                    502,
-                    "upstream_unreachable",
-                    "Could not reach the upstream of deployment " + target.name() + ".")));
-      } catch (SocketTimeoutException e) {
-        return retry(Settlement.COUNTED, Failure.of(timedOut(target.name())));
-      } catch (IOException e) {
-        return retry(Settlement.COUNTED, Failure.of(broke(target.name(), e)));
-      }
-      RateLimitObservation observed = UpstreamSignals.rateLimits(response::header);
-      int status = response.status();
-      if (status == 429) {
-        handle429(response, observed);
-        return false;
-      }
-      if (RETRYABLE_STATUSES.contains(status)) {
-        byte[] body = readBounded(response);
-        LOG.debug("deployment {} answered {}; retrying", target.name(), status);
-        return retry(Settlement.COUNTED, new Failure(status, errorBodyOr(body, status, target)));
-      }
-      addAnswerHeaders(response);
-      boolean sse = response.header("Content-Type").orElse("").startsWith("text/event-stream");
-      if (status / 100 == 2 && sse) {
-        return relayStream(response, observed);
-      }
-      return relayWhole(response, observed);
-    }
-
-    void addAnswerHeaders(UpstreamResponse response) {
-      headers.put("x-penstock-deployment", reservation.deployment());
-      headers.put("x-penstock-attempts", Integer.toString(attempts));
-      headers.put("x-penstock-queue-ms", Long.toString(queueNanos / 1_000_000));
-      for (String name : RELAYED_HEADERS) {
-        response.header(name).ifPresent(value -> headers.put(name, value));
-      }
-      response.header("x-request-id").ifPresent(id -> headers.put("x-upstream-request-id", id));
-    }
-
-    /**
-     * Ends the failed attempt and waits for the next one; returns false (go again). When no attempt
-     * is left, throws {@link FinalFailure} with the last failure.
-     */
-    boolean retry(Settlement settlement, Failure failure) throws InterruptedException {
-      lastFailure = failure;
-      long waitStart = ticker.nanos();
-      try {
-        reservation = admissions.retry(reservation, settlement);
-      } catch (AdmissionRejectedException e) {
-        Reason reason = e.rejected().reason();
-        if (reason == Reason.SHUTTING_DOWN || reason == Reason.TOO_LARGE) {
-          throw ErrorResponses.of(e.rejected());
-        }
-        throw new FinalFailure(lastFailure, attempts);
-      }
-      queueNanos += Math.max(0, reservation.admittedNanos() - waitStart);
-      attempts++;
-      return false;
-    }
-
-    /**
-     * Handles an upstream {@code 429}: either the request goes back to the queue with a new
-     * reservation, or (too large) an {@link ApiError} ends it.
-     */
-    void handle429(UpstreamResponse response, RateLimitObservation observed)
-        throws InterruptedException {
-      byte[] body = readBounded(response);
-      JsonNode error = parseError(body);
-      String message = error.path("message").asText("");
-      String code = error.path("code").isTextual() ? error.path("code").asText() : null;
-      String type = error.path("type").isTextual() ? error.path("type").asText() : null;
-      String deployment = reservation.deployment();
-      long now = ticker.nanos();
-      switch (UpstreamSignals.classify(code, type, message)) {
-        case TOO_LARGE -> {
-          settle(Settlement.UNCOUNTED, Usage.UNKNOWN, observed);
-          throw new ApiError(400, "invalid_request_error", message, null, "request_too_large", -1);
-        }
-        case INSUFFICIENT_QUOTA -> {
-          LOG.warn(
-              "deployment {} reported insufficient_quota: disabled until re-enabled", deployment);
-          admissions.inspect(
-              s -> {
-                s.disable(deployment, "insufficient_quota", now);
-                return null;
-              });
-          lastFailure = new Failure(429, body);
-          requeue(now, observed);
-        }
-        case RATE_LIMIT -> {
-          long wait =
-              UpstreamSignals.retryAfterNanos(response::header, message, wallMillis.getAsLong());
-          LOG.debug("deployment {} answered 429; cooling down {} ms", deployment, wait / 1_000_000);
-          lastFailure = new Failure(429, body);
-          requeue(now + (wait > 0 ? wait : DEFAULT_COOLDOWN_NANOS), observed);
-        }
-      }
-    }
-
-    void requeue(long coolDownUntilNanos, RateLimitObservation observed)
-        throws InterruptedException {
-      long waitStart = ticker.nanos();
-      try {
-        reservation = admissions.reacquire(reservation, coolDownUntilNanos, observed);
-      } catch (AdmissionRejectedException e) {
-        throw ErrorResponses.of(e.rejected());
-      }
-      queueNanos += Math.max(0, reservation.admittedNanos() - waitStart);
-      attempts++;
-    }
-
-    /** Relays a whole answer; a body that breaks off is a failed attempt (nothing was sent yet). */
-    boolean relayWhole(UpstreamResponse response, RateLimitObservation observed)
-        throws InterruptedException {
-      byte[] body;
-      try (response) {
-        body = readAll(response);
-      } catch (SocketTimeoutException e) {
-        return retry(Settlement.COUNTED, Failure.of(timedOut(reservation.deployment())));
-      } catch (IOException e) {
-        return retry(Settlement.COUNTED, Failure.of(broke(reservation.deployment(), e)));
-      }
-      int status = response.status();
-      if (status / 100 != 2) {
-        settle(Settlement.COUNTED, Usage.UNKNOWN, observed);
-        exchange.send(status, headers, body);
-        return true;
-      }
-      JsonNode answer = parseJson(body);
-      if (answer == null) {
-        // An SDK would fail to parse it: to the client this is no answer at all.
-        return retry(
-            Settlement.COUNTED,
-            Failure.of(
-                upstreamFailure(
-                    502,
-                    "upstream_malformed",
-                    "The upstream of deployment "
-                        + reservation.deployment()
-                        + " answered with malformed JSON.")));
-      }
-      settle(Settlement.COMPLETED, Usage.of(answer.path("usage")), observed);
-      exchange.send(status, headers, body);
-      return true;
-    }
-
-    /**
-     * Relays a stream. Its status and headers go to the client only with the first chunk, so that a
-     * stream failing before any data is retried like any other failed attempt; once the client has
-     * a byte, a failure ends the stream with an SSE error event.
-     */
-    boolean relayStream(UpstreamResponse response, RateLimitObservation observed)
-        throws InterruptedException {
-      SseRelay relay = new SseRelay();
-      byte[] buffer = new byte[8192];
-      InputStream in;
-      int first;
-      try {
-        in = response.body();
-        first = in.read(buffer);
-      } catch (IOException e) {
-        response.close();
-        Failure failure =
-            Failure.of(
-                e instanceof SocketTimeoutException
-                    ? timedOut(reservation.deployment())
-                    : broke(reservation.deployment(), e));
-        return retry(Settlement.COUNTED, failure);
-      }
-      if (first < 0) {
-        response.close();
-        return retry(
-            Settlement.COUNTED,
-            Failure.of(
-                upstreamFailure(
-                    502,
-                    "stream_incomplete",
-                    "The upstream stream of deployment "
-                        + reservation.deployment()
-                        + " ended before its first event.")));
-      }
-      OutputStream out;
-      try {
-        out = exchange.stream(response.status(), headers);
-      } catch (IOException e) {
-        response.close();
-        settle(Settlement.COUNTED, Usage.UNKNOWN, observed);
-        return true;
-      }
-      try (response;
-          in) {
-        for (int n = first; n >= 0; n = in.read(buffer)) {
-          relay.accept(buffer, 0, n);
-          try {
-            out.write(buffer, 0, n);
-            out.flush();
-          } catch (IOException clientGone) {
-            settle(Settlement.COUNTED, relay.usage(), observed);
-            return true;
-          }
-        }
-      } catch (SocketTimeoutException stalled) {
-        endBroken(
-            out,
-            relay,
-            "The upstream stream of deployment "
-                + reservation.deployment()
-                + " stalled past its read timeout.");
-        return true;
-      } catch (IOException upstreamBroke) {
-        endBroken(
-            out,
-            relay,
-            "The upstream stream of deployment " + reservation.deployment() + " broke off.");
-        return true;
-      }
-      if (!relay.finished() && !relay.sawErrorEvent()) {
-        endBroken(
-            out,
-            relay,
-            "The upstream stream of deployment "
-                + reservation.deployment()
-                + " ended before it was complete.");
-        return true;
-      }
-      settle(Settlement.COMPLETED, relay.usage(), observed);
-      closeQuietly(out);
-      return true;
-    }
-
-    /** A stream that began cannot become an HTTP error: it ends with an SSE error event. */
-    void endBroken(OutputStream out, SseRelay relay, String message) {
-      Usage usage = relay.usage();
-      admissions.fail(
-          reservation, Settlement.COUNTED, usage.promptTokens(), usage.completionTokens());
-      try {
-        out.write(
-            ErrorResponses.sseEvent(
-                new ApiError(502, "upstream_error", message, null, "stream_incomplete", -1)));
-        out.flush();
-      } catch (IOException e) {
-        // the client left too
-      }
-      closeQuietly(out);
-    }
-
-    void settle(Settlement settlement, Usage usage, RateLimitObservation observed) {
-      admissions.settle(
-          reservation, settlement, usage.promptTokens(), usage.completionTokens(), observed);
-    }
-  }
-
-  /** A failed attempt's answer: the upstream's own status and body, or Penstock's error. */
-  record Failure(int status, byte[] body) {
-    static Failure of(ApiError error) {
-      return new Failure(error.status(), ErrorResponses.body(error));
-    }
-  }
-
-  /** The request ends with its last failure: no attempt left, or none could finish in time. */
-  static final class FinalFailure extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-    final transient Failure failure;
-    final int attempts;
-
-    FinalFailure(Failure failure, int attempts) {
-      super(null, null, false, false);
-      this.failure = failure;
-      this.attempts = attempts;
-    }
-  }
-
-  /** The upstream's error body when it is OpenAI-shaped JSON, else Penstock's own error. */
-  private static byte[] errorBodyOr(byte[] body, int status, UpstreamTarget target) {
-    if (parseError(body).path("message").isTextual()) {
-      return body;
-    }
-    return ErrorResponses.body(
-        upstreamFailure(
-            status,
-            "upstream_error",
-            "The upstream of deployment " + target.name() + " answered " + status + "."));
-  }
-
-  private static ApiError timedOut(String deployment) {
-    return upstreamFailure(
-        504,
-        "upstream_timeout",
-        "The upstream of deployment "
-            + deployment
-            + " did not answer within its read timeout or the request's deadline.");
-  }
-
-  private static ApiError broke(String deployment, IOException e) {
-    return upstreamFailure(
-        502,
-        "upstream_error",
-        "The upstream of deployment "
-            + deployment
-            + " failed: "
-            + e.getClass().getSimpleName()
-            + ".");
-  }
-
-  /** The body as JSON, or null when it is not JSON (a truncated or garbled answer). */
-  private static @Nullable JsonNode parseJson(byte[] body) {
-    try {
-      JsonNode node = RequestReader.JSON.readTree(body);
-      return node == null || node.isMissingNode() ? null : node;
-    } catch (IOException e) {
-      return null;
-    }
-  }
-
-  /** Reads a whole answer, exactly sized when the upstream declared its length. */
-  private static byte[] readAll(UpstreamResponse response) throws IOException {
-    InputStream in = response.body();
-    long declared = response.header("Content-Length").map(Pipeline::parseLength).orElse(-1L);
-    if (declared >= 0 && declared < Integer.MAX_VALUE - 8) {
-      byte[] body = in.readNBytes((int) declared);
-      if (body.length < declared) {
-        throw new IOException("upstream answer shorter than its Content-Length");
-      }
-      in.read(); // see the end: the client returns the connection to its pool only then
-      return body;
-    }
-    return in.readAllBytes();
-  }
-
-  private static long parseLength(String value) {
-    try {
-      return Long.parseLong(value.trim());
-    } catch (NumberFormatException e) {
-      return -1;
-    }
-  }
-
-  private static JsonNode parseError(byte[] body) {
-    try {
-      return RequestReader.JSON.readTree(body).path("error");
-    } catch (IOException | RuntimeException e) {
-      return RequestReader.JSON.createObjectNode();
-    }
-  }
-
-  private static byte[] readBounded(UpstreamResponse response) {
-    try (response;
-        InputStream in = response.body()) {
-      return in.readNBytes(MAX_ERROR_BODY);
-    } catch (IOException e) {
-      return new byte[0];
-    }
-  }
-
-  private static void closeQuietly(OutputStream out) {
-    try {
-      out.close();
-    } catch (IOException e) {
-      // the client left; nothing more to tell it
-    }
-  }
-
-  private static ApiError upstreamFailure(int status, String code, String message) {
-    return new ApiError(status, "upstream_error", message, null, code, -1);
   }
 
   private static ApiError shuttingDown() {
