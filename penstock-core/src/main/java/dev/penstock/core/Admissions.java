@@ -114,11 +114,12 @@ public final class Admissions implements AutoCloseable {
    */
   public Reservation retry(Reservation reservation, Settlement settlement)
       throws InterruptedException {
-    try {
-      return startOrWait(() -> scheduler.retry(reservation, settlement, ticker.nanos()));
-    } finally {
-      reportHealth();
-    }
+    return startOrWait(
+        () -> {
+          Admission next = scheduler.retry(reservation, settlement, ticker.nanos());
+          signal(); // the failed attempt's capacity is free again for whoever waits
+          return next;
+        });
   }
 
   /**
@@ -127,26 +128,15 @@ public final class Admissions implements AutoCloseable {
    */
   public void fail(
       Reservation reservation, Settlement settlement, long promptTokens, long completionTokens) {
-    lock.lock();
-    try {
-      scheduler.fail(reservation, settlement, promptTokens, completionTokens, ticker.nanos());
-    } finally {
-      lock.unlock();
-    }
-    signal();
-    reportHealth();
+    judge(
+        () ->
+            scheduler.fail(
+                reservation, settlement, promptTokens, completionTokens, ticker.nanos()));
   }
 
   /** Records an active health check's result; see {@link Scheduler#healthChecked}. */
   public void healthChecked(String deployment, boolean passed) {
-    lock.lock();
-    try {
-      scheduler.healthChecked(deployment, passed, ticker.nanos());
-    } finally {
-      lock.unlock();
-    }
-    signal();
-    reportHealth();
+    judge(() -> scheduler.healthChecked(deployment, passed, ticker.nanos()));
   }
 
   /** Tells {@code listener} of every circuit transition, outside the lock (for the log). */
@@ -154,14 +144,20 @@ public final class Admissions implements AutoCloseable {
     healthListener = listener;
   }
 
-  private void reportHealth() {
+  /**
+   * Runs an outcome on the scheduler under the lock, then (outside it) wakes the dispatcher — a
+   * deployment's readiness may have changed — and reports circuit transitions.
+   */
+  private void judge(Runnable outcome) {
     List<Scheduler.HealthChange> changes;
     lock.lock();
     try {
+      outcome.run();
       changes = scheduler.drainHealthChanges();
     } finally {
       lock.unlock();
     }
+    signal();
     changes.forEach(healthListener);
   }
 
@@ -170,24 +166,29 @@ public final class Admissions implements AutoCloseable {
    * otherwise registers a waiter and parks until the dispatcher decides.
    */
   private Reservation startOrWait(Supplier<Admission> decision) throws InterruptedException {
+    Admission admission;
+    Waiter waiter = null;
+    List<Scheduler.HealthChange> changes;
     lock.lock();
-    Waiter waiter;
     try {
-      switch (decision.get()) {
-        case Admitted a -> {
-          return a.reservation();
-        }
-        case Rejected r -> throw new AdmissionRejectedException(r);
-        case Queued q -> {
-          waiter = new Waiter(Thread.currentThread());
-          waiters.put(q.ticket(), waiter);
-        }
+      admission = decision.get();
+      if (admission instanceof Queued q) {
+        waiter = new Waiter(Thread.currentThread());
+        waiters.put(q.ticket(), waiter);
       }
+      changes = scheduler.drainHealthChanges(); // a retry judged the failed attempt
     } finally {
       lock.unlock();
     }
-    signal();
-    return await(waiter);
+    changes.forEach(healthListener);
+    return switch (admission) {
+      case Admitted a -> a.reservation();
+      case Rejected r -> throw new AdmissionRejectedException(r);
+      case Queued q -> {
+        signal();
+        yield await(java.util.Objects.requireNonNull(waiter));
+      }
+    };
   }
 
   private Reservation await(Waiter waiter) throws InterruptedException {
