@@ -243,7 +243,8 @@ public final class ConfigLoader {
           number(f, "pacing_guard_ms", "defaults.", d.pacingGuardMillis(), 0, 60_000),
           number(f, "connect_timeout_ms", "defaults.", d.connectTimeoutMillis(), 1, 600_000),
           number(f, "read_timeout_ms", "defaults.", d.readTimeoutMillis(), 1, 3_600_000),
-          number(f, "max_body_bytes", "defaults.", d.maxBodyBytes(), 1024, 1L << 31));
+          // at most 1 GiB: a body is held in one byte[]
+          number(f, "max_body_bytes", "defaults.", d.maxBodyBytes(), 1024, 1L << 30));
     }
 
     Map<String, ModelConfig> models(Node node, Defaults defaults) {

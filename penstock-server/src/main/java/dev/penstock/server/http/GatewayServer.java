@@ -24,6 +24,7 @@ import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -75,7 +76,13 @@ public final class GatewayServer implements AutoCloseable {
             .host(config.host())
             .port(config.port())
             .backlog(8192)
+            // The body limit is max_body_bytes, enforced (and reloadable) in HelidonExchange.
             .maxPayloadSize(-1)
+            // Exactly one protocol: with a single candidate Helidon answers a garbled request line
+            // through the direct handlers; with several it closes the connection without a word.
+            .protocolsDiscoverServices(false)
+            .addProtocol(HttpLimits.http1())
+            .directHandlers(HttpLimits.directHandlers())
             .shutdownGracePeriod(Duration.ofSeconds(10))
             .connectionOptions(socket -> socket.tcpNoDelay(true))
             .routing(this::routing)
@@ -132,6 +139,7 @@ public final class GatewayServer implements AutoCloseable {
   }
 
   private void routing(HttpRouting.Builder routing) {
+    routing.addFilter(HttpLimits::headers);
     for (Endpoint endpoint : Endpoint.values()) {
       routing.post("/v1" + endpoint.path(), (req, res) -> proxy(endpoint, req, res));
     }
@@ -157,14 +165,15 @@ public final class GatewayServer implements AutoCloseable {
   private void proxy(Endpoint endpoint, ServerRequest req, ServerResponse res) {
     try {
       pipeline.handle(endpoint, new HelidonExchange(req, res, config.defaults().maxBodyBytes()));
+    } catch (UncheckedIOException e) {
+      // The client left while its answer was written: nobody is there to answer.
+      LOG.debug("client of {} went away: {}", req.path().path(), e.getMessage());
     } catch (RuntimeException e) {
-      // The pipeline answers every failure it knows; this is a bug or a client gone mid-body.
+      // The pipeline answers every client mistake itself (HelidonExchange turns an unreadable body
+      // into one); what arrives here is Penstock's own bug, and only that is a 500.
       LOG.error("unexpected failure serving {}", req.path().path(), e);
       if (!res.isSent()) {
-        send(
-            res,
-            new ApiError(
-                500, "server_error", "Penstock failed unexpectedly; see its log.", null, null, -1));
+        send(res, ErrorResponses.ofProtocol(500));
       }
     }
   }
@@ -193,12 +202,7 @@ public final class GatewayServer implements AutoCloseable {
   private void model(ServerRequest req, ServerResponse res) {
     String id = req.path().pathParameters().get("id");
     if (!config.models().containsKey(id)) {
-      send(
-          res,
-          ApiError.notFound(
-              "The model '" + id + "' does not exist or you do not have access to it.",
-              "model",
-              "model_not_found"));
+      send(res, ApiError.modelNotFound(id));
       return;
     }
     json(res, 200, modelJson(id));
@@ -250,8 +254,9 @@ public final class GatewayServer implements AutoCloseable {
         ApiError.notFound("Invalid URL (" + method.text() + " " + path + ")", null, "unknown_url"));
   }
 
-  private static void send(ServerResponse res, ApiError error) {
-    res.status(error.status());
+  /** Sends an error answer, its JSON from {@link ErrorResponses}. */
+  static void send(ServerResponse res, ApiError error) {
+    res.status(HttpLimits.status(error.status()));
     res.header(HeaderNames.CONTENT_TYPE, "application/json");
     res.send(ErrorResponses.body(error));
   }

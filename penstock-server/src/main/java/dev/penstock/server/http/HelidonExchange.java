@@ -3,12 +3,13 @@ package dev.penstock.server.http;
 import dev.penstock.server.openai.ApiError;
 import dev.penstock.server.pipeline.ClientExchange;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.RequestException;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.util.Map;
 import java.util.Optional;
 
@@ -29,29 +30,48 @@ final class HelidonExchange implements ClientExchange {
     return req.headers().first(HeaderNames.create(name));
   }
 
-  /** Reads the body, refusing more than the configured maximum with a {@code 413}. */
+  /**
+   * Reads the body, refusing more than the configured maximum with a {@code 413}, and a body that
+   * cannot be read (bad chunked encoding, fewer bytes than its {@code Content-Length}, the client
+   * gone) with a {@code 400}.
+   */
   @Override
   public byte[] body() {
     long declared = req.headers().contentLength().orElse(-1);
     if (declared > maxBodyBytes) {
       throw tooLarge();
     }
+    byte[] body;
     try (InputStream in = req.content().inputStream()) {
-      if (declared >= 0) {
-        // Read exactly what was declared (Helidon sizes its read buffers by the request), then
-        // see the end, which tells Helidon the entity is consumed and the connection reusable.
-        byte[] body = in.readNBytes((int) declared);
-        in.read();
-        return body;
-      }
-      byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBodyBytes + 1));
-      if (body.length > maxBodyBytes) {
-        throw tooLarge();
-      }
-      return body;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      body = declared >= 0 ? readDeclared(in, (int) declared) : readChunked(in);
+    } catch (RequestException e) {
+      throw unreadable(e.status().code() / 100 == 4 ? e.status().code() : 400);
+    } catch (IOException | RuntimeException e) {
+      // Only the client's bytes are read here, so whatever fails is their framing or their going
+      // away (Helidon reports a bad chunk size as a NumberFormatException, a short body as an
+      // InsufficientDataAvailableException); it is never a reason for a 500.
+      throw unreadable(400);
     }
+    if (body.length > maxBodyBytes) {
+      throw tooLarge();
+    }
+    return body;
+  }
+
+  private static byte[] readDeclared(InputStream in, int declared) throws IOException {
+    // Read exactly what was declared (Helidon sizes its read buffers by the request), then see the
+    // end, which tells Helidon the entity is consumed and the connection reusable.
+    byte[] body = in.readNBytes(declared);
+    if (body.length < declared) {
+      throw new IOException("body shorter than its Content-Length");
+    }
+    in.read();
+    return body;
+  }
+
+  private byte[] readChunked(InputStream in) throws IOException {
+    // One byte more than allowed tells a body at the limit from one above it.
+    return in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBodyBytes + 1));
   }
 
   private ApiError tooLarge() {
@@ -61,6 +81,19 @@ final class HelidonExchange implements ClientExchange {
         "The request body is larger than the " + maxBodyBytes + " bytes this gateway accepts.",
         null,
         "request_too_large",
+        -1);
+  }
+
+  /** The connection closes after this answer: the rest of the body cannot be framed. */
+  private ApiError unreadable(int status) {
+    res.header(HeaderValues.CONNECTION_CLOSE);
+    return new ApiError(
+        status,
+        "invalid_request_error",
+        "The request body could not be read: its chunked encoding or Content-Length is malformed,"
+            + " or it ended early.",
+        null,
+        "invalid_body",
         -1);
   }
 

@@ -5,7 +5,7 @@ import org.jspecify.annotations.Nullable;
 /**
  * An error answered to the client in OpenAI's shape: {@code {"error": {"message", "type", "param",
  * "code"}}}. Thrown anywhere in the pipeline; turned into a response in exactly one place ({@link
- * dev.penstock.server.http.ErrorResponses}). Its message never contains a credential.
+ * dev.penstock.server.pipeline.ErrorResponses}). Its message never contains a credential.
  *
  * @param retryAfterMillis for {@code 429}/{@code 503}: when a retry makes sense, or -1
  */
@@ -39,6 +39,15 @@ public final class ApiError extends RuntimeException {
 
   public static ApiError notFound(String message, @Nullable String param, @Nullable String code) {
     return new ApiError(404, "invalid_request_error", message, param, code, -1);
+  }
+
+  /** An unknown model; the name is quoted at most 256 characters long, a body may hold more. */
+  public static ApiError modelNotFound(String model) {
+    String quoted = model.length() > 256 ? model.substring(0, 256) + "..." : model;
+    return notFound(
+        "The model '" + quoted + "' does not exist or you do not have access to it.",
+        "model",
+        "model_not_found");
   }
 
   public int status() {

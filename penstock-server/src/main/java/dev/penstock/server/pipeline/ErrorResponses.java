@@ -50,6 +50,50 @@ public final class ErrorResponses {
     exchange.send(error.status(), all, body(error));
   }
 
+  /**
+   * The answer to a request that the HTTP layer refused before any route saw it (a malformed
+   * request line, headers or framing, or a size limit). {@code status} is what the HTTP layer
+   * chose; a client's mistake is always answered with a 4xx, because OpenAI's SDKs retry every 5xx
+   * and would resend the same broken request.
+   */
+  public static ApiError ofProtocol(int status) {
+    return switch (status) {
+      case 413 ->
+          clientError(
+              413, "The request body is larger than this gateway accepts.", "request_too_large");
+      case 414 ->
+          clientError(
+              414, "The request line (method, path and query) is too long.", "uri_too_long");
+      case 431 ->
+          clientError(
+              431, "The request headers are too large or too many.", "request_headers_too_large");
+      case 501, 505 ->
+          clientError(
+              400, "This gateway speaks plain HTTP/1.1 requests only.", "unsupported_protocol");
+      case 500 ->
+          new ApiError(
+              500, "server_error", "Penstock failed unexpectedly; see its log.", null, null, -1);
+      default ->
+          status >= 500
+              ? new ApiError(
+                  status,
+                  "penstock_unavailable",
+                  "Penstock cannot serve requests now.",
+                  null,
+                  null,
+                  -1)
+              : clientError(
+                  status >= 400 ? status : 400,
+                  "The request is not valid HTTP/1.1: its request line, headers or message framing"
+                      + " are malformed, or its headers are far too large.",
+                  "invalid_http_request");
+    };
+  }
+
+  private static ApiError clientError(int status, String message, String code) {
+    return new ApiError(status, "invalid_request_error", message, null, code, -1);
+  }
+
   /** Maps the scheduler's refusal to the client's answer. */
   public static ApiError of(Admission.Rejected rejected) {
     long retryMillis = (rejected.retryAfterNanos() + 999_999) / 1_000_000;

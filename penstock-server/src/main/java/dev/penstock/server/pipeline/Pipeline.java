@@ -84,10 +84,7 @@ public final class Pipeline {
     try {
       OpenAiRequest request = table.reader().read(endpoint, exchange.body());
       if (!table.models().contains(request.model())) {
-        throw ApiError.notFound(
-            "The model '" + request.model() + "' does not exist or you do not have access to it.",
-            "model",
-            "model_not_found");
+        throw ApiError.modelNotFound(request.model());
       }
       Demand demand =
           new Demand(
