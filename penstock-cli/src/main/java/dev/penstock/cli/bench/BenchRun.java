@@ -168,8 +168,9 @@ public final class BenchRun {
       ProgressListener listener)
       throws InterruptedException {
     long tick = start;
-    // isAlive() false happens-after every launch, so no launched request is missed here.
-    while (driverThread.isAlive() || inFlight.size() > 0) {
+    // isAlive() false happens-after every launch, so no launched request is missed here; waiting
+    // for "unrecorded" rather than "in flight" waits for the last result to be counted too.
+    while (driverThread.isAlive() || launcher.unrecorded() > 0) {
       tick += TICK_NANOS;
       clock.parkUntil(tick);
       long now = clock.nanoTime();

@@ -1,6 +1,7 @@
 package dev.penstock.cli.bench;
 
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Starts each request on its own virtual thread and settles it exactly once: when it ends, or when
@@ -18,6 +19,13 @@ final class RequestLauncher {
   private final long timeoutNanos;
   private final Runnable onSettled;
   private final ThreadFactory threads = Thread.ofVirtual().name("bench-request").factory();
+
+  /**
+   * Launched requests not yet recorded. Leaving {@code inFlight} is the claim that settles a
+   * request once; this count falls only after the recording, so whoever waits for it to reach zero
+   * sees every result.
+   */
+  private final AtomicInteger unrecorded = new AtomicInteger();
 
   /**
    * @param onSettled called once per settled request (the closed loop frees a slot)
@@ -43,6 +51,7 @@ final class RequestLauncher {
     Thread thread = threads.newThread(() -> settle(number, exchange.perform(number)));
     // Registered before the thread starts, so the request can never end before it is in flight.
     inFlight.add(new InFlightRequests.Entry(number, dueNanos, now + timeoutNanos, thread));
+    unrecorded.incrementAndGet();
     recorder.sent(dueNanos, now);
     thread.start();
   }
@@ -64,10 +73,16 @@ final class RequestLauncher {
           .ifPresent(
               entry -> {
                 recorder.completed(entry.dueNanos(), Completion.failed(Outcome.TIMEOUT, nowNanos));
+                unrecorded.decrementAndGet();
                 entry.thread().interrupt();
                 onSettled.run();
               });
     }
+  }
+
+  /** How many launched requests are not yet in the recorder's figures. */
+  int unrecorded() {
+    return unrecorded.get();
   }
 
   private void settle(long number, Completion completion) {
@@ -76,6 +91,7 @@ final class RequestLauncher {
         .ifPresent(
             entry -> {
               recorder.completed(entry.dueNanos(), completion);
+              unrecorded.decrementAndGet();
               onSettled.run();
             });
   }
