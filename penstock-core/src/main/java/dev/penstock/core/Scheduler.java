@@ -301,7 +301,7 @@ public final class Scheduler {
       return new Queued(ticket);
     }
     // Only deployments it failed on are left: try again after a backoff, wherever can serve then.
-    ticket.avoid().clear();
+    ticket.forgetAvoided();
     long notBefore = nowNanos + topology.retry().backoffNanos(ticket.failures(), random);
     if (notBefore >= ticket.demand().deadlineNanos()) {
       return reject(ticket, Reason.FAILED, 0, "No time left for a retry before the deadline.");
@@ -573,8 +573,8 @@ public final class Scheduler {
     if (avoid.isEmpty() || route.pool.hasAvailableOutside(nowNanos, avoid)) {
       return avoid;
     }
-    avoid.clear();
-    return avoid;
+    head.forgetAvoided();
+    return head.avoid();
   }
 
   /** Moves retries whose backoff ended to the front of their queue. */

@@ -27,7 +27,7 @@ public final class Ticket implements QueueEntry {
   private State state = State.NEW;
   private long estimatedStartNanos;
   private int failures;
-  private final Set<String> avoid = new HashSet<>();
+  private Set<String> avoid = Set.of(); // a set of its own only once an attempt failed
   private long notBeforeNanos = Long.MIN_VALUE;
 
   Ticket(long id, Demand demand, long submittedNanos) {
@@ -92,12 +92,20 @@ public final class Ticket implements QueueEntry {
 
   void failed(String deployment) {
     failures++;
+    if (avoid.isEmpty()) {
+      avoid = new HashSet<>();
+    }
     avoid.add(deployment);
   }
 
   /** Deployments this request failed on, to be passed over while others can serve it. */
   Set<String> avoid() {
     return avoid;
+  }
+
+  /** Every deployment may serve it again (only those it failed on were left). */
+  void forgetAvoided() {
+    avoid = Set.of();
   }
 
   /** When a retry waiting out its backoff may start. */
