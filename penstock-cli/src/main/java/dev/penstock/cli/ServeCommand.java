@@ -2,6 +2,8 @@ package dev.penstock.cli;
 
 import dev.penstock.server.config.ConfigException;
 import dev.penstock.server.config.ConfigLoader;
+import dev.penstock.server.config.ConfigReloader;
+import dev.penstock.server.config.ConfigWatcher;
 import dev.penstock.server.config.GatewayConfig;
 import dev.penstock.server.http.GatewayServer;
 import java.nio.file.Path;
@@ -9,28 +11,52 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code penstock serve --config FILE}: runs the gateway until interrupted. */
+/**
+ * {@code penstock serve --config FILE}: runs the gateway until interrupted, reloading the file when
+ * it changes or on {@code SIGHUP}, and stopping gracefully on {@code SIGTERM} or Ctrl-C.
+ */
 @Command(
     name = "serve",
     mixinStandardHelpOptions = true,
     description = "Runs the gateway with the given configuration (SPEC 9).")
 final class ServeCommand implements Callable<Integer> {
+  /** How long the directory must be quiet after a change before the file is read. */
+  private static final long SETTLE_MILLIS = 200;
+
   @Option(names = "--config", required = true, description = "The YAML configuration file.")
   Path config;
 
+  @Option(
+      names = "--no-watch",
+      description = "Do not reload when the file changes (SIGHUP still reloads).")
+  boolean noWatch;
+
   @Override
   public Integer call() throws Exception {
+    ConfigLoader loader = new ConfigLoader();
     GatewayConfig gatewayConfig;
     try {
-      gatewayConfig = new ConfigLoader().load(config);
+      gatewayConfig = loader.load(config);
     } catch (ConfigException e) {
       CheckCommand.printProblems(config, e);
       return 2;
     }
     GatewayServer server = GatewayServer.start(gatewayConfig);
+    ConfigReloader reloader = new ConfigReloader(config, loader, gatewayConfig, server::reload);
+    Sighup.onSignal(() -> reloader.reload("SIGHUP"));
+    ConfigWatcher watcher =
+        noWatch
+            ? null
+            : new ConfigWatcher(config, SETTLE_MILLIS, () -> reloader.reload("file change"));
     System.out.printf("penstock gateway at %s (Ctrl-C stops)%n", server.baseUrl());
     System.out.flush();
-    UntilInterrupted.run(server);
+    UntilInterrupted.run(
+        () -> {
+          if (watcher != null) {
+            watcher.close();
+          }
+          server.close();
+        });
     return 0;
   }
 }

@@ -66,7 +66,8 @@ public final class ConfigLoader {
           "pacing_guard_ms",
           "connect_timeout_ms",
           "read_timeout_ms",
-          "max_body_bytes");
+          "max_body_bytes",
+          "shutdown_grace_ms");
   private static final Set<String> MODEL = Set.of("fallbacks", "deployments");
   private static final Set<String> DEPLOYMENT =
       Set.of(
@@ -244,7 +245,8 @@ public final class ConfigLoader {
           number(f, "connect_timeout_ms", "defaults.", d.connectTimeoutMillis(), 1, 600_000),
           number(f, "read_timeout_ms", "defaults.", d.readTimeoutMillis(), 1, 3_600_000),
           // at most 1 GiB: a body is held in one byte[]
-          number(f, "max_body_bytes", "defaults.", d.maxBodyBytes(), 1024, 1L << 30));
+          number(f, "max_body_bytes", "defaults.", d.maxBodyBytes(), 1024, 1L << 30),
+          number(f, "shutdown_grace_ms", "defaults.", d.shutdownGraceMillis(), 0, 3_600_000));
     }
 
     Map<String, ModelConfig> models(Node node, Defaults defaults) {

@@ -35,6 +35,7 @@ public record GatewayConfig(
    * @param maxQueued the most requests that may wait for capacity at once
    * @param pacingGuardMillis added to each 60 s window to absorb arrival jitter
    * @param maxBodyBytes the largest request body accepted ({@code 413} above)
+   * @param shutdownGraceMillis how long a stopping gateway lets requests in flight finish
    */
   public record Defaults(
       long timeoutMillis,
@@ -43,9 +44,10 @@ public record GatewayConfig(
       long pacingGuardMillis,
       long connectTimeoutMillis,
       long readTimeoutMillis,
-      long maxBodyBytes) {
+      long maxBodyBytes,
+      long shutdownGraceMillis) {
     public static final Defaults STANDARD =
-        new Defaults(60_000, 256, 10_000, 500, 5_000, 30_000, 32L * 1024 * 1024);
+        new Defaults(60_000, 256, 10_000, 500, 5_000, 30_000, 32L * 1024 * 1024, 30_000);
   }
 
   /** One public model. */

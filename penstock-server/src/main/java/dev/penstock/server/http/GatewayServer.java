@@ -52,6 +52,8 @@ public final class GatewayServer implements AutoCloseable {
   private final Pipeline pipeline;
   private final AdminApi admin;
   private final ActiveHealthChecks healthChecks;
+  private final InFlight inFlight = new InFlight();
+  private volatile boolean draining;
   private final WebServer server;
   private volatile GatewayConfig config;
 
@@ -83,7 +85,7 @@ public final class GatewayServer implements AutoCloseable {
             .protocolsDiscoverServices(false)
             .addProtocol(HttpLimits.http1())
             .directHandlers(HttpLimits.directHandlers())
-            .shutdownGracePeriod(Duration.ofSeconds(10))
+            .shutdownGracePeriod(Duration.ofSeconds(2)) // Penstock drains first; see close()
             .connectionOptions(socket -> socket.tcpNoDelay(true))
             .routing(this::routing)
             .build()
@@ -130,7 +132,7 @@ public final class GatewayServer implements AutoCloseable {
    * Installs a new, already validated configuration. Requests in flight finish on the deployments
    * they hold; deployments that stay keep their limit state. The listen address is not changed.
    */
-  public void reload(GatewayConfig next) {
+  public synchronized void reload(GatewayConfig next) {
     admissions.configure(RoutingTables.topology(next));
     Pipeline.Routing routing = RoutingTables.routing(next, tokens);
     pipeline.routing(routing);
@@ -163,7 +165,15 @@ public final class GatewayServer implements AutoCloseable {
   }
 
   private void proxy(Endpoint endpoint, ServerRequest req, ServerResponse res) {
+    // Counted before the draining check: a drain that starts now waits for this request.
+    inFlight.enter();
     try {
+      if (draining) {
+        res.header(HeaderNames.CONNECTION, "close");
+        res.header(HeaderNames.RETRY_AFTER, "1");
+        send(res, SHUTTING_DOWN);
+        return;
+      }
       pipeline.handle(endpoint, new HelidonExchange(req, res, config.defaults().maxBodyBytes()));
     } catch (UncheckedIOException e) {
       // The client left while its answer was written: nobody is there to answer.
@@ -175,6 +185,8 @@ public final class GatewayServer implements AutoCloseable {
       if (!res.isSent()) {
         send(res, ErrorResponses.ofProtocol(500));
       }
+    } finally {
+      inFlight.exit();
     }
   }
 
@@ -218,6 +230,9 @@ public final class GatewayServer implements AutoCloseable {
   }
 
   private boolean ready() {
+    if (draining) {
+      return false;
+    }
     return admissions.inspect(
         s ->
             config.models().values().stream()
@@ -276,11 +291,52 @@ public final class GatewayServer implements AutoCloseable {
     return config;
   }
 
+  /**
+   * Starts draining: from now on new requests get {@code 503 shutting_down} (with {@code
+   * Retry-After} and {@code Connection: close}) and readiness reports DOWN; requests in flight, and
+   * those waiting in the queue, carry on. {@link #close} drains first.
+   */
+  public void drain() {
+    draining = true;
+  }
+
+  /** Requests being served now (the queue's included). */
+  public int inFlight() {
+    return inFlight.count();
+  }
+
+  /**
+   * Stops gracefully: drains, waits up to {@code defaults.shutdown_grace_ms} for the requests in
+   * flight to finish, then stops. Requests still running after the grace period end with a clean
+   * error ({@code 503 shutting_down}, or an SSE error event for a stream that began), never a hang.
+   */
   @Override
   public void close() {
-    server.stop();
+    drain();
+    long graceMillis = config.defaults().shutdownGraceMillis();
+    int pending = inFlight.count();
+    if (pending > 0) {
+      LOG.info("stopping: waiting up to {} ms for {} requests in flight", graceMillis, pending);
+    }
+    try {
+      if (!inFlight.awaitIdle(graceMillis * 1_000_000)) {
+        LOG.warn(
+            "stopping: {} requests still in flight after {} ms; ending them",
+            inFlight.count(),
+            graceMillis);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    // Waiting requests are refused and upstream calls cut before the server stops, so that every
+    // handler still running answers at once.
     healthChecks.close();
     admissions.close();
     client.close();
+    server.stop();
   }
+
+  private static final ApiError SHUTTING_DOWN =
+      new ApiError(
+          503, "penstock_unavailable", "Penstock is shutting down.", null, "shutting_down", 1000);
 }
