@@ -51,6 +51,7 @@ final class Attempts {
   private final UpstreamClient client;
   private final Ticker ticker;
   private final LongSupplier wallMillis;
+  private final Pipeline pipeline;
   private final OpenAiRequest request;
   private final ClientExchange exchange;
   private final Map<String, String> headers;
@@ -73,6 +74,7 @@ final class Attempts {
     this.client = pipeline.client;
     this.ticker = pipeline.ticker;
     this.wallMillis = pipeline.wallMillis;
+    this.pipeline = pipeline;
     this.request = request;
     this.reservation = reservation;
     this.exchange = exchange;
@@ -93,7 +95,16 @@ final class Attempts {
    * FinalFailure} or {@link ApiError} when it ends without an answer.
    */
   boolean attempt() throws InterruptedException {
-    UpstreamTarget target = table.targets().get(reservation.deployment());
+    UpstreamTarget target = target(reservation.deployment());
+    if (target == null) {
+      return retry(
+          Settlement.UNCOUNTED,
+          Failure.of(
+              upstreamFailure(
+                  502,
+                  "upstream_unreachable",
+                  "Deployment " + reservation.deployment() + " was removed.")));
+    }
     long remaining = reservation.ticket().demand().deadlineNanos() - ticker.nanos();
     if (remaining <= 0) {
       // Admitted at its deadline: sending now could only time out.
@@ -136,6 +147,15 @@ final class Attempts {
       return relayStream(response, observed);
     }
     return relayWhole(response, observed);
+  }
+
+  /**
+   * How to reach a deployment: from the routing table the request started with, or — for a
+   * deployment a reload added since, which the scheduler may already hand out — the current one.
+   */
+  private @Nullable UpstreamTarget target(String deployment) {
+    UpstreamTarget target = table.targets().get(deployment);
+    return target != null ? target : pipeline.routing().targets().get(deployment);
   }
 
   void addAnswerHeaders(UpstreamResponse response) {

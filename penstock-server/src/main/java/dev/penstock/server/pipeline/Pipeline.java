@@ -71,6 +71,11 @@ public final class Pipeline {
     this.wallMillis = wallMillis;
   }
 
+  /** The routing table in force. */
+  Routing routing() {
+    return routing;
+  }
+
   /** Installs a new routing table (hot reload); requests in flight keep theirs. */
   public void routing(Routing next) {
     routing = next;

@@ -27,7 +27,7 @@ class ConfigReloaderTest {
   }
 
   private static String deployment(String name, int rpm) {
-    return "- {name: %s, base_url: http://127.0.0.1:9/v1, api_key: ${KEY}, rpm: %d, tpm: 100000}"
+    return "- {name: %s, base_url: http://127.0.0.1:9/v1, api_key: \"${KEY}\", rpm: %d, tpm: 100000}"
         .formatted(name, rpm);
   }
 

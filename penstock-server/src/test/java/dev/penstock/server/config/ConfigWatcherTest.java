@@ -24,7 +24,7 @@ class ConfigWatcherTest {
   void aRewriteAndAnAtomicRenameEachCountAsOneChange() throws Exception {
     Path file = dir.resolve("penstock.yaml");
     Files.writeString(file, "one");
-    try (ConfigWatcher watcher = new ConfigWatcher(file, 50, changes::release)) {
+    try (ConfigWatcher _ = new ConfigWatcher(file, 50, changes::release)) {
       Files.writeString(file, "two");
       assertThat(changeSeen()).as("rewrite in place").isTrue();
 
@@ -46,7 +46,7 @@ class ConfigWatcherTest {
   void rewritingTheSameContentIsNoChange() throws Exception {
     Path file = dir.resolve("penstock.yaml");
     Files.writeString(file, "same");
-    try (ConfigWatcher watcher = new ConfigWatcher(file, 50, changes::release)) {
+    try (ConfigWatcher _ = new ConfigWatcher(file, 50, changes::release)) {
       Files.writeString(file, "same");
       Files.writeString(file, "different");
       assertThat(changeSeen()).isTrue();

@@ -1,0 +1,246 @@
+package dev.penstock.server.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.penstock.mock.KeySpec;
+import dev.penstock.mock.KeyStats;
+import dev.penstock.mock.LatencyModel;
+import dev.penstock.mock.MockConfig;
+import dev.penstock.mock.MockServer;
+import dev.penstock.server.config.ConfigLoader;
+import dev.penstock.server.config.ConfigReloader;
+import dev.penstock.server.config.ConfigWatcher;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Configuration changes and shutdown under load lose nothing: clients keep sending while the file
+ * is rewritten (a deployment added, one removed, a limit lowered, then an invalid file) and while
+ * the gateway stops. The simulator referees the limits: a 429 from it would mean a limit broken.
+ */
+class HotReloadAndShutdownTest {
+  @TempDir Path dir;
+
+  private MockServer mock;
+  private GatewayServer gateway;
+  private ConfigWatcher watcher;
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  private static final String CHAT =
+      "{\"model\":\"m\",\"max_tokens\":8,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+
+  @AfterEach
+  void stop() {
+    if (watcher != null) {
+      watcher.close();
+    }
+    if (gateway != null) {
+      gateway.close();
+    }
+    if (mock != null) {
+      mock.close();
+    }
+    http.close();
+  }
+
+  private String config(String... deployments) {
+    StringBuilder yaml = new StringBuilder("listen: 127.0.0.1:0\n");
+    yaml.append("defaults: {pacing_guard_ms: 200, shutdown_grace_ms: 10000}\n");
+    yaml.append("models:\n  m:\n    deployments:\n");
+    for (String d : deployments) {
+      yaml.append("      - ").append(d.replace("${MOCK}", mock.baseUrl())).append('\n');
+    }
+    return yaml.toString();
+  }
+
+  private static String deployment(String name, long rpm) {
+    return "{name: %s, base_url: \"${MOCK}\", api_key: sk-up-%s-0001, rpm: %d, tpm: 10000000}"
+        .formatted(name, name, rpm);
+  }
+
+  /** One client request's fate. */
+  private record Sent(long startNanos, int status, String deployment) {}
+
+  private Sent send(String body) {
+    long start = System.nanoTime();
+    try {
+      HttpResponse<String> answer =
+          http.send(
+              HttpRequest.newBuilder(URI.create(gateway.baseUrl() + "/chat/completions"))
+                  .header("Content-Type", "application/json")
+                  .POST(HttpRequest.BodyPublishers.ofString(body))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      return new Sent(
+          start,
+          answer.statusCode(),
+          answer.headers().firstValue("x-penstock-deployment").orElse(""));
+    } catch (Exception e) {
+      return new Sent(start, -1, e.getClass().getSimpleName());
+    }
+  }
+
+  private Map<String, KeyStats> stats() {
+    Map<String, KeyStats> byName = new java.util.HashMap<>();
+    mock.stats().forEach(s -> byName.put(s.name(), s));
+    return byName;
+  }
+
+  @Test
+  void reloadsUnderLoadLoseNothingAndTheNewLimitsHoldFromTheReloadOn() throws Exception {
+    mock =
+        MockServer.start(
+            MockConfig.builder()
+                .port(0)
+                .latency(new LatencyModel(10, 0, 0))
+                .outputTokens(4)
+                .addKey(KeySpec.of("a", "sk-up-a-0001", 120, 10_000_000))
+                .addKey(KeySpec.of("b", "sk-up-b-0001", 6000, 10_000_000))
+                .addKey(KeySpec.of("c", "sk-up-c-0001", 6000, 10_000_000))
+                .build());
+    Path file = dir.resolve("penstock.yaml");
+    Files.writeString(file, config(deployment("a", 120), deployment("b", 6000)));
+    ConfigLoader loader = new ConfigLoader(Map.<String, String>of()::get);
+    gateway = GatewayServer.start(loader.load(file));
+    LinkedBlockingQueue<ConfigReloader.Outcome> outcomes = new LinkedBlockingQueue<>();
+    ConfigReloader reloader = new ConfigReloader(file, loader, gateway.config(), gateway::reload);
+    watcher = new ConfigWatcher(file, 50, () -> outcomes.add(reloader.reload("file change")));
+
+    List<Sent> sent = Collections.synchronizedList(new ArrayList<>());
+    AtomicBoolean running = new AtomicBoolean(true);
+    Semaphore answered = new Semaphore(0);
+    List<Future<?>> clients = new ArrayList<>();
+    try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+      for (int i = 0; i < 8; i++) {
+        clients.add(
+            pool.submit(
+                () -> {
+                  while (running.get()) {
+                    sent.add(send(CHAT));
+                    answered.release();
+                  }
+                }));
+      }
+      awaitAnswers(answered, 300);
+
+      // a's limit drops from 120 to 10 RPM, at the simulator too: from now on a sliding minute of
+      // a may hold 10 requests, those sent before the reload included. b goes, c comes.
+      http.send(
+          HttpRequest.newBuilder(URI.create(mock.baseUrl().replace("/v1", "") + "/__keys/a"))
+              .POST(HttpRequest.BodyPublishers.ofString("{\"rpm\": 10}"))
+              .build(),
+          HttpResponse.BodyHandlers.discarding());
+      Files.writeString(file, config(deployment("a", 10), deployment("c", 6000)));
+      ConfigReloader.Outcome applied = outcomes.poll(10, TimeUnit.SECONDS);
+      long reloadedAt = System.nanoTime();
+      assertThat(applied)
+          .isEqualTo(
+              new ConfigReloader.Outcome.Applied(
+                  List.of(
+                      "deployments added: c", "deployments removed: b", "deployments changed: a")));
+      awaitAnswers(answered, 300);
+
+      Files.writeString(file, "models: [this is not a configuration");
+      assertThat(outcomes.poll(10, TimeUnit.SECONDS))
+          .isInstanceOf(ConfigReloader.Outcome.Refused.class);
+      awaitAnswers(answered, 300);
+      running.set(false);
+      for (Future<?> client : clients) {
+        client.get();
+      }
+
+      assertThat(sent).as("every request answered 200").allMatch(s -> s.status() == 200);
+      // A request that started after the reload (plus a margin for those admitted just before)
+      // never went to the removed deployment, and some went to the new one.
+      List<Sent> after =
+          sent.stream().filter(s -> s.startNanos() > reloadedAt + 100_000_000L).toList();
+      assertThat(after).isNotEmpty().noneMatch(s -> s.deployment().equals("b"));
+      assertThat(after).anyMatch(s -> s.deployment().equals("c"));
+      Map<String, KeyStats> stats = stats();
+      assertThat(stats.values())
+          .as("the simulator never had to refuse: no limit was exceeded, before or after")
+          .allMatch(k -> k.rateLimited() == 0);
+      assertThat(stats.get("a").peakRequests60s())
+          .as("a's busiest minute, under its old limit")
+          .isBetween(1L, 120L);
+    }
+  }
+
+  /** Waits until the clients got {@code count} more answers (each takes ~10 ms). */
+  private static void awaitAnswers(Semaphore answered, int count) throws InterruptedException {
+    assertThat(answered.tryAcquire(count, 60, TimeUnit.SECONDS)).isTrue();
+  }
+
+  @Test
+  void shutdownFinishesWhatIsInFlightRefusesWhatIsNewAndLosesNothing() throws Exception {
+    mock =
+        MockServer.start(
+            MockConfig.builder()
+                .port(0)
+                .latency(new LatencyModel(300, 0, 0))
+                .outputTokens(4)
+                .addKey(KeySpec.of("a", "sk-up-a-0001", 6000, 10_000_000))
+                .build());
+    Path file = dir.resolve("penstock.yaml");
+    Files.writeString(file, config(deployment("a", 6000)));
+    gateway = GatewayServer.start(new ConfigLoader(Map.<String, String>of()::get).load(file));
+    String base = gateway.baseUrl();
+    try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+      List<Future<Sent>> inFlight = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        inFlight.add(pool.submit(() -> send(CHAT)));
+      }
+      while (gateway.inFlight() < 6) {
+        Thread.onSpinWait(); // each request is counted as soon as Penstock reads it
+      }
+      CountDownLatch closed = new CountDownLatch(1);
+      pool.submit(
+          () -> {
+            gateway.close();
+            closed.countDown();
+          });
+      while (gateway.inFlight() == 6 && readiness(base) == 200) {
+        Thread.onSpinWait(); // until the drain has begun
+      }
+      assertThat(readiness(base)).isEqualTo(503);
+      Sent refused = send(CHAT);
+      assertThat(refused.status()).isEqualTo(503);
+
+      for (Future<Sent> request : inFlight) {
+        assertThat(request.get().status()).as("a request in flight at shutdown").isEqualTo(200);
+      }
+      assertThat(closed.await(10, TimeUnit.SECONDS)).isTrue();
+      gateway = null; // closed
+    }
+  }
+
+  private int readiness(String base) {
+    try {
+      return http.send(
+              HttpRequest.newBuilder(URI.create(base.replace("/v1", "") + "/health/ready")).build(),
+              HttpResponse.BodyHandlers.discarding())
+          .statusCode();
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+}
