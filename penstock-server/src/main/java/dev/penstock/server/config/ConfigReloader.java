@@ -90,10 +90,10 @@ public final class ConfigReloader {
 
   private Outcome refuse(String trigger, List<String> problems) {
     LOG.error(
-        "config reload ({}): {} refused, keeping the running configuration ({} problems)",
+        "config reload ({}): {} refused, keeping the running configuration ({})",
         trigger,
         file,
-        problems.size());
+        problems.size() == 1 ? "1 problem" : problems.size() + " problems");
     problems.forEach(p -> LOG.error("  {}", p));
     return new Outcome.Refused(problems);
   }
