@@ -116,6 +116,10 @@ public final class Admissions implements AutoCloseable {
       throws InterruptedException {
     return startOrWait(
         () -> {
+          if (closed) {
+            scheduler.fail(reservation, settlement, -1, -1, ticker.nanos());
+            return new Rejected(Admission.Reason.SHUTTING_DOWN, 0, "Penstock is shutting down.");
+          }
           Admission next = scheduler.retry(reservation, settlement, ticker.nanos());
           signal(); // the failed attempt's capacity is free again for whoever waits
           return next;

@@ -53,6 +53,48 @@ class AdmissionsTest {
   }
 
   @Test
+  void aRetryWaitsOutItsBackoffParkedAndReportsTheCircuitItOpened() throws Exception {
+    List<Scheduler.HealthChange> changes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (Admissions admissions = admissions(6000);
+        ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+      admissions.onHealthChange(changes::add);
+      // The default breaker opens after 5 failures in a row; each request here has 3 attempts.
+      for (int i = 0; i < 4; i++) {
+        ticker.advance(Duration.ofSeconds(1));
+        admissions.fail(
+            admissions.acquire(demand(ticker.nanos() + 60 * S)), Settlement.COUNTED, -1, -1);
+      }
+      ticker.advance(Duration.ofSeconds(1));
+      Reservation attempt = admissions.acquire(demand(ticker.nanos() + 60 * S));
+      Future<Reservation> retried =
+          threads.submit(() -> admissions.retry(attempt, Settlement.COUNTED));
+      awaitQueued(admissions, 1);
+      assertThat(changes)
+          .containsExactly(
+              new Scheduler.HealthChange(
+                  "a",
+                  dev.penstock.core.health.CircuitBreaker.State.CLOSED,
+                  dev.penstock.core.health.CircuitBreaker.State.OPEN));
+      // The circuit is open for 5 s; the backoff (at most 1 s) ends first, the probe waits on.
+      ticker.advance(Duration.ofSeconds(5));
+      admissions.dispatchNow();
+      assertThat(retried.get().deployment()).isEqualTo("a");
+    }
+  }
+
+  @Test
+  void noRetryStartsOnceShuttingDown() throws Exception {
+    Admissions admissions = admissions(6000);
+    Reservation attempt = admissions.acquire(demand(60 * S));
+    admissions.close();
+    assertThatThrownBy(() -> admissions.retry(attempt, Settlement.COUNTED))
+        .isInstanceOf(AdmissionRejectedException.class)
+        .extracting(e -> ((AdmissionRejectedException) e).rejected().reason())
+        .isEqualTo(Admission.Reason.SHUTTING_DOWN);
+    assertThat(attempt.settled()).isTrue();
+  }
+
+  @Test
   void aQueuedThreadParksUntilItsSlotThenStarts() throws Exception {
     try (Admissions admissions = admissions(60);
         ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
