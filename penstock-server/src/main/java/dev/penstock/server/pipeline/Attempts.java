@@ -105,8 +105,7 @@ final class Attempts {
                   "upstream_unreachable",
                   "Deployment " + reservation.deployment() + " was removed.")));
     }
-    long remaining = reservation.ticket().demand().deadlineNanos() - ticker.nanos();
-    if (remaining <= 0) {
+    if (ticker.nanos() >= reservation.ticket().demand().deadlineNanos()) {
       // Admitted at its deadline: sending now could only time out.
       settle(Settlement.UNCOUNTED, Usage.UNKNOWN, RateLimitObservation.NONE);
       throw lastFailure != null
@@ -115,7 +114,7 @@ final class Attempts {
     }
     UpstreamResponse response;
     try {
-      response = client.send(target.call(request, remaining));
+      response = client.send(target.call(request));
     } catch (UpstreamClient.UnreachableException e) {
       // Never sent: the deployment's window is not charged.
       return retry(
@@ -415,9 +414,7 @@ final class Attempts {
     return upstreamFailure(
         504,
         "upstream_timeout",
-        "The upstream of deployment "
-            + deployment
-            + " did not answer within its read timeout or the request's deadline.");
+        "The upstream of deployment " + deployment + " did not answer within its read timeout.");
   }
 
   private static ApiError broke(String deployment, IOException e) {

@@ -75,10 +75,11 @@ public final class UpstreamTarget {
   }
 
   /**
-   * The call for {@code request}; its read timeout is the deployment's, or the time left before the
-   * request's deadline if that is shorter (at least 1 ms).
+   * The call for {@code request}, with the deployment's timeouts. The request's deadline does not
+   * cut an attempt that has started: its quota is spent, and its answer is worth more than an error
+   * a moment sooner (the deadline bounds the wait for capacity and every retry instead).
    */
-  UpstreamCall call(OpenAiRequest request, long remainingNanos) {
+  UpstreamCall call(OpenAiRequest request) {
     byte[] body =
         request.model().equals(config.upstreamModel())
             ? request.body()
@@ -96,7 +97,6 @@ public final class UpstreamTarget {
         headers,
         body,
         Duration.ofMillis(config.connectTimeoutMillis()),
-        Duration.ofMillis(
-            Math.max(1, Math.min(config.readTimeoutMillis(), remainingNanos / 1_000_000))));
+        Duration.ofMillis(config.readTimeoutMillis()));
   }
 }

@@ -375,6 +375,21 @@ class FaultInjectionEndToEndTest {
   }
 
   @Test
+  void anAttemptThatStartedIsNotCutAtTheDeadline() throws Exception {
+    // The demo's overload starts many requests just before their deadline: cutting them would
+    // waste the quota they spent and, as timeouts, open the deployments' circuits.
+    start(
+        mockOf(key("slow", Map.of())).latency(new LatencyModel(300, 0, 0)).build(),
+        deployment("slow", "${MOCK}", ""),
+        "");
+    ChatCompletionCreateParams tight =
+        chat().toBuilder().putAdditionalHeader("x-penstock-timeout-ms", "100").build();
+    Run run = run(10, 2, tight);
+    assertThat(run.succeeded()).isEqualTo(10);
+    assertThat(deploymentView("slow").at("/circuit/consecutive_failures").asInt()).isZero();
+  }
+
+  @Test
   void insufficientQuotaDisablesTheDeploymentAndTrafficMovesToTheOthers() throws Exception {
     start(
         mockOf(key("broke", Map.of(FaultKind.QUOTA, 1.0)), key("a", Map.of()), key("b", Map.of()))
