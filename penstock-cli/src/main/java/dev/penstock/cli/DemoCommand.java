@@ -89,6 +89,11 @@ final class DemoCommand implements Callable<Integer> {
       description = "Directory for the two HTML reports (default: none written).")
   @Nullable Path reports;
 
+  @Option(
+      names = "--stay",
+      description = "Keep the gateway and its dashboard running after the summary, until Ctrl-C.")
+  boolean stay;
+
   @Override
   public Integer call() throws Exception {
     PrintStream out = System.out;
@@ -111,7 +116,9 @@ final class DemoCommand implements Callable<Integer> {
           "%nPenstock demo: %d simulated keys of %d RPM / %,d TPM each (a provider simulator on %s).%n"
               + "Offering %.0f requests per minute for %d s, at the same time:%n"
               + "  A) straight to one key, as an app without Penstock would;%n"
-              + "  B) through Penstock at %s, which paces a pool of %d keys (capacity %d RPM).%n%n",
+              + "  B) through Penstock at %s, which paces a pool of %d keys (capacity %d RPM).%n%n"
+              + "Watch the pool work: open %s in a browser while the demo runs%n"
+              + "(metrics for Prometheus at %s).%n%n",
           keys + 1,
           rpm,
           tpm,
@@ -120,7 +127,9 @@ final class DemoCommand implements Callable<Integer> {
           durationSeconds,
           gateway.baseUrl(),
           keys,
-          keys * rpm);
+          keys * rpm,
+          gateway.dashboardUrl(),
+          gateway.dashboardUrl().replace("/ui", "/metrics"));
       DualProgress progress = new DualProgress(System.err);
       BenchOptions direct = options(mock.baseUrl(), lone, offered, List.of());
       BenchOptions pooled =
@@ -151,6 +160,11 @@ final class DemoCommand implements Callable<Integer> {
         out.printf(
             "Reports: %s and %s%n",
             reports.resolve("demo-direct.html"), reports.resolve("demo-penstock.html"));
+      }
+      if (stay) {
+        out.printf("%nThe gateway stays up: %s (Ctrl-C stops).%n", gateway.dashboardUrl());
+        out.flush();
+        UntilInterrupted.run(() -> {});
       }
     }
     return 0;
@@ -183,7 +197,10 @@ final class DemoCommand implements Callable<Integer> {
 
   private GatewayConfig gatewayConfig(MockServer mock, List<String> poolKeys) {
     StringBuilder yaml =
-        new StringBuilder("listen: 127.0.0.1:0\nmodels:\n  gpt-4o-mini:\n    deployments:\n");
+        new StringBuilder(
+            // One access log line per request would bury the demo's progress line.
+            "listen: 127.0.0.1:0\nlogging: {access_log: false}\n"
+                + "models:\n  gpt-4o-mini:\n    deployments:\n");
     for (int i = 0; i < poolKeys.size(); i++) {
       yaml.append(
           String.format(

@@ -34,6 +34,7 @@ public final class Main {
   /** The command line with every subcommand, for the launcher and for tests. */
   public static CommandLine commandLine() {
     CommandLine cli = new CommandLine(new Main());
+    cli.setCaseInsensitiveEnumValuesAllowed(true);
     cli.setExecutionExceptionHandler(
         (e, command, parsed) -> {
           command.getErr().println("penstock: " + e.getMessage());

@@ -5,9 +5,11 @@ import dev.penstock.server.config.ConfigLoader;
 import dev.penstock.server.config.ConfigReloader;
 import dev.penstock.server.config.ConfigWatcher;
 import dev.penstock.server.config.GatewayConfig;
+import dev.penstock.server.config.Observability;
 import dev.penstock.server.http.GatewayServer;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -31,6 +33,13 @@ final class ServeCommand implements Callable<Integer> {
       description = "Do not reload when the file changes (SIGHUP still reloads).")
   boolean noWatch;
 
+  @Option(
+      names = "--log-format",
+      description =
+          "auto, plain or json (default: logging.format from the file, else auto: plain on a"
+              + " terminal, json otherwise).")
+  Observability.@Nullable LogFormat logFormat;
+
   @Override
   public Integer call() throws Exception {
     ConfigLoader loader = new ConfigLoader();
@@ -41,6 +50,7 @@ final class ServeCommand implements Callable<Integer> {
       CheckCommand.printProblems(config, e);
       return 2;
     }
+    LogFormat.apply(gatewayConfig.observability().logFormat(), logFormat);
     GatewayServer server = GatewayServer.start(gatewayConfig);
     ConfigReloader reloader = new ConfigReloader(config, loader, gatewayConfig, server::reload);
     Sighup.onSignal(() -> reloader.reload("SIGHUP"));
@@ -48,7 +58,9 @@ final class ServeCommand implements Callable<Integer> {
         noWatch
             ? null
             : new ConfigWatcher(config, SETTLE_MILLIS, () -> reloader.reload("file change"));
-    System.out.printf("penstock gateway at %s (Ctrl-C stops)%n", server.baseUrl());
+    System.out.printf(
+        "penstock gateway at %s, dashboard at %s (Ctrl-C stops)%n",
+        server.baseUrl(), server.dashboardUrl());
     System.out.flush();
     UntilInterrupted.run(
         () -> {

@@ -43,6 +43,8 @@ public final class DeploymentLimiter {
   private long observedRpm;
   private long observedTpm;
   private ReservationLog.Phantom phantom = ReservationLog.Phantom.NONE;
+  private long lastRemainingRequests = RateLimitObservation.UNKNOWN;
+  private long lastRemainingTokens = RateLimitObservation.UNKNOWN;
   private CircuitBreaker health;
   private BreakerPolicy breakerPolicy;
 
@@ -188,6 +190,12 @@ public final class DeploymentLimiter {
    * beyond what Penstock itself charged is held as phantom use until the reported reset.
    */
   public void observe(RateLimitObservation seen, long nowNanos) {
+    if (seen.remainingRequests() >= 0) {
+      lastRemainingRequests = seen.remainingRequests();
+    }
+    if (seen.remainingTokens() >= 0) {
+      lastRemainingTokens = seen.remainingTokens();
+    }
     if (seen.limitRequests() > 0) {
       observedRpm = seen.limitRequests();
     }
@@ -220,6 +228,19 @@ public final class DeploymentLimiter {
 
   private long resetOrSpan(long resetNanos) {
     return resetNanos > 0 ? resetNanos : pacing.spanNanos();
+  }
+
+  /**
+   * The upstream's last {@code x-ratelimit-remaining-requests}, or {@link
+   * RateLimitObservation#UNKNOWN} until one was seen (for the operator's view only).
+   */
+  public long lastRemainingRequests() {
+    return lastRemainingRequests;
+  }
+
+  /** The upstream's last {@code x-ratelimit-remaining-tokens}, or {@code UNKNOWN}. */
+  public long lastRemainingTokens() {
+    return lastRemainingTokens;
   }
 
   /** Sends nothing here before {@code untilNanos} (an upstream rate-limit answer). */

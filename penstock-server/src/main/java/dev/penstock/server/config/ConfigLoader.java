@@ -48,7 +48,17 @@ public final class ConfigLoader {
   private static final Pattern VARIABLE =
       Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?}");
   private static final Set<String> TOP =
-      Set.of("listen", "admin_key", "defaults", "models", "retry", "circuit_breaker");
+      Set.of(
+          "listen",
+          "admin_key",
+          "defaults",
+          "models",
+          "retry",
+          "circuit_breaker",
+          "metrics",
+          "logging");
+  private static final Set<String> METRICS = Set.of("enabled");
+  private static final Set<String> LOGGING = Set.of("format", "access_log", "log_bodies");
   private static final Set<String> RETRY = Set.of("attempts", "backoff_base_ms", "backoff_cap_ms");
   private static final Set<String> BREAKER =
       Set.of(
@@ -174,7 +184,51 @@ public final class ConfigLoader {
           defaults,
           models,
           retry,
-          breaker);
+          breaker,
+          observability(fields.get("metrics"), fields.get("logging")));
+    }
+
+    Observability observability(@Nullable Node metrics, @Nullable Node logging) {
+      Observability d = Observability.STANDARD;
+      boolean enabled = d.metrics();
+      if (metrics != null) {
+        Map<String, Node> f = fields(metrics, "metrics.", METRICS);
+        enabled = f == null ? enabled : bool(f, "enabled", "metrics.", enabled);
+      }
+      if (logging == null) {
+        return new Observability(enabled, d.logFormat(), d.accessLog(), d.logBodies());
+      }
+      Map<String, Node> f = fields(logging, "logging.", LOGGING);
+      if (f == null) {
+        return new Observability(enabled, d.logFormat(), d.accessLog(), d.logBodies());
+      }
+      Observability.LogFormat format = d.logFormat();
+      if (f.containsKey("format")) {
+        String text = string(f.get("format"), "logging.format");
+        try {
+          format = Observability.LogFormat.parse(text == null ? "" : text);
+        } catch (IllegalArgumentException e) {
+          problem(f.get("format"), "logging.format", "must be auto, plain or json");
+        }
+      }
+      return new Observability(
+          enabled,
+          format,
+          bool(f, "access_log", "logging.", d.accessLog()),
+          bool(f, "log_bodies", "logging.", d.logBodies()));
+    }
+
+    boolean bool(Map<String, Node> f, String field, String prefix, boolean fallback) {
+      Node node = f.get(field);
+      if (node == null) {
+        return fallback;
+      }
+      String text = string(node, prefix + field);
+      if ("true".equals(text) || "false".equals(text)) {
+        return Boolean.parseBoolean(text);
+      }
+      problem(node, prefix + field, "must be true or false");
+      return fallback;
     }
 
     RetryPolicy retry(Node node) {

@@ -13,6 +13,7 @@ import java.util.Map;
  * @param models public model name to its route, in file order
  * @param retry how failed attempts are retried ({@code retry:})
  * @param breaker when a deployment's circuit opens ({@code circuit_breaker:})
+ * @param observability metrics and logging ({@code metrics:}, {@code logging:})
  */
 public record GatewayConfig(
     String host,
@@ -21,7 +22,8 @@ public record GatewayConfig(
     Defaults defaults,
     Map<String, ModelConfig> models,
     RetryPolicy retry,
-    BreakerPolicy breaker) {
+    BreakerPolicy breaker,
+    Observability observability) {
 
   public GatewayConfig {
     models = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(models));

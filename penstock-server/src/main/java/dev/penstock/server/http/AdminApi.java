@@ -9,6 +9,7 @@ import dev.penstock.core.health.CircuitBreaker;
 import dev.penstock.core.limit.DeploymentLimiter;
 import dev.penstock.server.config.Secret;
 import dev.penstock.server.openai.ApiError;
+import dev.penstock.server.telemetry.PoolSnapshot;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -129,7 +130,7 @@ final class AdminApi {
     return new Answer(200, view);
   }
 
-  private static final String DRAINED = "drained by operator";
+  private static final String DRAINED = PoolSnapshot.DRAINED;
 
   private static String modelOf(Scheduler s, String deployment) {
     for (Map.Entry<String, List<String>> model : s.deploymentsByModel().entrySet()) {
@@ -145,7 +146,7 @@ final class AdminApi {
     d.put("name", limiter.name());
     d.put("model", model);
     String reason = limiter.disabledReason();
-    d.put("state", state(reason, limiter.inFlight()));
+    d.put("state", PoolSnapshot.state(reason, limiter.inFlight()));
     d.put("disabled_reason", reason);
     d.put("in_flight", limiter.inFlight());
     CircuitBreaker health = limiter.health();
@@ -169,15 +170,5 @@ final class AdminApi {
     long coolDownUntil = limiter.coolDownUntilNanos();
     d.put("cooldown_ms", coolDownUntil > now ? (coolDownUntil - now) / 1_000_000 : 0);
     return d;
-  }
-
-  private static String state(String disabledReason, int inFlight) {
-    if (disabledReason == null) {
-      return "enabled";
-    }
-    if (disabledReason.equals(DRAINED)) {
-      return inFlight > 0 ? "draining" : "drained";
-    }
-    return "disabled";
   }
 }

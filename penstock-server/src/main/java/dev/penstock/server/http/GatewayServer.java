@@ -14,6 +14,9 @@ import dev.penstock.server.openai.TokenEstimator;
 import dev.penstock.server.pipeline.ErrorResponses;
 import dev.penstock.server.pipeline.Pipeline;
 import dev.penstock.server.pipeline.RoutingTables;
+import dev.penstock.server.telemetry.GatewayMetrics;
+import dev.penstock.server.telemetry.Redactor;
+import dev.penstock.server.telemetry.Telemetry;
 import dev.penstock.server.upstream.HelidonUpstreamClient;
 import dev.penstock.server.upstream.JdkUpstreamClient;
 import dev.penstock.server.upstream.PooledHttp1Client;
@@ -25,7 +28,11 @@ import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,6 +59,8 @@ public final class GatewayServer implements AutoCloseable {
   private final Pipeline pipeline;
   private final AdminApi admin;
   private final ActiveHealthChecks healthChecks;
+  private final Telemetry telemetry;
+  private final Map<String, StaticFile> ui = StaticFile.load("dev/penstock/server/ui/", UI_FILES);
   private final InFlight inFlight = new InFlight();
   private volatile boolean draining;
   private final WebServer server;
@@ -62,7 +71,22 @@ public final class GatewayServer implements AutoCloseable {
     this.admissions = new Admissions(RoutingTables.topology(config), ticker, true);
     this.client = upstreamClient();
     Pipeline.Routing routing = RoutingTables.routing(config, tokens);
-    this.pipeline = new Pipeline(admissions, client, routing, ticker, System::currentTimeMillis);
+    this.telemetry =
+        new Telemetry(
+            config.observability(),
+            admissions,
+            System::currentTimeMillis,
+            new Redactor(() -> upstreamKeys(this.config)),
+            version());
+    this.pipeline =
+        new Pipeline(
+            admissions,
+            client,
+            routing,
+            ticker,
+            System::currentTimeMillis,
+            telemetry.observer(),
+            config.observability().logBodies());
     this.healthChecks = new ActiveHealthChecks(admissions);
     healthChecks.install(routing.targets().values());
     this.admin = new AdminApi(admissions, () -> this.config.adminKey());
@@ -124,6 +148,11 @@ public final class GatewayServer implements AutoCloseable {
     return "http://" + config.host() + ":" + port() + "/v1";
   }
 
+  /** The live dashboard's page. */
+  public String dashboardUrl() {
+    return "http://" + config.host() + ":" + port() + "/ui";
+  }
+
   public Admissions admissions() {
     return admissions;
   }
@@ -150,6 +179,11 @@ public final class GatewayServer implements AutoCloseable {
         .get("/v1/models/{id}", (req, res) -> model(req, res))
         .get("/health/live", (req, res) -> health(res, true))
         .get("/health/ready", (req, res) -> health(res, ready()))
+        .get("/metrics", (req, res) -> metrics(res))
+        .get("/ui", (req, res) -> staticFile(res, "index.html"))
+        .get("/ui/", (req, res) -> staticFile(res, "index.html"))
+        .get("/ui/api/state", (req, res) -> admin(req, res, this::dashboardState))
+        .get("/ui/{file}", (req, res) -> staticFile(res, req.path().pathParameters().get("file")))
         .get("/admin/deployments", (req, res) -> admin(req, res, admin::deployments))
         .post(
             "/admin/deployments/{name}/{action}",
@@ -199,6 +233,58 @@ public final class GatewayServer implements AutoCloseable {
     } catch (ApiError e) {
       send(res, e);
     }
+  }
+
+  /** {@code GET /metrics}: Prometheus text format; 404 when {@code metrics.enabled} is false. */
+  private void metrics(ServerResponse res) {
+    Optional<GatewayMetrics> metrics = telemetry.metrics();
+    if (metrics.isEmpty()) {
+      send(res, METRICS_OFF);
+      return;
+    }
+    res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+    res.send(metrics.get().scrape().getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** {@code GET /ui/api/state}: the live dashboard's data (admin-authorised like /admin). */
+  private AdminApi.Answer dashboardState() {
+    return telemetry
+        .dashboard()
+        .map(d -> new AdminApi.Answer(200, d.state()))
+        .orElseThrow(() -> METRICS_OFF);
+  }
+
+  /** The dashboard page's own files: static, no data in them, so no authorisation. */
+  private void staticFile(ServerResponse res, String name) {
+    StaticFile file = ui.get(name);
+    if (file == null) {
+      send(res, ApiError.notFound("No such file: /ui/" + name, null, "unknown_url"));
+      return;
+    }
+    res.header(HeaderNames.CONTENT_TYPE, file.contentType());
+    res.header(HeaderNames.CACHE_CONTROL, "no-cache");
+    res.send(file.bytes());
+  }
+
+  private static final List<String> UI_FILES = List.of("index.html", "app.js", "style.css");
+
+  private static final ApiError METRICS_OFF =
+      ApiError.notFound(
+          "Metrics are off in this gateway's configuration (metrics.enabled: false).",
+          null,
+          "metrics_disabled");
+
+  private static List<String> upstreamKeys(GatewayConfig config) {
+    return config.models().values().stream()
+        .flatMap(m -> m.deployments().stream())
+        .map(d -> d.apiKey().reveal())
+        .filter(k -> !k.isEmpty())
+        .toList();
+  }
+
+  private static String version() {
+    String version = GatewayServer.class.getPackage().getImplementationVersion();
+    return version != null ? version : "dev";
   }
 
   private void models(ServerResponse res) {
@@ -334,6 +420,7 @@ public final class GatewayServer implements AutoCloseable {
     admissions.close();
     client.close();
     server.stop();
+    telemetry.close();
   }
 
   private static final ApiError SHUTTING_DOWN =

@@ -14,6 +14,10 @@ import dev.penstock.server.openai.RequestReader;
 import dev.penstock.server.openai.SseRelay;
 import dev.penstock.server.openai.UpstreamSignals;
 import dev.penstock.server.openai.Usage;
+import dev.penstock.server.telemetry.Outcome;
+import dev.penstock.server.telemetry.RequestObserver;
+import dev.penstock.server.telemetry.RequestRecord;
+import dev.penstock.server.telemetry.RetryReason;
 import dev.penstock.server.upstream.UpstreamClient;
 import dev.penstock.server.upstream.UpstreamResponse;
 import java.io.IOException;
@@ -56,6 +60,8 @@ final class Attempts {
   private final ClientExchange exchange;
   private final Map<String, String> headers;
   private final Pipeline.Routing table;
+  private final RequestRecord record;
+  private final RequestObserver observer;
   private Reservation reservation;
   private int attempts = 1;
   private long queueNanos;
@@ -69,7 +75,8 @@ final class Attempts {
       Reservation reservation,
       ClientExchange exchange,
       Map<String, String> headers,
-      Pipeline.Routing table) {
+      Pipeline.Routing table,
+      RequestRecord record) {
     this.admissions = pipeline.admissions;
     this.client = pipeline.client;
     this.ticker = pipeline.ticker;
@@ -80,6 +87,8 @@ final class Attempts {
     this.exchange = exchange;
     this.headers = headers;
     this.table = table;
+    this.record = record;
+    this.observer = pipeline.observer;
     this.queueNanos = reservation.queueNanos();
   }
 
@@ -95,10 +104,23 @@ final class Attempts {
    * FinalFailure} or {@link ApiError} when it ends without an answer.
    */
   boolean attempt() throws InterruptedException {
+    record.attempt(reservation.deployment());
+    long start = ticker.nanos();
+    long queuedBefore = record.queueNanos();
+    try {
+      return attemptOnce();
+    } finally {
+      // What a retry or requeue spent waiting inside this attempt is queue time, not upstream.
+      record.addUpstreamNanos(ticker.nanos() - start - (record.queueNanos() - queuedBefore));
+    }
+  }
+
+  private boolean attemptOnce() throws InterruptedException {
     UpstreamTarget target = target(reservation.deployment());
     if (target == null) {
       return retry(
           Settlement.UNCOUNTED,
+          RetryReason.REMOVED,
           Failure.of(
               upstreamFailure(
                   502,
@@ -119,15 +141,16 @@ final class Attempts {
       // Never sent: the deployment's window is not charged.
       return retry(
           Settlement.UNCOUNTED,
+          RetryReason.UNREACHABLE,
           Failure.of(
               upstreamFailure(
                   502,
                   "upstream_unreachable",
                   "Could not reach the upstream of deployment " + target.name() + ".")));
     } catch (SocketTimeoutException e) {
-      return retry(Settlement.COUNTED, Failure.of(timedOut(target.name())));
+      return retry(Settlement.COUNTED, RetryReason.TIMEOUT, Failure.of(timedOut(target.name())));
     } catch (IOException e) {
-      return retry(Settlement.COUNTED, Failure.of(broke(target.name(), e)));
+      return retry(Settlement.COUNTED, RetryReason.BROKEN, Failure.of(broke(target.name(), e)));
     }
     RateLimitObservation observed = UpstreamSignals.rateLimits(response::header);
     int status = response.status();
@@ -138,7 +161,10 @@ final class Attempts {
     if (RETRYABLE_STATUSES.contains(status)) {
       byte[] body = readBounded(response);
       LOG.debug("deployment {} answered {}; retrying", target.name(), status);
-      return retry(Settlement.COUNTED, new Failure(status, errorBodyOr(body, status, target)));
+      return retry(
+          Settlement.COUNTED,
+          RetryReason.STATUS_5XX,
+          new Failure(status, errorBodyOr(body, status, target)));
     }
     addAnswerHeaders(response);
     boolean sse = response.header("Content-Type").orElse("").startsWith("text/event-stream");
@@ -171,21 +197,33 @@ final class Attempts {
    * Ends the failed attempt and waits for the next one; returns false (go again). When no attempt
    * is left, throws {@link FinalFailure} with the last failure.
    */
-  boolean retry(Settlement settlement, Failure failure) throws InterruptedException {
+  boolean retry(Settlement settlement, RetryReason why, Failure failure)
+      throws InterruptedException {
     lastFailure = failure;
+    String failedOn = reservation.deployment();
     long waitStart = ticker.nanos();
     try {
       reservation = admissions.retry(reservation, settlement);
     } catch (AdmissionRejectedException e) {
+      record.addQueueNanos(ticker.nanos() - waitStart);
       Reason reason = e.rejected().reason();
       if (reason == Reason.SHUTTING_DOWN || reason == Reason.TOO_LARGE) {
+        Pipeline.rejected(record, reason);
         throw ErrorResponses.of(e.rejected());
       }
       throw new FinalFailure(lastFailure, attempts);
     }
-    queueNanos += Math.max(0, reservation.admittedNanos() - waitStart);
+    observer.retried(failedOn, why);
+    waited(waitStart);
     attempts++;
     return false;
+  }
+
+  /** Adds the wait for the new reservation to the request's queue time. */
+  private void waited(long waitStartNanos) {
+    long waited = Math.max(0, reservation.admittedNanos() - waitStartNanos);
+    queueNanos += waited;
+    record.addQueueNanos(waited);
   }
 
   /**
@@ -200,6 +238,7 @@ final class Attempts {
     String code = error.path("code").isTextual() ? error.path("code").asText() : null;
     String type = error.path("type").isTextual() ? error.path("type").asText() : null;
     String deployment = reservation.deployment();
+    observer.upstreamRateLimited(deployment);
     long now = ticker.nanos();
     switch (UpstreamSignals.classify(code, type, message)) {
       case TOO_LARGE -> {
@@ -232,9 +271,11 @@ final class Attempts {
     try {
       reservation = admissions.reacquire(reservation, coolDownUntilNanos, observed);
     } catch (AdmissionRejectedException e) {
+      record.addQueueNanos(ticker.nanos() - waitStart);
+      Pipeline.rejected(record, e.rejected().reason());
       throw ErrorResponses.of(e.rejected());
     }
-    queueNanos += Math.max(0, reservation.admittedNanos() - waitStart);
+    waited(waitStart);
     attempts++;
   }
 
@@ -245,13 +286,20 @@ final class Attempts {
     try (response) {
       body = readAll(response);
     } catch (SocketTimeoutException e) {
-      return retry(Settlement.COUNTED, Failure.of(timedOut(reservation.deployment())));
+      return retry(
+          Settlement.COUNTED, RetryReason.TIMEOUT, Failure.of(timedOut(reservation.deployment())));
     } catch (IOException e) {
-      return retry(Settlement.COUNTED, Failure.of(broke(reservation.deployment(), e)));
+      return retry(
+          Settlement.COUNTED, RetryReason.BROKEN, Failure.of(broke(reservation.deployment(), e)));
     }
     int status = response.status();
     if (status / 100 != 2) {
       settle(Settlement.COUNTED, Usage.UNKNOWN, observed);
+      Failure passed = new Failure(status, body);
+      record.failed(
+          status >= 500 ? Outcome.UPSTREAM_ERROR : Outcome.CLIENT_ERROR,
+          passed.code(),
+          passed.message());
       exchange.send(status, headers, body);
       return true;
     }
@@ -260,6 +308,7 @@ final class Attempts {
       // An SDK would fail to parse it: to the client this is no answer at all.
       return retry(
           Settlement.COUNTED,
+          RetryReason.MALFORMED,
           Failure.of(
               upstreamFailure(
                   502,
@@ -289,17 +338,17 @@ final class Attempts {
       first = in.read(buffer);
     } catch (IOException e) {
       response.close();
+      boolean timeout = e instanceof SocketTimeoutException;
       Failure failure =
           Failure.of(
-              e instanceof SocketTimeoutException
-                  ? timedOut(reservation.deployment())
-                  : broke(reservation.deployment(), e));
-      return retry(Settlement.COUNTED, failure);
+              timeout ? timedOut(reservation.deployment()) : broke(reservation.deployment(), e));
+      return retry(Settlement.COUNTED, timeout ? RetryReason.TIMEOUT : RetryReason.BROKEN, failure);
     }
     if (first < 0) {
       response.close();
       return retry(
           Settlement.COUNTED,
+          RetryReason.STREAM_INCOMPLETE,
           Failure.of(
               upstreamFailure(
                   502,
@@ -360,6 +409,10 @@ final class Attempts {
   /** A stream that began cannot become an HTTP error: it ends with an SSE error event. */
   void endBroken(OutputStream out, SseRelay relay, String message) {
     Usage usage = relay.usage();
+    record.failed(Outcome.UPSTREAM_ERROR, "stream_incomplete", message);
+    if (usage.known()) {
+      record.usage(usage.promptTokens(), usage.completionTokens());
+    }
     admissions.fail(
         reservation, Settlement.COUNTED, usage.promptTokens(), usage.completionTokens());
     try {
@@ -374,6 +427,9 @@ final class Attempts {
   }
 
   void settle(Settlement settlement, Usage usage, RateLimitObservation observed) {
+    if (usage.known()) {
+      record.usage(usage.promptTokens(), usage.completionTokens());
+    }
     admissions.settle(
         reservation, settlement, usage.promptTokens(), usage.completionTokens(), observed);
   }
@@ -382,6 +438,18 @@ final class Attempts {
   record Failure(int status, byte[] body) {
     static Failure of(ApiError error) {
       return new Failure(error.status(), ErrorResponses.body(error));
+    }
+
+    /** The error's {@code code}, else its {@code type}, when the body is OpenAI-shaped. */
+    @Nullable String code() {
+      JsonNode error = parseError(body);
+      JsonNode code = error.path("code").isTextual() ? error.path("code") : error.path("type");
+      return code.isTextual() ? code.asText() : null;
+    }
+
+    @Nullable String message() {
+      JsonNode message = parseError(body).path("message");
+      return message.isTextual() ? message.asText() : null;
     }
   }
 

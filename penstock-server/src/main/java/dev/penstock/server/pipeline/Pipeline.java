@@ -1,5 +1,6 @@
 package dev.penstock.server.pipeline;
 
+import dev.penstock.core.Admission;
 import dev.penstock.core.AdmissionRejectedException;
 import dev.penstock.core.Admissions;
 import dev.penstock.core.Demand;
@@ -10,12 +11,16 @@ import dev.penstock.server.openai.ApiError;
 import dev.penstock.server.openai.Endpoint;
 import dev.penstock.server.openai.OpenAiRequest;
 import dev.penstock.server.openai.RequestReader;
+import dev.penstock.server.telemetry.Outcome;
+import dev.penstock.server.telemetry.RequestObserver;
+import dev.penstock.server.telemetry.RequestRecord;
 import dev.penstock.server.upstream.UpstreamClient;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongSupplier;
@@ -49,6 +54,8 @@ public final class Pipeline {
   final UpstreamClient client;
   final Ticker ticker;
   final LongSupplier wallMillis;
+  final RequestObserver observer;
+  private final boolean keepBodies;
   private volatile Routing routing;
 
   /** The routing table: which deployment is addressed how, and the request settings. */
@@ -64,11 +71,28 @@ public final class Pipeline {
       Routing routing,
       Ticker ticker,
       LongSupplier wallMillis) {
+    this(admissions, client, routing, ticker, wallMillis, RequestObserver.NONE, false);
+  }
+
+  /**
+   * @param observer told of every request's end (metrics, access log, dashboard)
+   * @param keepBodies whether request bodies go into the record ({@code logging.log_bodies})
+   */
+  public Pipeline(
+      Admissions admissions,
+      UpstreamClient client,
+      Routing routing,
+      Ticker ticker,
+      LongSupplier wallMillis,
+      RequestObserver observer,
+      boolean keepBodies) {
     this.admissions = admissions;
     this.client = client;
     this.routing = routing;
     this.ticker = ticker;
     this.wallMillis = wallMillis;
+    this.observer = observer;
+    this.keepBodies = keepBodies;
   }
 
   /** The routing table in force. */
@@ -81,45 +105,92 @@ public final class Pipeline {
     routing = next;
   }
 
-  /** Serves one request; never throws — every failure becomes an OpenAI-shaped answer. */
-  public void handle(Endpoint endpoint, ClientExchange exchange) {
+  /**
+   * Serves one request; never throws for the client's or an upstream's failure — every failure
+   * becomes an OpenAI-shaped answer. (An {@code UncheckedIOException} from a client that left
+   * passes through.) The observer hears of every request exactly once, however it ended.
+   */
+  public void handle(Endpoint endpoint, ClientExchange client) {
+    String id = requestId();
+    RequestRecord record =
+        new RequestRecord(id, "/v1" + endpoint.path(), ticker.nanos(), wallMillis.getAsLong());
+    ClientExchange exchange = new ObservedExchange(client, record, ticker);
     Map<String, String> headers = new LinkedHashMap<>();
-    headers.put("x-request-id", requestId());
+    headers.put("x-request-id", id);
     Routing table = routing;
     try {
+      if (keepBodies) {
+        record.body(exchange.body());
+      }
       OpenAiRequest request = table.reader().read(endpoint, exchange.body());
       if (!table.models().contains(request.model())) {
         throw ApiError.modelNotFound(request.model());
       }
+      record.request(request.model(), request.stream());
+      Priority priority = priority(exchange);
+      String tenant = tenant(exchange);
+      record.caller(tenant, priority.name().toLowerCase(Locale.ROOT));
       Demand demand =
           new Demand(
               request.model(),
-              tenant(exchange),
-              priority(exchange),
+              tenant,
+              priority,
               request.promptTokens(),
               request.outputTokens(),
               ticker.nanos() + timeoutMillis(exchange, table) * 1_000_000);
-      Reservation reservation = acquire(demand);
-      new Attempts(this, request, reservation, exchange, headers, table).run();
+      record.usage(request.promptTokens(), -1);
+      Reservation reservation = acquire(demand, record);
+      new Attempts(this, request, reservation, exchange, headers, table, record).run();
     } catch (Attempts.FinalFailure e) {
       Map<String, String> all = new LinkedHashMap<>(headers);
       all.put("Content-Type", "application/json");
       all.put("x-penstock-attempts", Integer.toString(e.attempts));
+      record.failed(Outcome.UPSTREAM_ERROR, e.failure.code(), e.failure.message());
       exchange.send(e.failure.status(), all, e.failure.body());
     } catch (ApiError e) {
+      record.failed(outcomeOf(e, record), e.code(), e.getMessage());
       ErrorResponses.send(exchange, e, headers);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      record.failed(Outcome.OVERLOADED, "shutting_down", "Penstock is shutting down.");
       ErrorResponses.send(exchange, shuttingDown(), headers);
+    } finally {
+      record.end(ticker.nanos());
+      observer.completed(record);
     }
   }
 
-  private Reservation acquire(Demand demand) throws InterruptedException {
+  private static Outcome outcomeOf(ApiError e, RequestRecord record) {
+    if (record.rejectedReason() != null && e.status() != 400) {
+      return Outcome.OVERLOADED;
+    }
+    return e.status() >= 400 && e.status() < 500 ? Outcome.CLIENT_ERROR : Outcome.UPSTREAM_ERROR;
+  }
+
+  private Reservation acquire(Demand demand, RequestRecord record) throws InterruptedException {
+    long start = ticker.nanos();
     try {
-      return admissions.acquire(demand);
+      Reservation reservation = admissions.acquire(demand);
+      record.addQueueNanos(reservation.queueNanos());
+      return reservation;
     } catch (AdmissionRejectedException e) {
+      record.addQueueNanos(ticker.nanos() - start);
+      rejected(record, e.rejected().reason());
       throw ErrorResponses.of(e.rejected());
     }
+  }
+
+  /** Notes a refusal's reason for the rejected-requests counter. */
+  static void rejected(RequestRecord record, Admission.Reason reason) {
+    record.rejected(
+        switch (reason) {
+          case OVERLOADED -> "deadline";
+          case QUEUE_FULL -> "queue_full";
+          case TOO_LARGE -> "too_large";
+          case NO_DEPLOYMENT -> "no_deployment";
+          case FAILED -> "failed";
+          case SHUTTING_DOWN -> "shutting_down";
+        });
   }
 
   private static ApiError shuttingDown() {

@@ -1,0 +1,30 @@
+package dev.penstock.server.telemetry;
+
+/**
+ * Told what happens to requests, by the request's own thread. Implementations must be cheap and
+ * thread-safe: every request calls {@link #completed} once, from its virtual thread, and must not
+ * block on I/O (the access log hands its line to an asynchronous appender).
+ */
+public interface RequestObserver {
+  /** An attempt on {@code deployment} failed and the request goes on to another one. */
+  void retried(String deployment, RetryReason reason);
+
+  /** {@code deployment} answered 429: its limit was reached upstream (goal: never). */
+  void upstreamRateLimited(String deployment);
+
+  /** The request ended; {@code record} is complete and is not changed afterwards. */
+  void completed(RequestRecord record);
+
+  /** Observes nothing: metrics and logging off. */
+  RequestObserver NONE =
+      new RequestObserver() {
+        @Override
+        public void retried(String deployment, RetryReason reason) {}
+
+        @Override
+        public void upstreamRateLimited(String deployment) {}
+
+        @Override
+        public void completed(RequestRecord record) {}
+      };
+}
