@@ -222,8 +222,10 @@ public final class Dashboard implements RequestObserver {
     totals.put("rejected", rejected);
   }
 
+  /** The seconds since the gateway started, the last five minutes at most. */
   private void series(ArrayNode out, long nowSecond) {
-    for (long t = nowSecond - SECONDS + 1; t <= nowSecond; t++) {
+    long first = Math.max(nowSecond - SECONDS + 1, Math.floorDiv(startMillis, 1000));
+    for (long t = first; t <= nowSecond; t++) {
       Second s = ring[index(t)];
       boolean live = s.epochSecond == t;
       ObjectNode sample = out.addObject();

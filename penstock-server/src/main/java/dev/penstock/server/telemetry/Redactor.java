@@ -12,7 +12,8 @@ import java.util.regex.Pattern;
  * messages never contain a key; this guards against an upstream that echoes one.
  */
 public final class Redactor implements UnaryOperator<String> {
-  private static final Pattern KEY_SHAPED = Pattern.compile("\\b(sk|pk)-[A-Za-z0-9_*.\\-]{4,}");
+  private static final Pattern KEY_SHAPED =
+      Pattern.compile("\\b(sk|pk)-[A-Za-z0-9_*.\\-]{3,}[A-Za-z0-9_*]");
   private static final String REDACTED = "[redacted]";
 
   private final Supplier<? extends Collection<String>> secrets;

@@ -168,6 +168,42 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void metricsAndLoggingAreConfigurable() {
+    assertThat(loader.parse(SPEC_EXAMPLE, "penstock.yaml").observability())
+        .isEqualTo(Observability.STANDARD);
+    GatewayConfig quiet =
+        loader.parse(
+            SPEC_EXAMPLE
+                + """
+                metrics: {enabled: false}
+                logging: {format: json, access_log: false, log_bodies: true}
+                """,
+            "penstock.yaml");
+    assertThat(quiet.observability())
+        .isEqualTo(new Observability(false, Observability.LogFormat.JSON, false, true));
+  }
+
+  @Test
+  void badMetricsAndLoggingSettingsAreReportedWithTheirPaths() {
+    String bad =
+        SPEC_EXAMPLE
+            + """
+            metrics: {enabled: yes please}
+            logging: {format: xml, access_log: 1, colour: true}
+            """;
+    assertThatThrownBy(() -> loader.parse(bad, "bad.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .satisfies(
+            e ->
+                assertThat(((ConfigException) e).problems())
+                    .contains(
+                        "metrics.enabled (line 30): must be true or false",
+                        "logging.format (line 31): must be auto, plain or json",
+                        "logging.access_log (line 31): must be true or false")
+                    .anyMatch(p -> p.startsWith("logging.colour (line 31): unknown field")));
+  }
+
+  @Test
   void brokenYamlNamesTheLine() {
     assertThatThrownBy(() -> loader.parse("models:\n  a: [1, 2\n", "x.yaml"))
         .isInstanceOf(ConfigException.class)

@@ -16,6 +16,7 @@ import dev.penstock.mock.MockConfig;
 import dev.penstock.mock.MockServer;
 import dev.penstock.server.config.ConfigLoader;
 import dev.penstock.server.config.GatewayConfig;
+import dev.penstock.server.deploy.MetricNames;
 import dev.penstock.server.http.GatewayServer;
 import dev.penstock.server.openai.RequestReader;
 import java.io.IOException;
@@ -182,6 +183,18 @@ class TelemetryEndToEndTest {
     assertThat(metrics.has("penstock_queue_depth", "model", "gpt-4o-mini", "priority", "high"))
         .isTrue();
     assertThat(metrics.has("jvm_memory_used_bytes")).isTrue();
+    // The names the shipped alerts and dashboard use (deploy/) are the names exposed.
+    Set<String> exposed =
+        metrics.samples().stream()
+            .map(PrometheusText.Sample::name)
+            .filter(n -> n.startsWith("penstock_") && !n.endsWith("_max"))
+            .collect(Collectors.toSet());
+    assertThat(MetricNames.EXPOSED).containsAll(exposed);
+    assertThat(exposed)
+        .containsAll(
+            MetricNames.EXPOSED.stream()
+                .filter(n -> !n.contains("rate_limited") && !n.contains("rejected"))
+                .toList());
     assertThat(metrics.has("process_cpu_usage")).isTrue();
 
     // The dashboard's data tells the same story.

@@ -47,6 +47,27 @@ public final class ScreenshotPixels {
     return count;
   }
 
+  /**
+   * How many rows of {@code png} hold at least one pixel of the colour: the vertical extent of a
+   * series. A flat line at zero covers a few rows; a series with data rises through many.
+   */
+  public static int rowsWithColour(Path png, int rgb, int tolerance) {
+    BufferedImage image = read(png);
+    int width = image.getWidth();
+    int[] row = new int[width];
+    int rows = 0;
+    for (int y = 0; y < image.getHeight(); y++) {
+      image.getRGB(0, y, width, 1, row, 0, width);
+      for (int argb : row) {
+        if (near(argb, rgb, tolerance)) {
+          rows++;
+          break;
+        }
+      }
+    }
+    return rows;
+  }
+
   private static BufferedImage read(Path png) {
     BufferedImage image;
     try {

@@ -1,0 +1,205 @@
+package dev.penstock.server.ui;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.penstock.mock.KeySpec;
+import dev.penstock.mock.LatencyModel;
+import dev.penstock.mock.MockConfig;
+import dev.penstock.mock.MockServer;
+import dev.penstock.server.config.ConfigLoader;
+import dev.penstock.server.http.GatewayServer;
+import dev.penstock.server.openai.RequestReader;
+import java.io.File;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The live dashboard in a real headless browser (Debian's Chromium driven by playwright-core): a
+ * gateway with an admin key serves a saturated pool, and the page must show every deployment, the
+ * recent errors and four charts that drew their data — judged from the screenshots' pixels.
+ *
+ * <p>Needs node, {@code /usr/bin/chromium} and {@code npm ci} in {@code src/test/ui} ({@code
+ * bin/test} and {@code .ci/run} provide them). Without them the test fails with what is missing,
+ * unless {@code PENSTOCK_SKIP_BROWSER=1} says to skip it.
+ */
+@Tag("e2e")
+class DashboardBrowserTest {
+  private static final String ADMIN_KEY = "adm-browser-test-0f9e";
+  private static final Path UI_TEST = Path.of("src/test/ui");
+  private static final int TOLERANCE = 8;
+
+  @Test
+  void showsThePoolWorkingWithChartsThatDrewTheirData() throws Exception {
+    Path chromium = Path.of(System.getenv().getOrDefault("PENSTOCK_CHROMIUM", "/usr/bin/chromium"));
+    boolean ready =
+        Files.isExecutable(chromium)
+            && Files.isDirectory(UI_TEST.resolve("node_modules/playwright-core"));
+    if ("1".equals(System.getenv("PENSTOCK_SKIP_BROWSER"))) {
+      Assumptions.assumeTrue(ready, "PENSTOCK_SKIP_BROWSER=1 and no browser here");
+    }
+    assertThat(ready)
+        .as(
+            "the browser test needs %s (apt-get install chromium) and playwright-core"
+                + " (npm ci --prefix penstock-server/src/test/ui); bin/test installs both",
+            chromium)
+        .isTrue();
+
+    // Two keys of 120 RPM under about 6 requests a second: the queue grows, the meters fill.
+    try (MockServer mock =
+            MockServer.start(
+                MockConfig.builder()
+                    .port(0)
+                    .latency(new LatencyModel(40, 1, 0))
+                    .outputTokens(16)
+                    .addKey(KeySpec.of("a", "sk-browser-a-1111", 120, 1_000_000))
+                    .addKey(KeySpec.of("b", "sk-browser-b-2222", 120, 1_000_000))
+                    .build());
+        GatewayServer gateway =
+            GatewayServer.start(
+                new ConfigLoader(Map.<String, String>of()::get)
+                    .parse(
+                        """
+                        listen: 127.0.0.1:0
+                        admin_key: %s
+                        logging: {access_log: false}
+                        models:
+                          gpt-4o-mini:
+                            deployments:
+                              - {name: key-a, base_url: "%s", api_key: sk-browser-a-1111, rpm: 120, tpm: 1000000}
+                              - {name: key-b, base_url: "%2$s", api_key: sk-browser-b-2222, rpm: 120, tpm: 1000000}
+                        """
+                            .formatted(ADMIN_KEY, mock.baseUrl()),
+                        "browser.yaml"));
+        Traffic traffic = new Traffic(gateway.baseUrl())) {
+      traffic.start();
+      Path out = Files.createDirectories(Path.of("target/dashboard-check"));
+      Process checker =
+          new ProcessBuilder(
+                  "node",
+                  "check-dashboard.mjs",
+                  gateway.dashboardUrl(),
+                  out.toAbsolutePath().toString(),
+                  ADMIN_KEY)
+              .directory(UI_TEST.toFile())
+              .redirectErrorStream(true)
+              .redirectOutput(out.resolve("checker.log").toFile())
+              .start();
+      boolean finished = checker.waitFor(120, TimeUnit.SECONDS);
+      if (!finished) {
+        checker.destroyForcibly();
+      }
+      String log = Files.readString(out.resolve("checker.log"), StandardCharsets.UTF_8);
+      assertThat(finished).as("checker finished; its output:%n%s", log).isTrue();
+      assertThat(checker.exitValue()).as("checker's exit; its output:%n%s", log).isZero();
+
+      JsonNode result = RequestReader.JSON.readTree(out.resolve("result.json").toFile());
+      assertThat(result.path("ok").asBoolean()).as(result.toString()).isTrue();
+      assertThat(result.path("consoleErrors")).as("console errors").isEmpty();
+      assertThat(result.path("failedRequests")).as("failed requests").isEmpty();
+      assertThat(result.path("deployments").findValuesAsText("").isEmpty()).isTrue();
+      assertThat(texts(result.path("deployments"))).containsExactlyInAnyOrder("key-a", "key-b");
+      assertThat(result.path("errorsTableRows").asInt())
+          .as("the bad requests sent appear in the recent errors table")
+          .isPositive();
+
+      // Each chart drew its primary series, and the series with data rise off the zero line.
+      for (String chart : new String[] {"throughput", "latency", "queue", "tokens"}) {
+        Path png = out.resolve("chart-" + chart + ".png");
+        assertThat(ScreenshotPixels.countColour(png, ScreenshotPixels.CHART_PRIMARY_RGB, TOLERANCE))
+            .as("blue pixels of the %s chart (%s)", chart, png)
+            .isGreaterThan(30);
+      }
+      for (String chart : new String[] {"throughput", "queue", "tokens"}) {
+        Path png = out.resolve("chart-" + chart + ".png");
+        assertThat(
+                ScreenshotPixels.rowsWithColour(png, ScreenshotPixels.CHART_PRIMARY_RGB, TOLERANCE))
+            .as("rows the %s chart's series covers (a flat zero line covers about 3)", chart)
+            .isGreaterThan(10);
+      }
+    }
+  }
+
+  private static java.util.List<String> texts(JsonNode array) {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    array.forEach(n -> out.add(n.asText()));
+    return out;
+  }
+
+  /** About six requests a second, and a bad one now and then, until closed. */
+  private static final class Traffic implements AutoCloseable {
+    private final String baseUrl;
+    private final HttpClient http = HttpClient.newHttpClient();
+    private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private final Semaphore inFlight = new Semaphore(200);
+
+    Traffic(String baseUrl) {
+      this.baseUrl = baseUrl;
+    }
+
+    void start() {
+      threads.submit(
+          () -> {
+            long next = System.nanoTime();
+            for (int i = 0; running.get(); i++) {
+              // Paced by the clock for a steady offered load; not a wait for a condition.
+              long delay = next - System.nanoTime();
+              if (delay > 0) {
+                TimeUnit.NANOSECONDS.sleep(delay);
+              }
+              next += 166_000_000L;
+              String body =
+                  i % 20 == 19
+                      ? "{\"model\":\"gpt-4o-mini\""
+                      : "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":16}";
+              if (inFlight.tryAcquire()) {
+                threads.submit(() -> send(body));
+              }
+            }
+            return null;
+          });
+    }
+
+    private void send(String body) {
+      try {
+        http.send(
+            HttpRequest.newBuilder(URI.create(baseUrl + "/chat/completions"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build(),
+            HttpResponse.BodyHandlers.discarding());
+      } catch (Exception e) {
+        // the gateway is stopping; the test is over
+      } finally {
+        inFlight.release();
+      }
+    }
+
+    @Override
+    public void close() {
+      running.set(false);
+      threads.shutdownNow();
+      http.shutdownNow();
+    }
+  }
+
+  static {
+    // Keeps File referenced for javadoc-free builds of older JDKs; no effect.
+    assert File.separator != null;
+  }
+}
