@@ -3,6 +3,8 @@ package dev.penstock.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.openai.client.OpenAIClient;
 import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
@@ -210,6 +212,77 @@ class ProcessEndToEndTest {
       assertThat(stats)
           .contains("\"rate_limited\":0,\"rate_limited_requests\"")
           .doesNotContain("\"rate_limited\":1");
+    }
+  }
+
+  @Test
+  void serveWritesOneJsonLogLinePerRequestWithoutKeys() throws Exception {
+    int mockPort = freePort();
+    int gatewayPort = freePort();
+    penstock(
+        "penstock mock:",
+        "mock",
+        "--port",
+        Integer.toString(mockPort),
+        "--key",
+        "sk-proc-json-SECRET-0001",
+        "--ttft-ms",
+        "5",
+        "--jitter",
+        "0");
+    Path config = dir.resolve("penstock.yaml");
+    Files.writeString(
+        config,
+        """
+        listen: 127.0.0.1:%d
+        logging: {format: plain}
+        models:
+          gpt-4o-mini:
+            deployments:
+              - {name: a, base_url: "http://127.0.0.1:%d/v1", api_key: sk-proc-json-SECRET-0001, rpm: 600, tpm: 400000}
+        """
+            .formatted(gatewayPort, mockPort));
+    // The option overrides the file's plain.
+    Process gateway =
+        penstock(
+            "penstock gateway at", "serve", "--log-format", "json", "--config", config.toString());
+
+    List<String> ids = new ArrayList<>();
+    try (HttpClient http = HttpClient.newHttpClient()) {
+      for (int i = 0; i < 5; i++) {
+        HttpResponse<String> answer =
+            http.send(
+                HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + gatewayPort + "/v1/chat/completions"))
+                    .header("Content-Type", "application/json")
+                    .POST(
+                        HttpRequest.BodyPublishers.ofString(
+                            i == 4
+                                ? "{\"model\":\"gpt-4o-mini\"}"
+                                : "{\"model\":\"gpt-4o-mini\",\"max_tokens\":5,"
+                                    + "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(answer.statusCode()).isEqualTo(i == 4 ? 400 : 200);
+        ids.add(answer.headers().firstValue("x-request-id").orElseThrow());
+      }
+    }
+    ObjectMapper json = new ObjectMapper();
+    for (String id : ids) {
+      String line = awaitLine(gateway, id);
+      assertThat(line).doesNotContain("SECRET");
+      JsonNode entry = json.readTree(line); // a whole JSON object per line
+      assertThat(entry.path("logger_name").asText()).isEqualTo("penstock.access");
+      assertThat(entry.path("request_id").asText()).isEqualTo(id);
+      assertThat(entry.path("total_ms").isNumber()).isTrue();
+      if (entry.path("status").asInt() == 200) {
+        assertThat(entry.path("deployment").asText()).isEqualTo("a");
+        assertThat(entry.path("tokens_out").asLong()).isPositive();
+        assertThat(entry.path("outcome").asText()).isEqualTo("ok");
+      } else {
+        assertThat(entry.path("outcome").asText()).isEqualTo("client_error");
+        assertThat(entry.path("error").asText()).isNotEmpty();
+      }
     }
   }
 
