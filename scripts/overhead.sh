@@ -5,6 +5,11 @@
 #      req/s and latency of  direct  |  nginx reverse proxy  |  Penstock (each upstream client)
 #   2. the same three at a fixed 2,000 req/s with `penstock bench`: p50 / p99 added latency
 #   3. a 50 ms upstream (`penstock mock`) with 256 connections: Penstock's req/s against direct
+#   4. the cost of instrumentation: Penstock at a fixed 2,000 req/s with metrics, dashboard and
+#      the JSON access log on, with metrics only, and with all off, in turn, ROUNDS (default 2)
+#      times
+#
+# SECTIONS="4" runs only some of them (default "1 2 3 4").
 #
 # The system under test (nginx proxy or Penstock) is pinned to one core with taskset; the load
 # generator and the upstream share the other. Needs root or the packages already installed:
@@ -19,6 +24,8 @@ duration=${DURATION:-15s}
 warmup=${WARMUP:-60s}
 connections=${CONNECTIONS:-64}
 clients=${CLIENTS:-pooled helidon jdk}
+sections=" ${SECTIONS:-1 2 3 4} "
+rounds=${ROUNDS:-2}
 load_core=0
 sut_core=1
 mkdir -p "$out"
@@ -77,9 +84,10 @@ EOF
 taskset -c $load_core "$nginx_bin" -c "$work/upstream.conf" -p "$work"
 taskset -c $sut_core "$nginx_bin" -c "$work/proxy.conf" -p "$work"
 
-gateway_config() { # port upstream-base-url
+gateway_config() { # port upstream-base-url [extra-yaml]
   cat <<EOF
 listen: 127.0.0.1:$1
+${3:-}
 models:
   gpt-4o-mini:
     deployments:
@@ -87,8 +95,8 @@ models:
 EOF
 }
 
-start_penstock() { # client port upstream -> waits until it listens
-  gateway_config "$2" "$3" >"$work/gw-$2.yaml"
+start_penstock() { # client port upstream [extra-yaml] -> waits until it listens
+  gateway_config "$2" "$3" "${4:-}" >"$work/gw-$2.yaml"
   PENSTOCK_JAVA_OPTS="-Dpenstock.upstreamClient=$1 ${PENSTOCK_JAVA_OPTS:-}" \
     taskset -c $sut_core "$root/bin/penstock" serve --config "$work/gw-$2.yaml" >"$work/gw-$2.log" 2>&1 &
   pids+=($!)
@@ -131,6 +139,8 @@ print(f'{lat["p50"]:.2f} {lat["p99"]:.2f} {r["status_counts"].get("2xx", 0)}/{r[
 EOF
 }
 
+port=18482
+if [[ $sections == *" 1 "* ]]; then
 echo "== 1. zero-latency upstream, closed loop, $connections connections, $duration each" | tee "$out/summary.txt"
 printf '%-22s %12s %10s %10s\n' "target" "req/s" "p50" "p99" | tee -a "$out/summary.txt"
 read -r rps p50 p99 < <(wrk_run direct http://127.0.0.1:18480/v1/chat/completions "$connections" 5s)
@@ -138,7 +148,6 @@ printf '%-22s %12s %10s %10s\n' "direct" "$rps" "$p50" "$p99" | tee -a "$out/sum
 read -r rps p50 p99 < <(wrk_run nginx http://127.0.0.1:18481/v1/chat/completions "$connections" 5s)
 nginx_rps=$rps
 printf '%-22s %12s %10s %10s\n' "nginx proxy" "$rps" "$p50" "$p99" | tee -a "$out/summary.txt"
-port=18482
 for client in $clients; do
   start_penstock "$client" $port http://127.0.0.1:18480/v1
   read -r rps p50 p99 < <(wrk_run "penstock-$client" "http://127.0.0.1:$port/v1/chat/completions" "$connections")
@@ -147,7 +156,9 @@ for client in $clients; do
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
   port=$((port + 1))
 done
+fi
 
+if [[ $sections == *" 2 "* ]]; then
 echo | tee -a "$out/summary.txt"
 echo "== 2. fixed 2,000 req/s, $duration each (penstock bench, latency from due time)" | tee -a "$out/summary.txt"
 printf '%-22s %10s %10s %12s\n' "target" "p50 ms" "p99 ms" "ok/sent" | tee -a "$out/summary.txt"
@@ -162,7 +173,33 @@ for client in $clients; do
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
   port=$((port + 1))
 done
+fi
 
+if [[ $sections == *" 4 "* ]]; then
+echo | tee -a "$out/summary.txt"
+echo "== 4. instrumentation cost: fixed 2,000 req/s, $duration each, pooled client" | tee -a "$out/summary.txt"
+printf '%-26s %10s %10s %12s\n' "penstock" "p50 ms" "p99 ms" "ok/sent" | tee -a "$out/summary.txt"
+read -r p50 p99 ok < <(bench_run direct-instr http://127.0.0.1:18480/v1 20s)
+printf '%-26s %10s %10s %12s\n' "(direct, no gateway)" "$p50" "$p99" "$ok" | tee -a "$out/summary.txt"
+on_yaml='logging: {format: json, access_log: true}'
+metrics_yaml='logging: {access_log: false}'
+off_yaml=$'metrics: {enabled: false}\nlogging: {access_log: false}'
+for round in $(seq 1 "$rounds"); do
+  for mode in on metrics-only off; do
+    case $mode in on) extra=$on_yaml ;; metrics-only) extra=$metrics_yaml ;; *) extra=$off_yaml ;; esac
+    start_penstock pooled $port http://127.0.0.1:18480/v1 "$extra"
+    read -r p50 p99 ok < <(bench_run "penstock-instr-$mode-$round" "http://127.0.0.1:$port/v1" "$warmup")
+    printf '%-26s %10s %10s %12s\n' "$mode (run $round)" "$p50" "$p99" "$ok" | tee -a "$out/summary.txt"
+    kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+    if [ "$mode" = on ]; then
+      echo "  access log lines written: $(grep -c penstock.access "$work/gw-$port.log" || true)" | tee -a "$out/summary.txt"
+    fi
+    port=$((port + 1))
+  done
+done
+fi
+
+if [[ $sections == *" 3 "* ]]; then
 echo | tee -a "$out/summary.txt"
 echo "== 3. 50 ms upstream (penstock mock), closed loop, 256 connections, $duration each" | tee -a "$out/summary.txt"
 taskset -c $load_core "$root/bin/penstock" mock --port 18490 --keys 1 --key sk-overhead --rpm 1000000000 \
@@ -180,6 +217,7 @@ for client in $clients; do
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
   port=$((port + 1))
 done
+fi
 
 echo
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" | tee -a "$out/summary.txt"

@@ -74,6 +74,12 @@ public final class ConfigReloader {
           current.host(),
           current.port());
     }
+    if (!next.observability().equals(current.observability())) {
+      LOG.warn(
+          "config reload ({}): metrics: and logging: changed; they take effect only after a"
+              + " restart",
+          trigger);
+    }
     apply.accept(next);
     current = next;
     LOG.info(

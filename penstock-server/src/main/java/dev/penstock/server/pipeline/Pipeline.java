@@ -180,17 +180,23 @@ public final class Pipeline {
     }
   }
 
-  /** Notes a refusal's reason for the rejected-requests counter. */
+  /**
+   * Notes a refusal for capacity, with its reason, for the rejected-requests counter. A request
+   * whose attempts all failed ({@code FAILED}) is an upstream error, not a refusal.
+   */
   static void rejected(RequestRecord record, Admission.Reason reason) {
-    record.rejected(
+    String label =
         switch (reason) {
           case OVERLOADED -> "deadline";
           case QUEUE_FULL -> "queue_full";
           case TOO_LARGE -> "too_large";
           case NO_DEPLOYMENT -> "no_deployment";
-          case FAILED -> "failed";
           case SHUTTING_DOWN -> "shutting_down";
-        });
+          case FAILED -> null;
+        };
+    if (label != null) {
+      record.rejected(label);
+    }
   }
 
   private static ApiError shuttingDown() {
