@@ -249,6 +249,32 @@ class TelemetryEndToEndTest {
     assertThat(everything).contains("[redacted]"); // the 401's masked key, removed
   }
 
+  @Test
+  void withMetricsAndAccessLogOffNothingIsMeasuredOrWritten() throws Exception {
+    gateway.close();
+    String yaml =
+        """
+        listen: 127.0.0.1:0
+        metrics: {enabled: false}
+        logging: {access_log: false}
+        models:
+          gpt-4o-mini:
+            deployments:
+              - {name: steady, base_url: "%s", api_key: "%s", rpm: 600, tpm: 1000000}
+        """
+            .formatted(mock.baseUrl(), STEADY_KEY);
+    gateway =
+        GatewayServer.start(new ConfigLoader(Map.<String, String>of()::get).parse(yaml, "t.yaml"));
+    assertThat(post(chat("gpt-4o-mini", false), Map.of()).statusCode()).isEqualTo(200);
+
+    HttpResponse<String> metrics = get("/metrics", Map.of());
+    assertThat(metrics.statusCode()).isEqualTo(404);
+    assertThat(RequestReader.JSON.readTree(metrics.body()).path("error").path("code").asText())
+        .isEqualTo("metrics_disabled");
+    assertThat(get("/ui/api/state", Map.of()).statusCode()).isEqualTo(404);
+    assertThat(accessLines()).isEmpty();
+  }
+
   private List<ILoggingEvent> accessLines() {
     return logs.list.stream().filter(e -> e.getLoggerName().equals(AccessLog.LOGGER)).toList();
   }
