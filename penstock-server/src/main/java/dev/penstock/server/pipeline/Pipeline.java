@@ -119,10 +119,11 @@ public final class Pipeline {
     headers.put("x-request-id", id);
     Routing table = routing;
     try {
+      byte[] body = exchange.body(); // read once: the exchange streams it from the socket
       if (keepBodies) {
-        record.body(exchange.body());
+        record.body(body);
       }
-      OpenAiRequest request = table.reader().read(endpoint, exchange.body());
+      OpenAiRequest request = table.reader().read(endpoint, body);
       if (!table.models().contains(request.model())) {
         throw ApiError.modelNotFound(request.model());
       }
