@@ -50,7 +50,20 @@ class TelemetryEndToEndTest {
   private MockServer mock;
   private GatewayServer gateway;
   private final HttpClient http = HttpClient.newHttpClient();
-  private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
+
+  /** Access lines seen: a request's line is written just after its answer is sent. */
+  private final java.util.concurrent.Semaphore accessSeen = new java.util.concurrent.Semaphore(0);
+
+  private final ListAppender<ILoggingEvent> logs =
+      new ListAppender<>() {
+        @Override
+        protected void append(ILoggingEvent event) {
+          super.append(event);
+          if (event.getLoggerName().equals(AccessLog.LOGGER)) {
+            accessSeen.release();
+          }
+        }
+      };
   private Logger root;
 
   @BeforeEach
@@ -130,6 +143,8 @@ class TelemetryEndToEndTest {
     refused.add(post(chat("gpt-wrong", false), Map.of()));
     assertThat(refused).extracting(HttpResponse::statusCode).containsExactly(400, 404, 400, 401);
     refused.forEach(r -> requestIds.add(r.headers().firstValue("x-request-id").orElseThrow()));
+    // The access log is told last, after the metrics and the dashboard: all 44 are recorded.
+    awaitAccessLines(44);
 
     KeyStats steady = stats("steady");
     KeyStats flaky = stats("flaky");
@@ -273,6 +288,35 @@ class TelemetryEndToEndTest {
         .isEqualTo("metrics_disabled");
     assertThat(get("/ui/api/state", Map.of()).statusCode()).isEqualTo(404);
     assertThat(accessLines()).isEmpty();
+  }
+
+  @Test
+  void logBodiesPutsTheRequestBodyOnTheAccessLine() throws Exception {
+    gateway.close();
+    String yaml =
+        """
+        listen: 127.0.0.1:0
+        logging: {log_bodies: true}
+        models:
+          gpt-4o-mini:
+            deployments:
+              - {name: steady, base_url: "%s", api_key: "%s", rpm: 600, tpm: 1000000}
+        """
+            .formatted(mock.baseUrl(), STEADY_KEY);
+    gateway =
+        GatewayServer.start(new ConfigLoader(Map.<String, String>of()::get).parse(yaml, "t.yaml"));
+    String body = chat("gpt-4o-mini", false);
+    assertThat(post(body, Map.of()).statusCode()).isEqualTo(200);
+    awaitAccessLines(1);
+    assertThat(accessLines())
+        .singleElement()
+        .satisfies(e -> assertThat(fields(e)).containsEntry("request_body", body));
+  }
+
+  private void awaitAccessLines(int count) throws InterruptedException {
+    assertThat(accessSeen.tryAcquire(count, 10, java.util.concurrent.TimeUnit.SECONDS))
+        .as("%d access lines written", count)
+        .isTrue();
   }
 
   private List<ILoggingEvent> accessLines() {

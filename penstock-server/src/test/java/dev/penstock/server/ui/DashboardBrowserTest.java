@@ -10,7 +10,6 @@ import dev.penstock.mock.MockServer;
 import dev.penstock.server.config.ConfigLoader;
 import dev.penstock.server.http.GatewayServer;
 import dev.penstock.server.openai.RequestReader;
-import java.io.File;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -21,9 +20,10 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -111,7 +111,6 @@ class DashboardBrowserTest {
       assertThat(result.path("ok").asBoolean()).as(result.toString()).isTrue();
       assertThat(result.path("consoleErrors")).as("console errors").isEmpty();
       assertThat(result.path("failedRequests")).as("failed requests").isEmpty();
-      assertThat(result.path("deployments").findValuesAsText("").isEmpty()).isTrue();
       assertThat(texts(result.path("deployments"))).containsExactlyInAnyOrder("key-a", "key-b");
       assertThat(result.path("errorsTableRows").asInt())
           .as("the bad requests sent appear in the recent errors table")
@@ -145,34 +144,29 @@ class DashboardBrowserTest {
     private final String baseUrl;
     private final HttpClient http = HttpClient.newHttpClient();
     private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
-    private final AtomicBoolean running = new AtomicBoolean(true);
+    private final ScheduledExecutorService clock = Executors.newSingleThreadScheduledExecutor();
+    private final AtomicInteger sent = new AtomicInteger();
     private final Semaphore inFlight = new Semaphore(200);
 
     Traffic(String baseUrl) {
       this.baseUrl = baseUrl;
     }
 
+    /** One request every 166 ms, every twentieth of them malformed. */
     void start() {
-      threads.submit(
+      clock.scheduleAtFixedRate(
           () -> {
-            long next = System.nanoTime();
-            for (int i = 0; running.get(); i++) {
-              // Paced by the clock for a steady offered load; not a wait for a condition.
-              long delay = next - System.nanoTime();
-              if (delay > 0) {
-                TimeUnit.NANOSECONDS.sleep(delay);
-              }
-              next += 166_000_000L;
-              String body =
-                  i % 20 == 19
-                      ? "{\"model\":\"gpt-4o-mini\""
-                      : "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":16}";
-              if (inFlight.tryAcquire()) {
-                threads.submit(() -> send(body));
-              }
+            String body =
+                sent.incrementAndGet() % 20 == 0
+                    ? "{\"model\":\"gpt-4o-mini\""
+                    : "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":16}";
+            if (inFlight.tryAcquire()) {
+              threads.submit(() -> send(body));
             }
-            return null;
-          });
+          },
+          0,
+          166,
+          TimeUnit.MILLISECONDS);
     }
 
     private void send(String body) {
@@ -192,14 +186,9 @@ class DashboardBrowserTest {
 
     @Override
     public void close() {
-      running.set(false);
+      clock.shutdownNow();
       threads.shutdownNow();
       http.shutdownNow();
     }
-  }
-
-  static {
-    // Keeps File referenced for javadoc-free builds of older JDKs; no effect.
-    assert File.separator != null;
   }
 }
