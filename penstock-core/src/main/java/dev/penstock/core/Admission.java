@@ -28,6 +28,8 @@ public sealed interface Admission {
     /** Its attempts failed and no retry is left (or none could finish before its deadline). */
     FAILED,
     /** The scheduler is shutting down. */
-    SHUTTING_DOWN
+    SHUTTING_DOWN,
+    /** Its client withdrew it while it waited (the client left): nobody is there to answer. */
+    CANCELLED
   }
 }

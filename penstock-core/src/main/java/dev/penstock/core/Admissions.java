@@ -31,6 +31,17 @@ import org.jspecify.annotations.Nullable;
  * threads it admitted or rejected. A signal that arrives while the dispatcher is busy is not lost:
  * {@link LockSupport#unpark} leaves a permit that its next park consumes at once.
  *
+ * <p>A waiting request is withdrawn in O(1) when its {@link CancelSignal} fires (its client left):
+ * the signal's action, run on the cancelling thread, takes the ticket out of the queue under the
+ * lock and unparks the request thread with a {@link Admission.Reason#CANCELLED} rejection. If the
+ * dispatcher admitted it first, the request thread gets its reservation as usual and must settle it
+ * (unsent: {@link Settlement#UNCOUNTED}).
+ *
+ * <p>Reservations are settled exactly once. A {@link ReservationScope}, closed in a {@code
+ * finally}, settles one that its request left open, counts it ({@link #leakedReservations}) and
+ * reports it to the {@link #onLeak} listener: a leak is a bug, but it never costs a deployment its
+ * capacity.
+ *
  * <p>Tests construct it without the dispatcher thread and call {@link #dispatchNow()} after moving
  * a fake ticker, so that no test depends on real time.
  */
@@ -43,15 +54,23 @@ public final class Admissions implements AutoCloseable {
   private @Nullable Thread dispatcher;
   private volatile boolean closed;
   private volatile Consumer<Scheduler.HealthChange> healthListener = change -> {};
+  private volatile Consumer<Reservation> leakListener = reservation -> {};
+  private final java.util.concurrent.atomic.AtomicLong leaked =
+      new java.util.concurrent.atomic.AtomicLong();
+
+  private static final Rejected CANCELLED =
+      new Rejected(Admission.Reason.CANCELLED, 0, "The client withdrew the request.");
 
   /** A parked request thread and what it is waiting for. */
   private static final class Waiter {
     final Thread thread;
+    final Ticket ticket;
     volatile @Nullable Reservation reservation;
     volatile @Nullable Rejected rejection;
 
-    Waiter(Thread thread) {
+    Waiter(Thread thread, Ticket ticket) {
       this.thread = thread;
+      this.ticket = ticket;
     }
 
     boolean done() {
@@ -85,7 +104,24 @@ public final class Admissions implements AutoCloseable {
    * InterruptedException} (after withdrawing it) when the caller gives up.
    */
   public Reservation acquire(Demand demand) throws InterruptedException {
-    return startOrWait(() -> submit(demand));
+    return acquire(demand, CancelSignal.NEVER);
+  }
+
+  /**
+   * Like {@link #acquire(Demand)}; when {@code cancel} fires while the request waits, it is
+   * withdrawn and this throws {@link AdmissionRejectedException} with {@link
+   * Admission.Reason#CANCELLED}.
+   */
+  public Reservation acquire(Demand demand, CancelSignal cancel) throws InterruptedException {
+    return startOrWait(() -> submit(demand), cancel);
+  }
+
+  /**
+   * Acquires capacity for {@code demand} inside a scope that holds the request's reservation across
+   * its attempts and, when closed, settles whatever its request left open.
+   */
+  public ReservationScope scope(Demand demand, CancelSignal cancel) throws InterruptedException {
+    return new ReservationScope(this, acquire(demand, cancel), cancel);
   }
 
   private Admission submit(Demand demand) {
@@ -102,8 +138,19 @@ public final class Admissions implements AutoCloseable {
   public Reservation reacquire(
       Reservation reservation, long coolDownUntilNanos, RateLimitObservation observation)
       throws InterruptedException {
+    return reacquire(reservation, coolDownUntilNanos, observation, CancelSignal.NEVER);
+  }
+
+  /** Like {@link #reacquire(Reservation, long, RateLimitObservation)}, withdrawn on cancel. */
+  public Reservation reacquire(
+      Reservation reservation,
+      long coolDownUntilNanos,
+      RateLimitObservation observation,
+      CancelSignal cancel)
+      throws InterruptedException {
     return startOrWait(
-        () -> scheduler.requeue(reservation, coolDownUntilNanos, observation, ticker.nanos()));
+        () -> scheduler.requeue(reservation, coolDownUntilNanos, observation, ticker.nanos()),
+        cancel);
   }
 
   /**
@@ -114,6 +161,12 @@ public final class Admissions implements AutoCloseable {
    */
   public Reservation retry(Reservation reservation, Settlement settlement)
       throws InterruptedException {
+    return retry(reservation, settlement, CancelSignal.NEVER);
+  }
+
+  /** Like {@link #retry(Reservation, Settlement)}, withdrawn on cancel. */
+  public Reservation retry(Reservation reservation, Settlement settlement, CancelSignal cancel)
+      throws InterruptedException {
     return startOrWait(
         () -> {
           if (closed) {
@@ -123,7 +176,8 @@ public final class Admissions implements AutoCloseable {
           Admission next = scheduler.retry(reservation, settlement, ticker.nanos());
           signal(); // the failed attempt's capacity is free again for whoever waits
           return next;
-        });
+        },
+        cancel);
   }
 
   /**
@@ -149,6 +203,45 @@ public final class Admissions implements AutoCloseable {
   }
 
   /**
+   * Tells {@code listener} of every reservation that a {@link ReservationScope} found unsettled
+   * when its request ended (for the log), after it was settled.
+   */
+  public void onLeak(Consumer<Reservation> listener) {
+    leakListener = listener;
+  }
+
+  /** How many reservations their requests left unsettled (0 unless there is a bug). */
+  public long leakedReservations() {
+    return leaked.get();
+  }
+
+  /**
+   * Settles {@code reservation} if it is still open — a leak: counted, reported, and the estimate
+   * kept charged. Returns whether it was open.
+   */
+  boolean abandonIfOpen(Reservation reservation) {
+    boolean open;
+    List<Scheduler.HealthChange> changes;
+    lock.lock();
+    try {
+      open = !reservation.settled();
+      if (open) {
+        scheduler.abandon(reservation, ticker.nanos());
+      }
+      changes = scheduler.drainHealthChanges();
+    } finally {
+      lock.unlock();
+    }
+    if (open) {
+      leaked.incrementAndGet();
+      signal();
+      leakListener.accept(reservation);
+    }
+    changes.forEach(healthListener);
+    return open;
+  }
+
+  /**
    * Runs an outcome on the scheduler under the lock, then (outside it) wakes the dispatcher — a
    * deployment's readiness may have changed — and reports circuit transitions.
    */
@@ -167,9 +260,10 @@ public final class Admissions implements AutoCloseable {
 
   /**
    * Asks the scheduler under the lock; returns at once when admitted, throws when rejected, and
-   * otherwise registers a waiter and parks until the dispatcher decides.
+   * otherwise registers a waiter and parks until the dispatcher decides or {@code cancel} fires.
    */
-  private Reservation startOrWait(Supplier<Admission> decision) throws InterruptedException {
+  private Reservation startOrWait(Supplier<Admission> decision, CancelSignal cancel)
+      throws InterruptedException {
     Admission admission;
     Waiter waiter = null;
     List<Scheduler.HealthChange> changes;
@@ -177,7 +271,7 @@ public final class Admissions implements AutoCloseable {
     try {
       admission = decision.get();
       if (admission instanceof Queued q) {
-        waiter = new Waiter(Thread.currentThread());
+        waiter = new Waiter(Thread.currentThread(), q.ticket());
         waiters.put(q.ticket(), waiter);
       }
       changes = scheduler.drainHealthChanges(); // a retry judged the failed attempt
@@ -190,7 +284,13 @@ public final class Admissions implements AutoCloseable {
       case Rejected r -> throw new AdmissionRejectedException(r);
       case Queued q -> {
         signal();
-        yield await(java.util.Objects.requireNonNull(waiter));
+        Waiter w = java.util.Objects.requireNonNull(waiter);
+        CancelSignal.Registration withdrawal = cancel.onCancel(() -> withdraw(w));
+        try {
+          yield await(w);
+        } finally {
+          withdrawal.close();
+        }
       }
     };
   }
@@ -199,29 +299,41 @@ public final class Admissions implements AutoCloseable {
     while (!waiter.done()) {
       LockSupport.park(this);
       if (Thread.interrupted()) {
-        withdraw(waiter);
+        interrupted(waiter);
       }
     }
     Rejected rejection = waiter.rejection;
     if (rejection != null) {
       throw new AdmissionRejectedException(rejection);
     }
-    return waiter.reservation;
+    return java.util.Objects.requireNonNull(waiter.reservation);
   }
 
-  /** The caller gave up: take it out of the queue, or undo the admission that raced with it. */
-  private void withdraw(Waiter waiter) throws InterruptedException {
+  /**
+   * The request was cancelled (its client left): takes it out of the queue and wakes its thread
+   * with a {@code CANCELLED} rejection — unless the dispatcher already decided, in which case its
+   * thread carries on with that decision. O(1) in the queue; runs on the cancelling thread.
+   */
+  private void withdraw(Waiter waiter) {
     lock.lock();
     try {
-      Ticket ticket = null;
-      for (Map.Entry<Ticket, Waiter> e : waiters.entrySet()) {
-        if (e.getValue() == waiter) {
-          ticket = e.getKey();
-        }
+      if (waiters.remove(waiter.ticket) == null) {
+        return; // already admitted or rejected
       }
-      if (ticket != null) {
-        scheduler.cancel(ticket);
-        waiters.remove(ticket);
+      scheduler.cancel(waiter.ticket);
+      waiter.rejection = CANCELLED;
+    } finally {
+      lock.unlock();
+    }
+    LockSupport.unpark(waiter.thread);
+  }
+
+  /** The waiting thread was interrupted: withdraw it, or undo the admission that raced with it. */
+  private void interrupted(Waiter waiter) throws InterruptedException {
+    lock.lock();
+    try {
+      if (waiters.remove(waiter.ticket) != null) {
+        scheduler.cancel(waiter.ticket);
       }
       Reservation raced = waiter.reservation;
       if (raced != null) {
@@ -352,6 +464,11 @@ public final class Admissions implements AutoCloseable {
   /** How many requests wait for capacity. */
   public int queued() {
     return inspect(Scheduler::queued);
+  }
+
+  /** How many reservations are held and not yet settled (0 when nothing is in flight). */
+  public int outstanding() {
+    return inspect(Scheduler::outstanding);
   }
 
   /** Rejects everything still waiting and stops the dispatcher. */

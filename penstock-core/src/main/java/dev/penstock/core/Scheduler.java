@@ -73,6 +73,13 @@ public final class Scheduler {
   private long nextTicketId;
   private int queued;
 
+  /** Reservations handed out and not yet settled, over all deployments. */
+  private int outstanding;
+
+  /** Deployments a reload removed while requests were in flight on them, until those settle. */
+  private final java.util.Set<DeploymentLimiter> retired =
+      java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+
   /** Retries waiting out their backoff, by the time they may start. */
   private final TreeSet<Ticket> delayed =
       new TreeSet<>(
@@ -160,6 +167,11 @@ public final class Scheduler {
         locations.put(route.pool.limiter(i).name(), new Location(route.pool, i));
       }
     }
+    for (DeploymentLimiter removed : limiters.values()) {
+      if (!kept.containsKey(removed.name()) && removed.inFlight() > 0) {
+        retired.add(removed); // its requests in flight still settle on it
+      }
+    }
     limiters.clear();
     limiters.putAll(kept);
     for (Route gone : old.values()) {
@@ -172,7 +184,7 @@ public final class Scheduler {
     }
   }
 
-  private final List<Ticket> orphans = new ArrayList<>();
+  private final java.util.LinkedHashSet<Ticket> orphans = new java.util.LinkedHashSet<>();
 
   /** Submits a request: it starts now, waits, or is rejected. */
   public Admission submit(Demand demand, long nowNanos) {
@@ -273,6 +285,16 @@ public final class Scheduler {
   }
 
   /**
+   * Ends a reservation that its request left unsettled — a bug in the caller, caught by the lease
+   * that held it ({@link Lease}). The attempt may have reached the upstream, so the estimate stays
+   * charged; it tells the circuit nothing, but frees it for the next probe if this was one.
+   */
+  public void abandon(Reservation reservation, long nowNanos) {
+    judge(reservation.limiter(), nowNanos, CircuitBreaker::onNeutral);
+    release(reservation, Settlement.COUNTED, -1, -1, RateLimitObservation.NONE, nowNanos);
+  }
+
+  /**
    * Ends a failed attempt (connection failure, timeout, a retryable {@code 5xx}) and decides the
    * request's next attempt: admitted now on another deployment, queued (at the front, or after a
    * backoff), or rejected with {@link Reason#FAILED} when no attempt is left or none could start
@@ -293,7 +315,11 @@ public final class Scheduler {
       return reject(ticket, Reason.FAILED, 0, "No time left before the deadline.");
     }
     if (route.pool.hasAvailableOutside(nowNanos, ticket.avoid())) {
-      int index = route.pool.choose(nowNanos, ticket.demand().tokens(), ticket.avoid());
+      // Straight on to another deployment, unless requests of a higher priority wait for one.
+      int index =
+          route.queue.waitingAbove(ticket.priority()) > 0
+              ? -1
+              : route.pool.choose(nowNanos, ticket.demand().tokens(), ticket.avoid());
       if (index >= 0) {
         return new Admitted(reserve(ticket, route, index, nowNanos));
       }
@@ -366,8 +392,12 @@ public final class Scheduler {
       RateLimitObservation observation,
       long nowNanos) {
     reservation.markSettled();
+    outstanding--;
     DeploymentLimiter limiter = reservation.limiter();
     limiter.settle(reservation.charge(), nowNanos, settlement, promptTokens, completionTokens);
+    if (limiter.inFlight() == 0 && !retired.isEmpty()) {
+      retired.remove(limiter);
+    }
     if (!observation.isEmpty()) {
       limiter.observe(observation, nowNanos);
     }
@@ -400,7 +430,10 @@ public final class Scheduler {
     return new Queued(ticket);
   }
 
-  /** Withdraws a waiting request (its client left). Returns false if it was no longer waiting. */
+  /**
+   * Withdraws a waiting request (its client left): O(1) in its queue, O(log n) in the deadline and
+   * backoff orders. Returns false if it was no longer waiting.
+   */
   public boolean cancel(Ticket ticket) {
     if (ticket.state() != Ticket.State.QUEUED) {
       return false;
@@ -417,7 +450,10 @@ public final class Scheduler {
     return true;
   }
 
-  /** Starts every waiting request that can start now and rejects those past their deadline. */
+  /**
+   * Starts every waiting request that can start now and rejects those past their deadline. When it
+   * returns, nothing more can happen at {@code nowNanos}: {@link #nextWakeNanos} lies later.
+   */
   public Dispatch dispatch(long nowNanos) {
     List<Reservation> admitted = new ArrayList<>();
     List<Rejection> rejected = new ArrayList<>();
@@ -425,6 +461,17 @@ public final class Scheduler {
     // start (its estimate said so), and is rejected only if it cannot.
     expire(nowNanos - 1, rejected);
     releaseDelayed(nowNanos, rejected);
+    startHeads(nowNanos, admitted);
+    int before = rejected.size();
+    expire(nowNanos, rejected);
+    if (rejected.size() > before) {
+      startHeads(nowNanos, admitted); // a head that expired now may have held back others
+    }
+    return new Dispatch(admitted, rejected);
+  }
+
+  /** Starts queue heads, in order, for as long as their pools have room now. */
+  private void startHeads(long nowNanos, List<Reservation> admitted) {
     for (Route route : routes.values()) {
       rerouteIfUnusable(route, nowNanos);
       for (Ticket head = route.queue.peek(); head != null; head = route.queue.peek()) {
@@ -440,8 +487,6 @@ public final class Scheduler {
         admitted.add(reserve(head, route, index, nowNanos));
       }
     }
-    expire(nowNanos, rejected);
-    return new Dispatch(admitted, rejected);
   }
 
   /**
@@ -475,6 +520,78 @@ public final class Scheduler {
   /** How many requests wait, over all models. */
   public int queued() {
     return queued;
+  }
+
+  /** How many reservations were handed out and not yet settled (0 when the gateway is idle). */
+  public int outstanding() {
+    return outstanding;
+  }
+
+  /**
+   * Checks the scheduler's bookkeeping in O(models + deployments); the simulation calls it after
+   * every event. Holds: the count of waiting requests matches the queues, the backoff set and the
+   * orphans, and the deadline order; a queue's token sum is zero exactly when it is empty; each
+   * pool's cached ready times are safe; the outstanding reservations are the deployments' requests
+   * in flight. {@link #checkInvariantsDeeply} checks every ticket as well.
+   *
+   * @throws IllegalStateException naming the first broken invariant
+   */
+  public void checkInvariants(long nowNanos) {
+    int waiting = delayed.size() + orphans.size();
+    for (Route route : routes.values()) {
+      check(
+          route.queue.isEmpty() ? route.queuedTokens == 0 : route.queuedTokens > 0,
+          route.spec.name() + " holds " + route.queuedTokens + " queued tokens");
+      waiting += route.queue.size();
+      route.pool.checkInvariants(nowNanos);
+    }
+    check(queued == waiting, "queued is " + queued + " but " + waiting + " tickets wait");
+    check(byDeadline.size() == queued, "the deadline order holds " + byDeadline.size());
+    long inFlight = 0;
+    for (DeploymentLimiter limiter : retired) {
+      inFlight += limiter.inFlight();
+    }
+    for (DeploymentLimiter limiter : limiters.values()) {
+      check(limiter.inFlight() >= 0, limiter.name() + " has negative requests in flight");
+      inFlight += limiter.inFlight();
+    }
+    check(
+        inFlight == outstanding,
+        outstanding + " reservations outstanding but " + inFlight + " requests in flight");
+  }
+
+  /**
+   * {@link #checkInvariants} and, ticket by ticket, in O(n log n): every waiting ticket is {@code
+   * QUEUED}, in exactly one place (a queue, the backoff set or the orphans) and in the deadline
+   * order; each queue's token sum is the sum of its tickets'; each queue's own structure is sound.
+   */
+  public void checkInvariantsDeeply(long nowNanos) {
+    checkInvariants(nowNanos);
+    for (Route route : routes.values()) {
+      route.queue.checkInvariants();
+      long[] tokens = {0};
+      route.queue.forEach(
+          t -> {
+            tokens[0] += t.demand().tokens();
+            check(t.state() == Ticket.State.QUEUED, t + " is queued but " + t.state());
+            check(byDeadline.contains(t), t + " is queued but not in the deadline order");
+            check(!delayed.contains(t) && !orphans.contains(t), t + " waits in two places");
+          });
+      check(route.queuedTokens == tokens[0], route.spec.name() + " counts its tokens wrong");
+    }
+    for (Ticket t : delayed) {
+      check(t.state() == Ticket.State.QUEUED, t + " backs off but is " + t.state());
+      check(byDeadline.contains(t), t + " backs off but is not in the deadline order");
+    }
+    for (Ticket t : orphans) {
+      check(byDeadline.contains(t), t + " is orphaned but not in the deadline order");
+    }
+  }
+
+  private static void check(boolean condition, String message) {
+    if (!condition) {
+      throw new IllegalStateException(message);
+    }
   }
 
   /** How many requests wait for {@code model}, by priority. */
@@ -619,6 +736,7 @@ public final class Scheduler {
         limiter.reserve(nowNanos, ticket.demand().promptTokens(), ticket.demand().outputTokens());
     route.pool.refresh(index, nowNanos);
     ticket.state(Ticket.State.ADMITTED);
+    outstanding++;
     return new Reservation(ticket, limiter, charge, nowNanos);
   }
 

@@ -72,6 +72,12 @@ class SchedulerSimulationTest {
 
   private record Event(long at, long seq, Runnable action) {}
 
+  /**
+   * Shares of attempts that fail and are retried, that the provider refuses with a 429, and that
+   * break after the client got part of them; and the share of queued requests whose client leaves.
+   */
+  private record Faults(double failed, double rateLimited, double broken, double cancel) {}
+
   /** The harness: an event queue, the scheduler, the referees, and what happened. */
   private static final class Simulation {
     final SplittableRandom random;
@@ -93,6 +99,15 @@ class SchedulerSimulationTest {
     int queuedThenTimedOut;
     int queuedTotal;
     final Map<String, TpmCharge> charging = new HashMap<>();
+
+    /** Upstream faults and impatient clients; null for a clean run. */
+    Faults faults;
+
+    long checks;
+    int retriedAttempts;
+    int requeued;
+    int failedFinally;
+    int cancelled;
 
     Simulation(Topology topology, long seed) {
       random = new SplittableRandom(seed);
@@ -119,6 +134,7 @@ class SchedulerSimulationTest {
     }
 
     private void afterEvent() {
+      checkInvariants();
       Scheduler.Dispatch dispatch = scheduler.dispatch(now);
       for (Reservation r : dispatch.admitted()) {
         checkNoHigherPriorityWaits(r);
@@ -128,10 +144,24 @@ class SchedulerSimulationTest {
         queuedThenTimedOut++;
         rejectedByTenant.merge(rejection.ticket().tenant(), 1, Integer::sum);
       }
+      checkInvariants();
       long wake = scheduler.nextWakeNanos(now);
+      if (wake <= now) {
+        // A dispatch at `now` did all it could; planning another one now would spin.
+        violations.add("at " + now / MS + " ms the next wake is not later: " + wake / MS + " ms");
+      }
       if (wake != Long.MAX_VALUE && wake != lastWake && wake >= now) {
         lastWake = wake;
         at(wake, () -> {});
+      }
+    }
+
+    /** The cheap invariants after every event, every ticket's every thousandth time. */
+    private void checkInvariants() {
+      if (++checks % 1000 == 0) {
+        scheduler.checkInvariantsDeeply(now);
+      } else {
+        scheduler.checkInvariants(now);
       }
     }
 
@@ -153,7 +183,19 @@ class SchedulerSimulationTest {
       Admission admission = scheduler.submit(demand, now);
       switch (admission) {
         case Admitted a -> started(a.reservation());
-        case Queued q -> queuedTotal++;
+        case Queued q -> {
+          queuedTotal++;
+          if (faults != null && random.nextDouble() < faults.cancel()) {
+            // The client gives up some time before its deadline (or never gets the chance).
+            at(
+                now + random.nextLong(timeout),
+                () -> {
+                  if (scheduler.cancel(q.ticket())) {
+                    cancelled++;
+                  }
+                });
+          }
+        }
         case Rejected r -> rejectedByTenant.merge(tenant, 1, Integer::sum);
       }
     }
@@ -173,11 +215,60 @@ class SchedulerSimulationTest {
           charging.get(r.deployment()) == TpmCharge.USAGE ? prompt + completion : prompt + cap;
       referees.get(r.deployment()).arrivals.add(new long[] {arrival, charged});
       long latency = 300 * MS + completion * 10 * MS;
+      double roll = faults == null ? 1 : random.nextDouble();
+      if (faults != null && roll < faults.rateLimited()) {
+        // A 429 from the provider: it did not count the request (undo the referee's arrival).
+        referees.get(r.deployment()).arrivals.removeLast();
+        at(now + 50 * MS, () -> requeue(r));
+        return;
+      }
+      if (faults != null && roll < faults.rateLimited() + faults.failed()) {
+        at(now + latency / 3, () -> retry(r));
+        return;
+      }
+      if (faults != null && roll < faults.rateLimited() + faults.failed() + faults.broken()) {
+        at(now + latency / 2, () -> scheduler.fail(r, Settlement.COUNTED, prompt, -1, now));
+        return;
+      }
       at(
           now + latency,
           () ->
               scheduler.settle(
                   r, Settlement.COMPLETED, prompt, completion, RateLimitObservation.NONE, now));
+    }
+
+    /** The attempt failed (a 5xx, a timeout): the scheduler decides the next attempt. */
+    void retry(Reservation r) {
+      switch (scheduler.retry(r, Settlement.COUNTED, now)) {
+        case Admitted a -> {
+          retriedAttempts++;
+          checkNoHigherPriorityWaits(a.reservation());
+          started(a.reservation());
+        }
+        case Queued q -> retriedAttempts++;
+        case Rejected rejected -> failedFinally++;
+      }
+    }
+
+    /** The provider answered 429: the request goes back to the front of its queue. */
+    void requeue(Reservation r) {
+      switch (scheduler.requeue(r, now + S, RateLimitObservation.NONE, now)) {
+        case Admitted a -> violations.add("a requeue started at once: " + a.reservation());
+        case Queued q -> requeued++;
+        case Rejected rejected -> failedFinally++;
+      }
+    }
+
+    /** Installs a new topology now, with referees for deployments it adds. */
+    void reconfigure(Topology next) {
+      for (Topology.ModelRoute model : next.models()) {
+        for (Topology.DeploymentSpec d : model.deployments()) {
+          referees.computeIfAbsent(
+              d.name(), n -> new Referee(n, d.limits().rpm(), d.limits().tpm()));
+          charging.putIfAbsent(d.name(), d.limits().tpmCharge());
+        }
+      }
+      scheduler.configure(next, now);
     }
 
     List<String> limitViolations() {
@@ -445,5 +536,73 @@ class SchedulerSimulationTest {
     }
     sim.run(5 * MINUTE);
     return sim;
+  }
+
+  /**
+   * The same pool under a hostile world: attempts fail and are retried (on another deployment, or
+   * after a backoff), the provider refuses some with 429s (requeued at the front), some streams
+   * break, clients leave while they wait, and a reload removes a deployment, adds one, drops a
+   * model with requests waiting for it and moves tiers — in the middle of the overload. The
+   * scheduler's invariants hold after every event, every planned wake makes progress, no window
+   * exceeds a limit, no priority is inverted, and when the dust settles nothing waits and no
+   * reservation is open.
+   */
+  @Test
+  void retriesRequeuesCancelsAndAReloadKeepEveryInvariant() {
+    Topology topology = withExtraModel(mixedPool());
+    long capacity = rpmOf(topology, "chat");
+    Simulation sim = new Simulation(topology, 4242);
+    sim.faults = new Faults(0.08, 0.04, 0.02, 0.15);
+    traffic(sim, "chat", "heavy", Priority.NORMAL, capacity * 1.4, 0, 4 * MINUTE, 30 * S);
+    traffic(sim, "chat", "vip", Priority.HIGH, capacity * 0.1, 0, 4 * MINUTE, 10 * S);
+    traffic(sim, "chat", "batch", Priority.LOW, capacity * 0.2, 0, 4 * MINUTE, 120 * S);
+    traffic(sim, "extra", "heavy", Priority.NORMAL, 900, 0, 4 * MINUTE, 60 * S);
+    sim.at(2 * MINUTE, () -> sim.reconfigure(reloaded(mixedPool())));
+    sim.run(15 * MINUTE);
+
+    assertThat(sim.violations).as("progress and priority order").isEmpty();
+    assertThat(sim.limitViolations()).as("windows over a limit").isEmpty();
+    assertThat(sim.retriedAttempts).as("retries happened").isGreaterThan(100);
+    assertThat(sim.requeued).as("requeues happened").isGreaterThan(50);
+    assertThat(sim.cancelled).as("clients left while waiting").isGreaterThan(50);
+    assertThat(sim.failedFinally).as("some requests ran out of attempts").isPositive();
+    assertThat(sim.scheduler.queued()).as("nothing left waiting").isZero();
+    assertThat(sim.scheduler.outstanding()).as("no reservation left open").isZero();
+    sim.scheduler.checkInvariantsDeeply(sim.now);
+  }
+
+  /** The mixed pool plus a model of its own, which the reload removes. */
+  private static Topology withExtraModel(Topology base) {
+    List<Topology.ModelRoute> models = new ArrayList<>(base.models());
+    models.add(
+        new Topology.ModelRoute(
+            "extra",
+            List.of(
+                deployment("extra-0", 300, 300_000, 0, 1, TpmCharge.ESTIMATE),
+                deployment("extra-1", 300, 300_000, 0, 1, TpmCharge.ESTIMATE)),
+            List.of()));
+    return new Topology(models, base.pacing(), base.maxQueued());
+  }
+
+  /** chat-3 removed, chat-new added, the relays moved into tier 0; the extra model gone. */
+  private static Topology reloaded(Topology base) {
+    List<Topology.ModelRoute> models = new ArrayList<>();
+    for (Topology.ModelRoute model : base.models()) {
+      List<Topology.DeploymentSpec> deployments = new ArrayList<>();
+      for (Topology.DeploymentSpec d : model.deployments()) {
+        if (d.name().equals("chat-3")) {
+          continue;
+        }
+        deployments.add(
+            d.name().startsWith("relay-")
+                ? new Topology.DeploymentSpec(d.name(), d.limits(), 0, 2)
+                : d);
+      }
+      if (model.name().equals("chat")) {
+        deployments.add(deployment("chat-new", 400, 400_000, 0, 1, TpmCharge.ESTIMATE));
+      }
+      models.add(new Topology.ModelRoute(model.name(), deployments, model.fallbacks()));
+    }
+    return new Topology(models, base.pacing(), base.maxQueued());
   }
 }

@@ -231,4 +231,97 @@ class SchedulerTest {
                     2))
         .isInstanceOf(IllegalStateException.class);
   }
+
+  /**
+   * A large request that cannot fit a deployment's token window yet must not leave that deployment
+   * marked busy for everyone once it is gone: a small request after it starts at once, and the
+   * wake-up the scheduler plans always finds the start it promised (no dispatcher spin).
+   */
+  @Test
+  void aLargeHeadThatLeavesDoesNotLeaveItsDeploymentBusyForSmallerOnes() {
+    // 100 tokens at 0 book the token schedule until 6 s; the window holds them until 60 s.
+    Scheduler scheduler = new Scheduler(topology(deployment("a", 600, 1000, 0)), 0);
+    assertThat(describe(scheduler.submit(new Demand("m", "t", Priority.NORMAL, 50, 50, S), 0)))
+        .isEqualTo("admitted a");
+    Admission large =
+        scheduler.submit(new Demand("m", "t", Priority.NORMAL, 450, 500, 120 * S), 6 * S);
+    assertThat(large).isInstanceOf(Queued.class); // 100 + 950 > 1000 TPM until 60 s
+    assertThat(scheduler.dispatch(6 * S).admitted()).isEmpty();
+    assertThat(scheduler.cancel(((Queued) large).ticket())).isTrue();
+    scheduler.checkInvariants(6 * S);
+
+    Admission small =
+        scheduler.submit(new Demand("m", "t", Priority.NORMAL, 5, 5, 10 * S), 6100 * MS);
+    assertThat(describe(small)).isEqualTo("admitted a");
+    assertThat(scheduler.nextWakeNanos(6100 * MS)).isEqualTo(Long.MAX_VALUE);
+  }
+
+  @Test
+  void aWakeUpPlannedForAQueueHeadAlwaysFindsItsStart() {
+    Scheduler scheduler = new Scheduler(topology(deployment("a", 600, 1000, 0)), 0);
+    scheduler.submit(new Demand("m", "t", Priority.NORMAL, 50, 50, S), 0);
+    Admission large =
+        scheduler.submit(new Demand("m", "t", Priority.NORMAL, 450, 500, 120 * S), 6 * S);
+    Admission small = scheduler.submit(new Demand("m", "u", Priority.NORMAL, 5, 5, 120 * S), 6 * S);
+    assertThat(small).as("behind the large head").isInstanceOf(Queued.class);
+    long now = 6 * S;
+    scheduler.dispatch(now);
+    scheduler.cancel(((Queued) large).ticket());
+    // Each planned wake-up makes progress: something starts or the next wake lies later.
+    for (int i = 0; i < 10 && scheduler.queued() > 0; i++) {
+      long wake = scheduler.nextWakeNanos(now);
+      assertThat(wake).isGreaterThanOrEqualTo(now);
+      now = wake;
+      Scheduler.Dispatch dispatch = scheduler.dispatch(now);
+      assertThat(dispatch.isEmpty() && scheduler.nextWakeNanos(now) <= now)
+          .as("a wake at %d ms that admits nothing and plans another at once", now / MS)
+          .isFalse();
+      scheduler.checkInvariants(now);
+    }
+    assertThat(scheduler.queued()).isZero();
+    assertThat(scheduler.outstanding()).isEqualTo(2);
+  }
+
+  @Test
+  void aCancelledTicketLeavesNoTraceAndCountsBalance() {
+    Scheduler scheduler = new Scheduler(topology(deployment("a", 60, 100_000, 0)), 0);
+    Reservation first =
+        ((Admitted) scheduler.submit(demand(Priority.NORMAL, "t", 60 * S), 0)).reservation();
+    List<Ticket> waiting = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      waiting.add(
+          ((Queued) scheduler.submit(demand(Priority.NORMAL, "t" + i % 2, 60 * S), 0)).ticket());
+    }
+    assertThat(scheduler.cancel(waiting.get(2))).isTrue();
+    assertThat(scheduler.cancel(waiting.get(2))).isFalse();
+    assertThat(waiting.get(2).state()).isEqualTo(Ticket.State.CANCELLED);
+    assertThat(scheduler.queued()).isEqualTo(4);
+    scheduler.checkInvariants(0);
+    scheduler.settle(first, Settlement.COMPLETED, 10, 10, RateLimitObservation.NONE, 0);
+    assertThat(scheduler.outstanding()).isZero();
+    scheduler.checkInvariants(0);
+  }
+
+  @Test
+  void anAbandonedReservationKeepsItsChargeAndFreesAHalfOpenProbe() {
+    Scheduler scheduler = new Scheduler(topology(deployment("a", 6000, 1_000_000, 0)), 0);
+    for (int i = 0; i < 5; i++) { // the default breaker opens after 5 failures in a row
+      Reservation r =
+          ((Admitted) scheduler.submit(demand(Priority.NORMAL, "t", 600 * S), i * S)).reservation();
+      scheduler.fail(r, Settlement.COUNTED, -1, -1, i * S);
+    }
+    long probeAt = scheduler.deployment("a").orElseThrow().health().openUntilNanos();
+    Reservation probe =
+        ((Admitted) scheduler.submit(demand(Priority.NORMAL, "t", 900 * S), probeAt)).reservation();
+    assertThat(scheduler.submit(demand(Priority.NORMAL, "t", 900 * S), probeAt))
+        .as("no second request while the probe runs")
+        .isNotInstanceOf(Admitted.class);
+    long charged = scheduler.deployment("a").orElseThrow().windowTokens(probeAt);
+    scheduler.abandon(probe, probeAt);
+    assertThat(scheduler.outstanding()).isZero();
+    assertThat(scheduler.deployment("a").orElseThrow().windowTokens(probeAt)).isEqualTo(charged);
+    assertThat(scheduler.submit(demand(Priority.NORMAL, "t", 900 * S), probeAt + S))
+        .as("the next probe may go")
+        .isInstanceOf(Admitted.class);
+  }
 }

@@ -1,7 +1,7 @@
 package dev.penstock.core.queue;
 
-import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
 
@@ -18,7 +18,10 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>A request put back after an upstream rate-limit answer goes to the front of its tenant's FIFO
  * ({@link #addFirst}): it keeps its place. Removal of an arbitrary entry (a deadline that passed, a
- * client that left) is O(length of that tenant's FIFO).
+ * client that left) is O(1): each FIFO, and the turn order, is a {@link LinkedHashSet}, which keeps
+ * insertion order at both ends and finds an element by hash. Entries are therefore compared with
+ * {@code equals}: two entries waiting at once must not be equal (the scheduler's tickets compare by
+ * identity).
  *
  * <p>Not thread-safe; the scheduler's lock guards it.
  */
@@ -88,6 +91,55 @@ public final class WaitQueue<T extends QueueEntry> {
     return levels[priority.ordinal()].size;
   }
 
+  /** How many entries of a higher priority than {@code priority} wait. */
+  public int waitingAbove(Priority priority) {
+    int above = 0;
+    for (int i = 0; i < priority.ordinal(); i++) {
+      above += levels[i].size;
+    }
+    return above;
+  }
+
+  /** Every waiting entry, in no particular order (for invariant checks and views). */
+  public void forEach(java.util.function.Consumer<? super T> action) {
+    for (Level<T> level : levels) {
+      level.byTenant.values().forEach(fifo -> fifo.forEach(action));
+    }
+  }
+
+  /**
+   * Checks the queue's own bookkeeping: sizes match the entries, every tenant with entries has a
+   * turn and no other does, each entry sits in its own level and tenant's FIFO.
+   *
+   * @throws IllegalStateException naming the first broken invariant
+   */
+  public void checkInvariants() {
+    int total = 0;
+    for (int i = 0; i < levels.length; i++) {
+      Level<T> level = levels[i];
+      int count = 0;
+      for (Map.Entry<String, LinkedHashSet<T>> e : level.byTenant.entrySet()) {
+        check(!e.getValue().isEmpty(), "an empty FIFO is kept for tenant " + e.getKey());
+        check(level.turns.contains(e.getKey()), "tenant " + e.getKey() + " has no turn");
+        for (T entry : e.getValue()) {
+          check(entry.priority().ordinal() == i, entry + " sits in the wrong priority level");
+          check(entry.tenant().equals(e.getKey()), entry + " sits in another tenant's FIFO");
+        }
+        count += e.getValue().size();
+      }
+      check(level.turns.size() == level.byTenant.size(), "turns and tenants differ");
+      check(level.size == count, "level " + i + " counts " + level.size + " but holds " + count);
+      total += count;
+    }
+    check(size == total, "size " + size + " but " + total + " entries");
+  }
+
+  private static void check(boolean condition, String message) {
+    if (!condition) {
+      throw new IllegalStateException(message);
+    }
+  }
+
   /**
    * About how many waiting requests would be served before a new one of this priority and tenant:
    * all of higher priority, and at its own priority, one per round from each other tenant for as
@@ -102,17 +154,17 @@ public final class WaitQueue<T extends QueueEntry> {
   }
 
   private static final class Level<T extends QueueEntry> {
-    private final Map<String, ArrayDeque<T>> byTenant = new HashMap<>();
+    private final Map<String, LinkedHashSet<T>> byTenant = new HashMap<>();
 
     /** Tenants with waiting requests, in turn order; the head's turn is now. */
-    private final ArrayDeque<String> turns = new ArrayDeque<>();
+    private final LinkedHashSet<String> turns = new LinkedHashSet<>();
 
     private int size;
 
     void add(T entry, boolean first) {
-      ArrayDeque<T> fifo = byTenant.get(entry.tenant());
+      LinkedHashSet<T> fifo = byTenant.get(entry.tenant());
       if (fifo == null) {
-        fifo = new ArrayDeque<>();
+        fifo = new LinkedHashSet<>();
         byTenant.put(entry.tenant(), fifo);
         if (first) {
           turns.addFirst(entry.tenant());
@@ -129,17 +181,16 @@ public final class WaitQueue<T extends QueueEntry> {
     }
 
     @Nullable T peek() {
-      String tenant = turns.peekFirst();
-      return tenant == null ? null : byTenant.get(tenant).peekFirst();
+      return turns.isEmpty() ? null : byTenant.get(turns.getFirst()).getFirst();
     }
 
     @Nullable T poll() {
-      String tenant = turns.pollFirst();
-      if (tenant == null) {
+      if (turns.isEmpty()) {
         return null;
       }
-      ArrayDeque<T> fifo = byTenant.get(tenant);
-      T entry = fifo.pollFirst();
+      String tenant = turns.removeFirst();
+      LinkedHashSet<T> fifo = byTenant.get(tenant);
+      T entry = fifo.removeFirst();
       if (fifo.isEmpty()) {
         byTenant.remove(tenant);
       } else {
@@ -150,7 +201,7 @@ public final class WaitQueue<T extends QueueEntry> {
     }
 
     boolean remove(T entry) {
-      ArrayDeque<T> fifo = byTenant.get(entry.tenant());
+      LinkedHashSet<T> fifo = byTenant.get(entry.tenant());
       if (fifo == null || !fifo.remove(entry)) {
         return false;
       }
@@ -163,10 +214,10 @@ public final class WaitQueue<T extends QueueEntry> {
     }
 
     long ahead(String tenant) {
-      ArrayDeque<T> own = byTenant.get(tenant);
+      LinkedHashSet<T> own = byTenant.get(tenant);
       long rounds = (own == null ? 0 : own.size()) + 1;
       long ahead = 0;
-      for (Map.Entry<String, ArrayDeque<T>> e : byTenant.entrySet()) {
+      for (Map.Entry<String, LinkedHashSet<T>> e : byTenant.entrySet()) {
         ahead += e.getKey().equals(tenant) ? rounds - 1 : Math.min(e.getValue().size(), rounds);
       }
       return ahead;

@@ -21,9 +21,12 @@ import java.util.Set;
  *
  * <p>The ready time of each deployment is cached in a primitive array, refreshed by the scheduler
  * after every change to that deployment ({@link #refresh}); a ready time is an absolute instant, so
- * the cache stays exact while time passes. Choosing is then one pass over a {@code long[]} — about
- * a nanosecond per deployment — and the limiter is consulted only for the winner, to check that
- * this request's token cost fits its window.
+ * the cache stays exact while time passes (or errs late, when upstream-reported use expires).
+ * Choosing is then one pass over a {@code long[]} — about a nanosecond per deployment — and the
+ * limiter is consulted only for the winner, to check that this request's token cost fits its
+ * window; a winner that cannot take the tokens is passed over for that one call. {@link
+ * #earliestStartNanos} judges by the same two facts, so that a wake-up the scheduler plans always
+ * finds the start it expected.
  *
  * <p>Not thread-safe; the scheduler's lock guards it.
  */
@@ -101,14 +104,19 @@ public final class Pool {
   }
 
   private int chooseInTier(int from, int to, long nowNanos, long tokens, Set<String> avoid) {
-    // A winner whose window cannot take this request's tokens yet is skipped, and its ready time
-    // moved to when it can (still exact for that cost, conservative for smaller ones).
+    // A winner whose window cannot take this request's tokens yet is passed over for this call
+    // only:
+    // the cached ready time stays what it is for any request, so that choose and
+    // earliestStartNanos always agree (see the class comment).
+    boolean[] cannotFit = null;
     while (true) {
       int best = -1;
       double bestScore = -1;
       for (int i = from; i < to; i++) {
         long ready = readyAt[i];
-        if (ready <= nowNanos && (avoid.isEmpty() || !avoid.contains(limiters[i].name()))) {
+        if (ready <= nowNanos
+            && (cannotFit == null || !cannotFit[i])
+            && (avoid.isEmpty() || !avoid.contains(limiters[i].name()))) {
           long idle = nowNanos - ready;
           double score = weights[i] * (idle < 0 || idle > CAP_NANOS ? CAP_NANOS : idle);
           if (score > bestScore) {
@@ -120,11 +128,13 @@ public final class Pool {
       if (best < 0) {
         return -1;
       }
-      long start = limiters[best].startTimeNanos(nowNanos, tokens);
-      if (start <= nowNanos) {
+      if (limiters[best].startTimeNanos(nowNanos, tokens) <= nowNanos) {
         return best;
       }
-      readyAt[best] = start;
+      if (cannotFit == null) {
+        cannotFit = new boolean[limiters.length];
+      }
+      cannotFit[best] = true;
     }
   }
 
@@ -133,16 +143,49 @@ public final class Pool {
 
   /**
    * The earliest time any deployment not named in {@code avoid} could start a request charged
-   * {@code tokens}.
+   * {@code tokens}, judged exactly as {@link #choose} judges: from the cached ready time and the
+   * limiter's fit for these tokens. The two must agree — if this says "now", choose finds a
+   * deployment now — or the dispatcher, woken for a start that choose then refuses, would spin.
    */
   public long earliestStartNanos(long nowNanos, long tokens, Set<String> avoid) {
     long earliest = DeploymentLimiter.NEVER;
-    for (DeploymentLimiter limiter : limiters) {
-      if (avoid.isEmpty() || !avoid.contains(limiter.name())) {
-        earliest = Math.min(earliest, limiter.startTimeNanos(nowNanos, tokens));
+    for (int i = 0; i < limiters.length; i++) {
+      if (avoid.isEmpty() || !avoid.contains(limiters[i].name())) {
+        long start = limiters[i].startTimeNanos(nowNanos, tokens);
+        earliest =
+            Math.min(
+                earliest, start == DeploymentLimiter.NEVER ? start : Math.max(start, readyAt[i]));
       }
     }
     return earliest;
+  }
+
+  /**
+   * Checks that no cached ready time is earlier than the limiter's own: a limiter's ready time only
+   * moves later through an event, after which the scheduler refreshes the cache, and may move
+   * earlier by itself as time passes (use reported by the upstream expires), which leaves the cache
+   * late but safe.
+   *
+   * @throws IllegalStateException naming the deployment whose cache is wrong
+   */
+  public void checkInvariants(long nowNanos) {
+    for (int i = 0; i < limiters.length; i++) {
+      long fresh = limiters[i].readyAtNanos(nowNanos);
+      if (readyAt[i] < fresh) {
+        throw new IllegalStateException(
+            "deployment "
+                + limiters[i].name()
+                + ": cached ready time "
+                + readyAt[i]
+                + " is before the limiter's "
+                + fresh
+                + " at "
+                + nowNanos);
+      }
+      if (i > 0 && tiers[i] < tiers[i - 1]) {
+        throw new IllegalStateException("deployments are not sorted by tier");
+      }
+    }
   }
 
   /**

@@ -120,6 +120,9 @@ public final class ErrorResponses {
       case SHUTTING_DOWN ->
           new ApiError(
               503, "penstock_unavailable", rejected.message(), null, "shutting_down", 1000);
+      // Nobody is there to read it; the code names the request's end in the log and metrics.
+      case CANCELLED ->
+          new ApiError(499, "invalid_request_error", rejected.message(), null, "client_closed", -1);
     };
   }
 }

@@ -193,7 +193,7 @@ public final class Pipeline {
           case TOO_LARGE -> "too_large";
           case NO_DEPLOYMENT -> "no_deployment";
           case SHUTTING_DOWN -> "shutting_down";
-          case FAILED -> null;
+          case FAILED, CANCELLED -> null;
         };
     if (label != null) {
       record.rejected(label);
