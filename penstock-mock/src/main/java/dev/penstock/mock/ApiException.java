@@ -2,7 +2,11 @@ package dev.penstock.mock;
 
 import org.jspecify.annotations.Nullable;
 
-/** An error answered in OpenAI's shape; thrown while reading a request, caught by the handler. */
+/**
+ * An error answer; thrown while reading a request, caught by the handler, which writes it in
+ * OpenAI's shape ({@code message, type, param, code}) or, for the errors Azure OpenAI's front door
+ * answers itself, in Azure's shorter one ({@code code, message}).
+ */
 final class ApiException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
@@ -10,18 +14,35 @@ final class ApiException extends RuntimeException {
   private final String type;
   private final @Nullable String param;
   private final @Nullable String code;
+  private final boolean azureShape;
 
   ApiException(
       int status, String type, String message, @Nullable String param, @Nullable String code) {
+    this(status, type, message, param, code, false);
+  }
+
+  private ApiException(
+      int status,
+      String type,
+      String message,
+      @Nullable String param,
+      @Nullable String code,
+      boolean azureShape) {
     super(message, null, false, false);
     this.status = status;
     this.type = type;
     this.param = param;
     this.code = code;
+    this.azureShape = azureShape;
   }
 
   static ApiException invalid(String message, @Nullable String param, @Nullable String code) {
     return new ApiException(400, "invalid_request_error", message, param, code);
+  }
+
+  /** An error in Azure's shape: {@code {"error": {"code": code, "message": message}}}. */
+  static ApiException azure(int status, String code, String message) {
+    return new ApiException(status, "", message, null, code, true);
   }
 
   int status() {
@@ -38,5 +59,9 @@ final class ApiException extends RuntimeException {
 
   @Nullable String code() {
     return code;
+  }
+
+  boolean azureShape() {
+    return azureShape;
   }
 }

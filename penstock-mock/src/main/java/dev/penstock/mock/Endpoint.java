@@ -1,19 +1,9 @@
 package dev.penstock.mock;
 
-/** The generating endpoints the simulator serves. */
+/** The generating operations the simulator serves; {@link Route} lists the URLs of each. */
 enum Endpoint {
-  CHAT("/v1/chat/completions"),
-  COMPLETIONS("/v1/completions"),
-  EMBEDDINGS("/v1/embeddings"),
-  RESPONSES("/v1/responses");
-
-  private final String path;
-
-  Endpoint(String path) {
-    this.path = path;
-  }
-
-  String path() {
-    return path;
-  }
+  CHAT,
+  COMPLETIONS,
+  EMBEDDINGS,
+  RESPONSES
 }

@@ -10,6 +10,8 @@ import java.util.List;
  * @param outputTokens the length of a normal answer in tokens, before the request's output cap
  * @param defaultMaxTokens the output cap charged against TPM when a request names none
  * @param hangMillis how long a {@code hang} fault holds the request before dropping it
+ * @param streamJsonStyle how the JSON inside streamed events is written: OpenAI's compact style, or
+ *     a spaced, reordered one that tests a client's tolerance (see {@link StreamJsonStyle})
  */
 public record MockConfig(
     String host,
@@ -22,7 +24,8 @@ public record MockConfig(
     FaultRates faults,
     List<String> models,
     long seed,
-    long hangMillis) {
+    long hangMillis,
+    StreamJsonStyle streamJsonStyle) {
 
   public static final List<String> DEFAULT_MODELS =
       List.of(
@@ -75,6 +78,7 @@ public record MockConfig(
     private List<String> models = DEFAULT_MODELS;
     private long seed = 42;
     private long hangMillis = 600_000;
+    private StreamJsonStyle streamJsonStyle = StreamJsonStyle.COMPACT;
 
     private Builder() {}
 
@@ -133,6 +137,12 @@ public record MockConfig(
       return this;
     }
 
+    /** {@link StreamJsonStyle#COMPACT} (OpenAI's) unless set. */
+    public Builder streamJsonStyle(StreamJsonStyle value) {
+      streamJsonStyle = value;
+      return this;
+    }
+
     public MockConfig build() {
       return new MockConfig(
           host,
@@ -145,7 +155,8 @@ public record MockConfig(
           faults,
           models,
           seed,
-          hangMillis);
+          hangMillis,
+          streamJsonStyle);
     }
   }
 }

@@ -21,6 +21,7 @@ import java.util.Set;
  * port: 9000
  * latency: {ttft_ms: 300, ms_per_token: 10, jitter: 0.1}
  * faults: {"500": 0.01, reset: 0.005}      # global rates
+ * stream_json_style: spaced               # compact (OpenAI's, the default) or spaced
  * defaults: {rpm: 200, tpm: 40000}         # for keys that set no limits
  * keys:
  *   - {name: org-a, key: sk-a, rpm: 200, tpm: 40000}
@@ -38,6 +39,7 @@ public final class MockConfigLoader {
           "default_max_tokens",
           "embedding_dimensions",
           "hang_ms",
+          "stream_json_style",
           "models",
           "latency",
           "faults",
@@ -92,6 +94,14 @@ public final class MockConfigLoader {
     }
     if (root.has("hang_ms")) {
       builder.hangMillis(integer(root, "hang_ms", "hang_ms"));
+    }
+    if (root.has("stream_json_style")) {
+      String style = text(root, "stream_json_style", "stream_json_style");
+      try {
+        builder.streamJsonStyle(StreamJsonStyle.fromWireName(style));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("stream_json_style: " + e.getMessage());
+      }
     }
     if (root.has("models")) {
       List<String> models = new ArrayList<>();

@@ -1,9 +1,9 @@
 package dev.penstock.mock;
 
-/** OpenAI's error answers, worded as OpenAI words them. */
+/** OpenAI's error answers, worded as OpenAI words them, and Azure OpenAI's own few. */
 final class MockErrors {
   static final String ORGANIZATION = "org-penstock-mock";
-  static final String NO_KEY =
+  private static final String NO_KEY =
       "You didn't provide an API key. You need to provide your API key in an Authorization header"
           + " using Bearer auth (i.e. Authorization: Bearer YOUR_KEY). You can obtain an API key"
           + " from https://platform.openai.com/account/api-keys.";
@@ -14,6 +14,21 @@ final class MockErrors {
       " Visit https://platform.openai.com/account/rate-limits to learn more.";
 
   private MockErrors() {}
+
+  static ApiException noKey() {
+    return new ApiException(401, "invalid_request_error", NO_KEY, null, null);
+  }
+
+  static ApiException invalidKey(String secret) {
+    return new ApiException(
+        401,
+        "invalid_request_error",
+        "Incorrect API key provided: "
+            + mask(secret)
+            + ". You can find your API key at https://platform.openai.com/account/api-keys.",
+        null,
+        "invalid_api_key");
+  }
 
   static ApiException rateLimited(String model, SlidingWindowLimiter.RateLimited r) {
     String which =
@@ -86,6 +101,28 @@ final class MockErrors {
         "The engine is currently overloaded, please try again later.",
         null,
         null);
+  }
+
+  /**
+   * Azure's answer to an unknown key, or none, on its URLs ({@code 401}, code {@code "401"}), as
+   * Azure OpenAI words it.
+   */
+  static ApiException azureAccessDenied() {
+    return ApiException.azure(
+        401,
+        "401",
+        "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide"
+            + " a valid key for an active subscription and use a correct regional API endpoint for"
+            + " your resource.");
+  }
+
+  /**
+   * Azure's answer to a URL it does not serve — including a known path without its required {@code
+   * api-version} query parameter: {@code 404 {"error": {"code": "404", "message": "Resource not
+   * found"}}}.
+   */
+  static ApiException azureNotFound() {
+    return ApiException.azure(404, "404", "Resource not found");
   }
 
   /** Shows no more of a wrong key than its last four characters. */

@@ -3,6 +3,7 @@ package dev.penstock.mock;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A request as the simulator understands it: what to answer and what to charge.
@@ -30,9 +31,18 @@ record MockRequest(
     return endpoint == Endpoint.EMBEDDINGS ? promptTokens : promptTokens + (long) outputCap * n;
   }
 
-  /** Reads and validates a request body; throws {@link ApiException} with OpenAI's wording. */
+  /**
+   * Reads and validates a request body; throws {@link ApiException} with OpenAI's wording.
+   *
+   * @param deployment the deployment named in an Azure URL, which answers whatever model the body
+   *     names (or none), as Azure's does; null on URLs where the body names the model
+   */
   static MockRequest parse(
-      Endpoint endpoint, JsonNode body, MockConfig config, TokenCounter tokens) {
+      Endpoint endpoint,
+      JsonNode body,
+      @Nullable String deployment,
+      MockConfig config,
+      TokenCounter tokens) {
     if (!body.isObject()) {
       throw ApiException.invalid(
           "Invalid type for request body: expected an object, but got "
@@ -41,11 +51,7 @@ record MockRequest(
           null,
           "invalid_type");
     }
-    JsonNode modelNode = body.path("model");
-    if (!modelNode.isTextual() || modelNode.asText().isBlank()) {
-      throw ApiException.invalid("you must provide a model parameter", null, null);
-    }
-    String model = modelNode.asText();
+    String model = deployment != null ? deployment : model(body);
     boolean stream = body.path("stream").asBoolean(false);
     boolean includeUsage = body.path("stream_options").path("include_usage").asBoolean(false);
     int n = positiveInt(body, "n", 1);
@@ -83,6 +89,14 @@ record MockRequest(
       }
       case EMBEDDINGS -> embeddings(body, model, config, tokens);
     };
+  }
+
+  private static String model(JsonNode body) {
+    JsonNode model = body.path("model");
+    if (!model.isTextual() || model.asText().isBlank()) {
+      throw ApiException.invalid("you must provide a model parameter", null, null);
+    }
+    return model.asText();
   }
 
   private static MockRequest embeddings(

@@ -52,6 +52,15 @@ public final class MockServer implements AutoCloseable {
     return "http://" + config.host() + ":" + port() + "/v1";
   }
 
+  /**
+   * The Azure OpenAI endpoint of the main listener, e.g. {@code http://127.0.0.1:9000}: Azure's
+   * paths ({@code /openai/deployments/...}, {@code /openai/responses}, {@code /openai/v1/...}) hang
+   * below it.
+   */
+  public String azureEndpoint() {
+    return "http://" + config.host() + ":" + port();
+  }
+
   /** The current statistics of every key, in configuration order. */
   public List<KeyStats> stats() {
     return service.stats();

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -27,7 +28,10 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The simulator's HTTP behaviour: authenticates the key, reads the request, asks the key's limiter,
- * rolls for a fault, then answers like OpenAI — at the pace of the latency model.
+ * rolls for a fault, then answers like OpenAI — at the pace of the latency model. The same
+ * operations are served on OpenAI's URLs and on Azure OpenAI's ({@link Route#ALL}); a request's
+ * {@link Surface} decides where its model comes from and in whose words its URL and key are
+ * refused.
  *
  * <p>Threading: one virtual thread per request (Helidon). Waiting for the latency model is a plain
  * sleep on that thread. Shared state lives in {@link KeyState} (locked) and in the atomic
@@ -36,6 +40,7 @@ import org.jspecify.annotations.Nullable;
  */
 final class MockService {
   private static final HeaderName API_KEY = HeaderNames.create("api-key");
+  private static final String API_VERSION = "api-version";
   private static final String SSE = "text/event-stream; charset=utf-8";
   private static final String JSON = "application/json";
 
@@ -67,59 +72,69 @@ final class MockService {
   }
 
   void routing(HttpRouting.Builder routing) {
-    for (Endpoint endpoint : Endpoint.values()) {
-      routing.post(endpoint.path(), (req, res) -> guarded(res, () -> generate(endpoint, req, res)));
+    for (Route route : Route.ALL) {
+      routing.post(route.path(), (req, res) -> guarded(res, () -> generate(route, req, res)));
     }
+    modelRoutes(routing, "/v1/models", Surface.OPENAI);
+    // Azure lists a resource's models under both API generations; the gateway's health check of
+    // an Azure deployment asks /openai/models?api-version=...
+    modelRoutes(routing, "/openai/models", Surface.AZURE_CLASSIC);
+    modelRoutes(routing, "/openai/v1/models", Surface.AZURE_V1);
     routing
-        .post(
-            "/openai/deployments/{deployment}/chat/completions",
-            (req, res) -> guarded(res, () -> generate(Endpoint.CHAT, req, res)))
-        .post(
-            "/openai/deployments/{deployment}/embeddings",
-            (req, res) -> guarded(res, () -> generate(Endpoint.EMBEDDINGS, req, res)))
-        .get("/v1/models", (req, res) -> guarded(res, () -> models(req, res)))
-        .get("/v1/models/{id}", (req, res) -> guarded(res, () -> model(req, res)))
         .get("/__stats", (req, res) -> sendJson(res, 200, MockStatsJson.stats(stats())))
-        .get("/__config", (req, res) -> sendJson(res, 200, MockStatsJson.config(specs(), faults())))
+        .get("/__config", (req, res) -> sendJson(res, 200, configJson()))
         .post("/__reset", (req, res) -> guarded(res, () -> reset(res)))
         .post("/__faults", (req, res) -> guarded(res, () -> setGlobalFaults(req, res)))
         .post("/__keys/{name}", (req, res) -> guarded(res, () -> changeKey(req, res)))
-        .any(
-            (req, res) ->
-                sendError(
-                    res,
-                    new ApiException(
-                        404,
-                        "invalid_request_error",
-                        "Invalid URL ("
-                            + req.prologue().method().text()
-                            + " "
-                            + req.path().path()
-                            + ")",
-                        null,
-                        null)));
+        .any((req, res) -> sendError(res, notFound(req)));
+  }
+
+  private void modelRoutes(HttpRouting.Builder routing, String path, Surface surface) {
+    routing
+        .get(path, (req, res) -> guarded(res, () -> models(surface, req, res)))
+        .get(path + "/{id}", (req, res) -> guarded(res, () -> model(surface, req, res)));
+  }
+
+  /** An unknown URL, answered as the provider whose URL space it is in would answer it. */
+  private static ApiException notFound(ServerRequest req) {
+    if (req.path().path().startsWith("/openai/")) {
+      return MockErrors.azureNotFound();
+    }
+    return new ApiException(
+        404,
+        "invalid_request_error",
+        "Invalid URL (" + req.prologue().method().text() + " " + req.path().path() + ")",
+        null,
+        null);
   }
 
   // ---- the generating endpoints ----
 
-  private void generate(Endpoint endpoint, ServerRequest req, ServerResponse res)
+  private void generate(Route route, ServerRequest req, ServerResponse res)
       throws IOException, InterruptedException {
+    Endpoint endpoint = route.endpoint();
     long seq = sequence.incrementAndGet();
     SplittableRandom random = new SplittableRandom(config.seed() * 0x9E3779B97F4A7C15L + seq);
+    long idHigh = random.nextLong();
+    long idLow = random.nextLong();
     res.header(
         "x-request-id",
-        "req_"
-            + HexFormat.of().toHexDigits(random.nextLong())
-            + HexFormat.of().toHexDigits(random.nextLong()));
-    res.header("openai-version", "2020-10-01");
-    KeyState key = authenticate(req);
+        "req_" + HexFormat.of().toHexDigits(idHigh) + HexFormat.of().toHexDigits(idLow));
+    if (route.surface().azure()) {
+      res.header("apim-request-id", new UUID(idHigh, idLow).toString());
+    } else {
+      res.header("openai-version", "2020-10-01");
+    }
+    KeyState key = admit(route.surface(), req);
     if (key.spec().dead()) {
       // A dead key without a listener of its own: the closest to "connection refused" that a
       // shared port allows is dropping the connection before any answer.
       throw new CloseConnectionException("key " + key.spec().name() + " is dead");
     }
     JsonNode body = Wire.parse(req.content().as(byte[].class));
-    MockRequest request = MockRequest.parse(endpoint, body, config, tokens);
+    String deployment =
+        route.surface().modelFromPath() ? req.path().pathParameters().get(Route.DEPLOYMENT) : null;
+    MockRequest request = MockRequest.parse(endpoint, body, deployment, config, tokens);
     long now = nanoClock.getAsLong();
     FaultKind fault = faults().overriddenBy(key.spec().faults()).pick(random.nextDouble());
     if (fault == FaultKind.QUOTA) {
@@ -154,7 +169,7 @@ final class MockService {
       return;
     }
     if (request.stream()) {
-      new StreamWriter(res, config.latency(), random).write(endpoint, request, generation, false);
+      streamWriter(res, random).write(endpoint, request, generation, false);
     } else {
       answer(endpoint, request, generation, random, res);
     }
@@ -212,8 +227,7 @@ final class MockService {
       }
       case MALFORMED -> {
         if (request.stream()) {
-          new StreamWriter(res, config.latency(), random)
-              .write(endpoint, request, generation, true);
+          streamWriter(res, random).write(endpoint, request, generation, true);
         } else {
           byte[] whole = Wire.bytes(body(endpoint, request, generation));
           res.header(HeaderNames.CONTENT_TYPE, JSON);
@@ -234,8 +248,7 @@ final class MockService {
       ServerResponse res)
       throws IOException, InterruptedException {
     if (request.stream()) {
-      new StreamWriter(res, config.latency(), random)
-          .writeHalfThenDrop(endpoint, request, generation);
+      streamWriter(res, random).writeHalfThenDrop(endpoint, request, generation);
       return;
     }
     byte[] whole = Wire.bytes(body(endpoint, request, generation));
@@ -247,17 +260,24 @@ final class MockService {
     throw new CloseConnectionException("injected cut");
   }
 
+  private StreamWriter streamWriter(ServerResponse res, SplittableRandom random) {
+    return new StreamWriter(res, config.latency(), random, config.streamJsonStyle());
+  }
+
   // ---- models ----
 
-  private void models(ServerRequest req, ServerResponse res) {
-    authenticate(req);
+  private void models(Surface surface, ServerRequest req, ServerResponse res) {
+    admit(surface, req);
     sendJson(res, 200, Wire.models(config.models(), 1_700_000_000L));
   }
 
-  private void model(ServerRequest req, ServerResponse res) {
-    authenticate(req);
+  private void model(Surface surface, ServerRequest req, ServerResponse res) {
+    admit(surface, req);
     String id = req.path().pathParameters().get("id");
     if (!config.models().contains(id)) {
+      if (surface.azure()) {
+        throw MockErrors.azureNotFound();
+      }
       sendError(
           res,
           new ApiException(
@@ -285,7 +305,7 @@ final class MockService {
     } catch (IllegalArgumentException e) {
       throw ApiException.invalid(e.getMessage(), null, null);
     }
-    sendJson(res, 200, MockStatsJson.config(specs(), faults()));
+    sendJson(res, 200, configJson());
   }
 
   private void changeKey(ServerRequest req, ServerResponse res) {
@@ -315,10 +335,14 @@ final class MockService {
     }
     key.spec(after);
     listeners.keyChanged(before, after);
-    sendJson(res, 200, MockStatsJson.config(specs(), faults()));
+    sendJson(res, 200, configJson());
   }
 
   // ---- helpers ----
+
+  private ObjectNode configJson() {
+    return MockStatsJson.config(specs(), faults(), config.streamJsonStyle());
+  }
 
   FaultRates faults() {
     return globalFaults.get();
@@ -345,24 +369,28 @@ final class MockService {
     shutdown.countDown();
   }
 
-  private KeyState authenticate(ServerRequest req) {
+  /**
+   * Checks what the surface requires before the body is read — Azure's {@code api-version}, then
+   * the key — and returns the key's state. The key may come as {@code Authorization: Bearer} (an
+   * OpenAI key, or an Entra token on Azure) or as Azure's {@code api-key} header: either way it is
+   * the same key, with the same limits.
+   */
+  private KeyState admit(Surface surface, ServerRequest req) {
+    // Azure does not document which it checks first; the URL (api-version included) is taken to
+    // be resolved before the credential is looked at, as a routing layer in front would do.
+    if (surface.requiresApiVersion() && req.query().first(API_VERSION).orElse("").isBlank()) {
+      throw MockErrors.azureNotFound();
+    }
     String secret = bearer(req.headers().first(HeaderNames.AUTHORIZATION).orElse(null));
     if (secret == null) {
       secret = req.headers().first(API_KEY).orElse(null);
     }
     if (secret == null || secret.isBlank()) {
-      throw new ApiException(401, "invalid_request_error", MockErrors.NO_KEY, null, null);
+      throw surface.azure() ? MockErrors.azureAccessDenied() : MockErrors.noKey();
     }
     KeyState key = keysBySecret.get(secret);
     if (key == null) {
-      throw new ApiException(
-          401,
-          "invalid_request_error",
-          "Incorrect API key provided: "
-              + MockErrors.mask(secret)
-              + ". You can find your API key at https://platform.openai.com/account/api-keys.",
-          null,
-          "invalid_api_key");
+      throw surface.azure() ? MockErrors.azureAccessDenied() : MockErrors.invalidKey(secret);
     }
     return key;
   }
@@ -402,8 +430,15 @@ final class MockService {
     void run() throws Exception;
   }
 
+  /** The one place where an {@link ApiException} becomes an answer, in its provider's shape. */
   static void sendError(ServerResponse res, ApiException e) {
-    sendJson(res, e.status(), Wire.error(e.type(), e.getMessage(), e.param(), e.code()));
+    String code = e.code();
+    sendJson(
+        res,
+        e.status(),
+        e.azureShape() && code != null
+            ? Wire.azureError(code, e.getMessage())
+            : Wire.error(e.type(), e.getMessage(), e.param(), code));
   }
 
   static void sendJson(ServerResponse res, int status, JsonNode body) {

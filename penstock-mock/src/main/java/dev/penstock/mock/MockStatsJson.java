@@ -60,8 +60,9 @@ final class MockStatsJson {
     return root;
   }
 
-  static ObjectNode config(List<KeySpec> keys, FaultRates faults) {
+  static ObjectNode config(List<KeySpec> keys, FaultRates faults, StreamJsonStyle style) {
     ObjectNode root = JsonNodeFactory.instance.objectNode();
+    root.put("stream_json_style", style.wireName());
     root.set("faults", faultsJson(faults));
     ArrayNode array = root.putArray("keys");
     for (KeySpec spec : keys) {

@@ -20,7 +20,8 @@ import org.jspecify.annotations.Nullable;
  * <p>Chat and legacy completions stream {@code data: {chunk}} events ending with {@code data:
  * [DONE]}; the Responses API streams named events ({@code event: response.output_text.delta})
  * ending with {@code response.completed}, and no {@code [DONE]}. Each event is flushed on its own,
- * so a client sees it when it is due.
+ * so a client sees it when it is due. The JSON inside each event is written in the configured
+ * {@link StreamJsonStyle}; the framing around it never changes.
  */
 final class StreamWriter {
   /** One SSE event; {@code token} events are paced by the per-token time. */
@@ -34,17 +35,20 @@ final class StreamWriter {
   private final ServerResponse res;
   private final LatencyModel latency;
   private final SplittableRandom random;
+  private final StreamJsonStyle style;
 
-  StreamWriter(ServerResponse res, LatencyModel latency, SplittableRandom random) {
+  StreamWriter(
+      ServerResponse res, LatencyModel latency, SplittableRandom random, StreamJsonStyle style) {
     this.res = res;
     this.latency = latency;
     this.random = random;
+    this.style = style;
   }
 
   /** Streams the whole answer; with {@code malformed} one early event carries broken JSON. */
   void write(Endpoint endpoint, MockRequest request, Generation g, boolean malformed)
       throws IOException, InterruptedException {
-    List<Event> events = events(endpoint, request, g);
+    List<Event> events = events(endpoint, request, g, style);
     if (malformed) {
       Event victim = events.get(1);
       events.set(
@@ -62,7 +66,7 @@ final class StreamWriter {
   /** Streams the first half of the events, then drops the connection without ending the stream. */
   void writeHalfThenDrop(Endpoint endpoint, MockRequest request, Generation g)
       throws IOException, InterruptedException {
-    List<Event> events = events(endpoint, request, g);
+    List<Event> events = events(endpoint, request, g, style);
     OutputStream out = open();
     send(out, events.subList(0, Math.max(1, events.size() / 2)));
     throw new CloseConnectionException("injected stream cut");
@@ -91,92 +95,95 @@ final class StreamWriter {
     }
   }
 
-  static List<Event> events(Endpoint endpoint, MockRequest request, Generation g) {
+  static List<Event> events(
+      Endpoint endpoint, MockRequest request, Generation g, StreamJsonStyle style) {
     return switch (endpoint) {
-      case CHAT -> chatEvents(request, g);
-      case COMPLETIONS -> completionEvents(request, g);
-      case RESPONSES -> responseEvents(request, g);
+      case CHAT -> chatEvents(request, g, style);
+      case COMPLETIONS -> completionEvents(request, g, style);
+      case RESPONSES -> responseEvents(request, g, style);
       case EMBEDDINGS -> throw new IllegalArgumentException("embeddings do not stream");
     };
   }
 
-  private static List<Event> chatEvents(MockRequest request, Generation g) {
+  private static List<Event> chatEvents(MockRequest request, Generation g, StreamJsonStyle style) {
     boolean usage = request.includeUsage();
     List<Event> events = new ArrayList<>();
     for (int choice = 0; choice < g.n(); choice++) {
-      events.add(data(Wire.chatChunk(g, choice, null, true, usage), false));
+      events.add(data(Wire.chatChunk(g, choice, null, true, usage), false, style));
     }
     for (String piece : g.pieces()) {
       for (int choice = 0; choice < g.n(); choice++) {
-        events.add(data(Wire.chatChunk(g, choice, piece, false, usage), choice == 0));
+        events.add(data(Wire.chatChunk(g, choice, piece, false, usage), choice == 0, style));
       }
     }
     for (int choice = 0; choice < g.n(); choice++) {
-      events.add(data(Wire.chatFinishChunk(g, choice, usage), false));
+      events.add(data(Wire.chatFinishChunk(g, choice, usage), false, style));
     }
     if (usage) {
-      events.add(data(Wire.chatUsageChunk(g), false));
+      events.add(data(Wire.chatUsageChunk(g), false, style));
     }
     events.add(new Event(null, "[DONE]", false));
     return events;
   }
 
-  private static List<Event> completionEvents(MockRequest request, Generation g) {
+  private static List<Event> completionEvents(
+      MockRequest request, Generation g, StreamJsonStyle style) {
     boolean usage = request.includeUsage();
     List<Event> events = new ArrayList<>();
     for (String piece : g.pieces()) {
       for (int choice = 0; choice < g.n(); choice++) {
-        events.add(data(Wire.completionChunk(g, choice, piece, null, usage), choice == 0));
+        events.add(data(Wire.completionChunk(g, choice, piece, null, usage), choice == 0, style));
       }
     }
     for (int choice = 0; choice < g.n(); choice++) {
-      events.add(data(Wire.completionChunk(g, choice, "", g.finishReason(), usage), false));
+      events.add(data(Wire.completionChunk(g, choice, "", g.finishReason(), usage), false, style));
     }
     if (usage) {
-      events.add(data(Wire.completionUsageChunk(g), false));
+      events.add(data(Wire.completionUsageChunk(g), false, style));
     }
     events.add(new Event(null, "[DONE]", false));
     return events;
   }
 
-  private static List<Event> responseEvents(MockRequest request, Generation g) {
+  private static List<Event> responseEvents(
+      MockRequest request, Generation g, StreamJsonStyle style) {
     List<Event> events = new ArrayList<>();
     int seq = 0;
     String itemId = Wire.messageId(g);
     ObjectNode created = Wire.event("response.created", seq++);
     created.set("response", Wire.response(g, request.outputCap(), false));
-    events.add(named(created, false));
+    events.add(named(created, false, style));
     ObjectNode progress = Wire.event("response.in_progress", seq++);
     progress.set("response", Wire.response(g, request.outputCap(), false));
-    events.add(named(progress, false));
+    events.add(named(progress, false, style));
     ObjectNode added = Wire.event("response.output_item.added", seq++);
     added.put("output_index", 0);
     added.set("item", Wire.responseMessage(g, false));
-    events.add(named(added, false));
+    events.add(named(added, false, style));
     ObjectNode partAdded = partEvent("response.content_part.added", seq++, itemId);
     partAdded.set("part", Wire.outputText(""));
-    events.add(named(partAdded, false));
+    events.add(named(partAdded, false, style));
     for (String piece : g.pieces()) {
       ObjectNode delta = partEvent("response.output_text.delta", seq++, itemId);
       delta.put("delta", piece);
       delta.putArray("logprobs");
-      events.add(named(delta, true));
+      events.add(named(delta, true, style));
     }
     ObjectNode textDone = partEvent("response.output_text.done", seq++, itemId);
     textDone.put("text", g.text());
     textDone.putArray("logprobs");
-    events.add(named(textDone, false));
+    events.add(named(textDone, false, style));
     ObjectNode partDone = partEvent("response.content_part.done", seq++, itemId);
     partDone.set("part", Wire.outputText(g.text()));
-    events.add(named(partDone, false));
+    events.add(named(partDone, false, style));
     ObjectNode itemDone = Wire.event("response.output_item.done", seq++);
     itemDone.put("output_index", 0);
     itemDone.set("item", Wire.responseMessage(g, true));
-    events.add(named(itemDone, false));
+    events.add(named(itemDone, false, style));
     boolean capped = g.finishReason().equals("length");
     ObjectNode completed = Wire.event(capped ? "response.incomplete" : "response.completed", seq);
     completed.set("response", Wire.response(g, request.outputCap(), true));
-    events.add(named(completed, false));
+    events.add(named(completed, false, style));
     return events;
   }
 
@@ -188,12 +195,11 @@ final class StreamWriter {
     return event;
   }
 
-  private static Event data(ObjectNode chunk, boolean token) {
-    return new Event(null, new String(Wire.bytes(chunk), StandardCharsets.UTF_8), token);
+  private static Event data(ObjectNode chunk, boolean token, StreamJsonStyle style) {
+    return new Event(null, style.write(chunk), token);
   }
 
-  private static Event named(ObjectNode event, boolean token) {
-    return new Event(
-        event.get("type").asText(), new String(Wire.bytes(event), StandardCharsets.UTF_8), token);
+  private static Event named(ObjectNode event, boolean token, StreamJsonStyle style) {
+    return new Event(event.get("type").asText(), style.write(event), token);
   }
 }

@@ -52,6 +52,15 @@ final class Wire {
     }
   }
 
+  /** Compact JSON text; Jackson quotes and escapes strings, so nothing here does it by hand. */
+  static String text(JsonNode node) {
+    try {
+      return JSON.writeValueAsString(node);
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   static ObjectNode error(
       String type, String message, @Nullable String param, @Nullable String code) {
     ObjectNode error = NODES.objectNode();
@@ -61,6 +70,15 @@ final class Wire {
     error.put("code", code);
     ObjectNode root = NODES.objectNode();
     root.set("error", error);
+    return root;
+  }
+
+  /** Azure OpenAI's own error shape: no {@code type} and no {@code param}, a string code. */
+  static ObjectNode azureError(String code, String message) {
+    ObjectNode root = NODES.objectNode();
+    ObjectNode error = root.putObject("error");
+    error.put("code", code);
+    error.put("message", message);
     return root;
   }
 

@@ -61,6 +61,16 @@ class MockConfigLoaderTest {
   }
 
   @Test
+  void readsTheStreamJsonStyle() throws Exception {
+    String keys = "keys:\n  - {name: a, key: sk-a-123456789}\n";
+    assertThat(parse(keys).streamJsonStyle()).isEqualTo(StreamJsonStyle.COMPACT);
+    assertThat(parse("stream_json_style: spaced\n" + keys).streamJsonStyle())
+        .isEqualTo(StreamJsonStyle.SPACED);
+    assertThatThrownBy(() -> parse("stream_json_style: pretty\n" + keys))
+        .hasMessageStartingWith("stream_json_style: unknown style 'pretty'");
+  }
+
+  @Test
   void keySpecsNeverPrintTheirSecret() {
     assertThat(KeySpec.of("a", "sk-very-secret", 1, 1).toString()).doesNotContain("secret");
   }

@@ -10,6 +10,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 
 /** A small JDK HttpClient wrapper for talking to a simulator in tests. */
@@ -87,6 +88,34 @@ final class MockHttp implements AutoCloseable {
     } catch (IOException e) {
       return new StreamRead(lines, e);
     }
+  }
+
+  /** Sends {@code method path} with exactly the given headers (say, Azure's {@code api-key}). */
+  HttpResponse<String> exchange(
+      String method, String path, Map<String, String> headers, String body) throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create(root + path))
+            .timeout(Duration.ofSeconds(10))
+            .method(
+                method,
+                body.isEmpty()
+                    ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofString(body));
+    headers.forEach(request::header);
+    return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Reads a stream line by line, sent with exactly the given headers. */
+  List<String> streamLines(String path, Map<String, String> headers, String body) throws Exception {
+    return exchange("POST", path, headers, body).body().lines().toList();
+  }
+
+  static Map<String, String> apiKey(String key) {
+    return Map.of("api-key", key, "Content-Type", "application/json");
+  }
+
+  static Map<String, String> bearer(String key) {
+    return Map.of("Authorization", "Bearer " + key, "Content-Type", "application/json");
   }
 
   HttpResponse<String> get(String path, String key) throws Exception {
