@@ -13,7 +13,9 @@ import picocli.CommandLine.Option;
 @Command(
     name = "check",
     mixinStandardHelpOptions = true,
-    description = "Validates a configuration file; each problem names its field path and line.")
+    description =
+        "Validates a configuration file (see docs/configuration.md); each problem names its"
+            + " field path and line.")
 final class CheckCommand implements Callable<Integer> {
   @Option(names = "--config", required = true, description = "The YAML configuration file.")
   Path config;

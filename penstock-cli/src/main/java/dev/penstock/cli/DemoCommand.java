@@ -7,7 +7,7 @@ import dev.penstock.cli.bench.Header;
 import dev.penstock.cli.bench.HtmlReport;
 import dev.penstock.cli.bench.Percentiles;
 import dev.penstock.cli.bench.ProgressListener;
-import dev.penstock.cli.bench.ProgressSnapshot;
+import dev.penstock.cli.bench.ProgressStyle;
 import dev.penstock.cli.bench.Rate;
 import dev.penstock.mock.KeySpec;
 import dev.penstock.mock.KeyStats;
@@ -28,12 +28,13 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code penstock demo}: the showcase. A simulated provider with several rate-limited keys, a
@@ -44,10 +45,15 @@ import picocli.CommandLine.Option;
     name = "demo",
     mixinStandardHelpOptions = true,
     description = {
-      "Shows what Penstock does, with nothing but a JDK: the same load sent straight to one",
-      "rate-limited key and through Penstock over a pool of keys, side by side."
+      "Shows what Penstock does, with nothing but a JDK.",
+      "The same load is sent at once straight to one rate-limited key and through Penstock over"
+          + " a pool of keys; then the two results side by side."
     })
 final class DemoCommand implements Callable<Integer> {
+  private final ProgressStyle progressStyle;
+
+  @Spec CommandSpec spec;
+
   @Option(
       names = "--keys",
       defaultValue = "6",
@@ -94,6 +100,13 @@ final class DemoCommand implements Callable<Integer> {
       description = "Keep the gateway and its dashboard running after the summary, until Ctrl-C.")
   boolean stay;
 
+  /**
+   * With the progress style decided at startup: redrawn in place on a terminal, lines otherwise.
+   */
+  DemoCommand(ProgressStyle progressStyle) {
+    this.progressStyle = progressStyle;
+  }
+
   @Override
   public Integer call() throws Exception {
     PrintStream out = System.out;
@@ -130,7 +143,7 @@ final class DemoCommand implements Callable<Integer> {
           keys * rpm,
           gateway.dashboardUrl(),
           gateway.dashboardUrl().replace("/ui", "/metrics"));
-      DualProgress progress = new DualProgress(System.err);
+      DemoProgress progress = new DemoProgress(progressStyle.printer(spec.commandLine().getErr()));
       BenchOptions direct = options(mock.baseUrl(), lone, offered, List.of());
       BenchOptions pooled =
           options(
@@ -213,55 +226,6 @@ final class DemoCommand implements Callable<Integer> {
               tpm));
     }
     return new ConfigLoader(Map.<String, String>of()::get).parse(yaml.toString(), "demo");
-  }
-
-  /** Draws both runs' progress on one line. */
-  private static final class DualProgress {
-    private final PrintStream terminal;
-    private final Map<String, ProgressSnapshot> latest = new ConcurrentHashMap<>();
-    private int lastLength;
-
-    DualProgress(PrintStream terminal) {
-      this.terminal = terminal;
-    }
-
-    ProgressListener side(String name) {
-      return snapshot -> {
-        latest.put(name, snapshot);
-        draw();
-      };
-    }
-
-    private synchronized void draw() {
-      StringBuilder line = new StringBuilder("\r");
-      ProgressSnapshot any = latest.values().stream().findFirst().orElse(null);
-      if (any != null) {
-        line.append(String.format(Locale.ROOT, "%5.0fs ", any.elapsedNanos() / 1e9));
-      }
-      for (String name : List.of("A", "B")) {
-        ProgressSnapshot s = latest.get(name);
-        if (s != null) {
-          line.append(
-              String.format(
-                  Locale.ROOT,
-                  " | %s sent %d ok %d 429 %d%s",
-                  name,
-                  s.sent(),
-                  s.succeeded(),
-                  s.rateLimited(),
-                  s.draining() ? " (draining)" : ""));
-        }
-      }
-      String text = line.toString();
-      terminal.print(text + " ".repeat(Math.max(0, lastLength - text.length())));
-      terminal.flush();
-      lastLength = text.length();
-    }
-
-    synchronized void finish() {
-      terminal.println();
-      terminal.flush();
-    }
   }
 
   /** The side-by-side table. */

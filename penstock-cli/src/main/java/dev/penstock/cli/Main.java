@@ -1,6 +1,7 @@
 package dev.penstock.cli;
 
 import dev.penstock.cli.bench.BenchCommand;
+import dev.penstock.cli.bench.ProgressStyle;
 import org.slf4j.LoggerFactory;
 import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
@@ -31,9 +32,17 @@ public final class Main {
     System.exit(commandLine().execute(args));
   }
 
-  /** The command line with every subcommand, for the launcher and for tests. */
+  /**
+   * The command line with every subcommand, for the launcher and for tests; progress is drawn as a
+   * bar when stderr is a terminal, as plain lines otherwise.
+   */
   public static CommandLine commandLine() {
-    CommandLine cli = new CommandLine(new Main());
+    return commandLine(ProgressStyle.detect());
+  }
+
+  /** The command line, with the progress style chosen by the caller. */
+  public static CommandLine commandLine(ProgressStyle progressStyle) {
+    CommandLine cli = new CommandLine(new Main(), new Commands(progressStyle));
     cli.setCaseInsensitiveEnumValuesAllowed(true);
     cli.setExecutionExceptionHandler(
         (e, command, parsed) -> {
@@ -41,5 +50,19 @@ public final class Main {
           return 1;
         });
     return cli;
+  }
+
+  /** Builds the commands that show progress with the style decided once, at startup. */
+  private record Commands(ProgressStyle progressStyle) implements CommandLine.IFactory {
+    @Override
+    public <K> K create(Class<K> type) throws Exception {
+      if (type == BenchCommand.class) {
+        return type.cast(new BenchCommand(progressStyle));
+      }
+      if (type == DemoCommand.class) {
+        return type.cast(new DemoCommand(progressStyle));
+      }
+      return CommandLine.defaultFactory().create(type);
+    }
   }
 }

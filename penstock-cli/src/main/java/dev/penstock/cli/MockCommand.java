@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
     name = "mock",
     mixinStandardHelpOptions = true,
     description = {
-      "Runs a rate-limited OpenAI-compatible provider simulator (SPEC 11).",
+      "Runs a rate-limited OpenAI-compatible provider simulator (see docs/mock.md).",
       "Each key has its own RPM/TPM limits over a sliding 60 s window; over a limit it answers 429"
           + " like OpenAI. Stats: GET /__stats; reset: POST /__reset."
     })
@@ -84,7 +84,8 @@ final class MockCommand implements Callable<Integer> {
   @Option(
       names = "--jitter",
       defaultValue = "0.1",
-      description = "Latency jitter, a fraction: 0.1 = ±10% (default: ${DEFAULT-VALUE}).")
+      // picocli formats descriptions with String.format: a lone % is a broken format specifier.
+      description = "Latency jitter, a fraction: 0.1 = ±10%% (default: ${DEFAULT-VALUE}).")
   double jitter = 0.1;
 
   @Option(

@@ -15,9 +15,11 @@ import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import com.openai.models.embeddings.EmbeddingCreateParams;
 import com.openai.models.models.Model;
 import java.io.BufferedReader;
+import java.io.Closeable;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.net.ServerSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -25,17 +27,17 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
@@ -48,119 +50,211 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("e2e")
 class ProcessEndToEndTest {
-  private final List<Process> processes = new ArrayList<>();
+  /*
+   * Addresses
+   * ---------
+   * Every child binds port 0 and prints the address it got (the mock's banner line, serve's
+   * "penstock gateway at" line), which the test reads from its output: a port picked here, closed,
+   * and passed to a child could be taken by any other process in between. The one address that
+   * must refuse connections is a socket this JVM binds and never listens on: a connection to it is
+   * refused, and no other process can bind that port while the test holds it.
+   *
+   * Waits
+   * -----
+   * Every wait has a bound (READY, LINE, EXIT, REQUEST); a failure says what was awaited and shows
+   * everything the child printed.
+   */
+  private static final Duration READY = Duration.ofSeconds(60);
+  private static final Duration LINE = Duration.ofSeconds(30);
+  private static final Duration EXIT = Duration.ofSeconds(20);
+  private static final Duration REQUEST = Duration.ofSeconds(30);
 
-  /** What each process printed after its ready line. */
-  private final Map<Process, LinkedBlockingQueue<String>> laterLines = new ConcurrentHashMap<>();
+  /** The first base URL in a ready line, e.g. {@code http://127.0.0.1:41234/v1}. */
+  private static final Pattern BASE_URL = Pattern.compile("http://[^\\s,]+/v1");
 
-  /** Waits for {@code process} to print a line containing {@code text}. */
-  private String awaitLine(Process process, String text) throws InterruptedException {
-    LinkedBlockingQueue<String> lines = laterLines.get(process);
-    for (String line = lines.poll(30, TimeUnit.SECONDS);
-        line != null;
-        line = lines.poll(30, TimeUnit.SECONDS)) {
-      if (line.contains(text)) {
-        return line;
-      }
-    }
-    throw new AssertionError("no line containing '" + text + "' within 30 s");
-  }
+  private final List<Child> children = new ArrayList<>();
+  private final List<Closeable> held = new ArrayList<>();
 
   @TempDir Path dir;
 
-  /** Starts {@code penstock ARGS} in its own JVM and waits for the line that says it is ready. */
-  private Process penstock(String readyLine, String... args) throws Exception {
+  /** A penstock process and everything it has printed, stdout and stderr merged. */
+  private static final class Child {
+    /** Put after the last line; no child prints a NUL. */
+    private static final String END = "\u0000end of output";
+
+    final Process process;
+    private final LinkedBlockingQueue<String> unread = new LinkedBlockingQueue<>();
+    private final StringBuffer transcript = new StringBuffer();
+
+    Child(Process process) {
+      this.process = process;
+      Thread.ofVirtual().name("output of " + process.pid()).start(this::pump);
+    }
+
+    private void pump() {
+      try (BufferedReader output = process.inputReader(StandardCharsets.UTF_8)) {
+        for (String line = output.readLine(); line != null; line = output.readLine()) {
+          transcript.append(line).append('\n');
+          unread.add(line);
+        }
+      } catch (IOException e) {
+        transcript.append("(output unreadable: ").append(e).append(")\n");
+      } finally {
+        unread.add(END);
+      }
+    }
+
+    /** Waits at most {@code timeout} for the next line that contains {@code text}. */
+    String awaitLine(String text, Duration timeout) throws InterruptedException {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (true) {
+        String line = unread.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+        if (line == null) {
+          throw failure("no line containing '" + text + "' within " + timeout);
+        }
+        if (line.equals(END)) {
+          unread.add(END); // for any later wait
+          throw failure("output ended before a line containing '" + text + "'");
+        }
+        if (line.contains(text)) {
+          return line;
+        }
+      }
+    }
+
+    /** The base URL in the next line that contains {@code text}, as the child printed it. */
+    String awaitBaseUrl(String text, Duration timeout) throws InterruptedException {
+      String line = awaitLine(text, timeout);
+      Matcher url = BASE_URL.matcher(line);
+      if (!url.find()) {
+        throw failure("no http://HOST:PORT/v1 address in '" + line + "'");
+      }
+      return url.group();
+    }
+
+    /** Waits at most {@code timeout} for the child to exit, and returns all it printed. */
+    String awaitExit(Duration timeout) throws InterruptedException {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      if (!process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+        throw failure("still running after " + timeout);
+      }
+      // The pump may still be reading the last lines.
+      for (String line = ""; !line.equals(END); ) {
+        line = unread.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+        if (line == null) {
+          throw failure("exited, but its output did not end within " + timeout);
+        }
+      }
+      return transcript.toString();
+    }
+
+    AssertionError failure(String what) {
+      return new AssertionError(
+          "penstock (pid " + process.pid() + "): " + what + "; its output:\n" + transcript);
+    }
+  }
+
+  /** Starts {@code penstock ARGS} in its own JVM. */
+  private Child start(String... args) throws IOException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(Main.class.getName());
     command.addAll(List.of(args));
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-    processes.add(process);
-    BufferedReader output =
-        new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-    CompletableFuture<String> ready =
-        CompletableFuture.supplyAsync(
-            () -> {
-              try {
-                StringBuilder seen = new StringBuilder();
-                for (String line = output.readLine(); line != null; line = output.readLine()) {
-                  seen.append(line).append('\n');
-                  if (line.contains(readyLine)) {
-                    LinkedBlockingQueue<String> later = new LinkedBlockingQueue<>();
-                    laterLines.put(process, later);
-                    Thread.ofVirtual().start(() -> output.lines().forEach(later::add));
-                    return line;
-                  }
-                }
-                throw new IllegalStateException("exited before ready:\n" + seen);
-              } catch (IOException e) {
-                throw new IllegalStateException(e);
-              }
-            });
-    ready.get(60, TimeUnit.SECONDS);
-    return process;
+    Child child = new Child(new ProcessBuilder(command).redirectErrorStream(true).start());
+    children.add(child);
+    return child;
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
+  /** Starts {@code penstock mock ARGS} on a port of its choice; returns its base URL. */
+  private String mock(String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of("mock"));
+    command.addAll(List.of(args));
+    return start(command.toArray(String[]::new)).awaitBaseUrl("penstock mock:", READY);
+  }
+
+  /** Starts {@code penstock serve ARGS}; the config says {@code listen: 127.0.0.1:0}. */
+  private Child serve(String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of("serve"));
+    command.addAll(List.of(args));
+    return start(command.toArray(String[]::new));
+  }
+
+  /**
+   * An address where nothing listens, for as long as the test runs: a socket bound to a port and
+   * never listening, so that connecting is refused and no other process can bind the port.
+   */
+  private String deadBaseUrl() throws IOException {
+    Socket unlistened = new Socket();
+    held.add(unlistened);
+    unlistened.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    return "http://127.0.0.1:" + unlistened.getLocalPort() + "/v1";
+  }
+
+  private static OpenAIClient sdk(String gatewayBaseUrl) {
+    return OpenAIOkHttpClient.builder()
+        .baseUrl(gatewayBaseUrl)
+        .apiKey("sk-any")
+        .maxRetries(0)
+        .timeout(REQUEST)
+        .build();
+  }
+
+  private static HttpRequest.Builder request(String url) {
+    return HttpRequest.newBuilder(URI.create(url)).timeout(REQUEST);
   }
 
   @AfterEach
   void stop() throws Exception {
-    for (Process process : processes) {
-      process.destroy();
-      process.waitFor(20, TimeUnit.SECONDS);
+    for (Child child : children) {
+      child.process.destroy();
+      if (!child.process.waitFor(EXIT.toSeconds(), TimeUnit.SECONDS)) {
+        child.process.destroyForcibly().waitFor(EXIT.toSeconds(), TimeUnit.SECONDS);
+      }
+    }
+    for (Closeable resource : held) {
+      resource.close();
     }
   }
 
   @Test
   void theSdkTalksToPenstockServeInFrontOfPenstockMock() throws Exception {
-    int mockPort = freePort();
-    int gatewayPort = freePort();
-    penstock(
-        "penstock mock:",
-        "mock",
-        "--port",
-        Integer.toString(mockPort),
-        "--key",
-        "sk-proc-a-00000001",
-        "--key",
-        "sk-proc-b-00000002",
-        "--rpm",
-        "120",
-        "--ttft-ms",
-        "30",
-        "--ms-per-token",
-        "100",
-        "--jitter",
-        "0");
+    String mock =
+        mock(
+            "--port",
+            "0",
+            "--key",
+            "sk-proc-a-00000001",
+            "--key",
+            "sk-proc-b-00000002",
+            "--rpm",
+            "120",
+            "--ttft-ms",
+            "30",
+            "--ms-per-token",
+            "100",
+            "--jitter",
+            "0");
     Path config = dir.resolve("penstock.yaml");
     Files.writeString(
         config,
         """
-        listen: 127.0.0.1:%d
+        listen: 127.0.0.1:0
         models:
           gpt-4o-mini:
             deployments:
-              - {name: a, base_url: "http://127.0.0.1:%d/v1", api_key: "${KEY_A:-sk-proc-a-00000001}", rpm: 120, tpm: 40000}
-              - {name: b, base_url: "http://127.0.0.1:%d/v1", api_key: sk-proc-b-00000002, rpm: 120, tpm: 40000}
+              - {name: a, base_url: "%s", api_key: "${KEY_A:-sk-proc-a-00000001}", rpm: 120, tpm: 40000}
+              - {name: b, base_url: "%s", api_key: sk-proc-b-00000002, rpm: 120, tpm: 40000}
           text-embedding-3-small:
             deployments:
-              - {name: e, base_url: "http://127.0.0.1:%d/v1", api_key: sk-proc-b-00000002, rpm: 120, tpm: 40000}
+              - {name: e, base_url: "%s", api_key: sk-proc-b-00000002, rpm: 120, tpm: 40000}
         """
-            .formatted(gatewayPort, mockPort, mockPort, mockPort));
-    penstock("penstock gateway at", "serve", "--config", config.toString());
+            .formatted(mock, mock, mock));
+    String gateway =
+        serve("--config", config.toString()).awaitBaseUrl("penstock gateway at", READY);
 
-    OpenAIClient sdk =
-        OpenAIOkHttpClient.builder()
-            .baseUrl("http://127.0.0.1:" + gatewayPort + "/v1")
-            .apiKey("sk-any")
-            .maxRetries(0)
-            .build();
+    OpenAIClient sdk = sdk(gateway);
     try {
       ChatCompletionCreateParams chat =
           ChatCompletionCreateParams.builder()
@@ -205,8 +299,7 @@ class ProcessEndToEndTest {
     try (HttpClient http = HttpClient.newHttpClient()) {
       String stats =
           http.send(
-                  HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + mockPort + "/__stats"))
-                      .build(),
+                  request(mock.replaceFirst("/v1$", "/__stats")).build(),
                   HttpResponse.BodyHandlers.ofString())
               .body();
       assertThat(stats)
@@ -217,43 +310,30 @@ class ProcessEndToEndTest {
 
   @Test
   void serveWritesOneJsonLogLinePerRequestWithoutKeys() throws Exception {
-    int mockPort = freePort();
-    int gatewayPort = freePort();
-    penstock(
-        "penstock mock:",
-        "mock",
-        "--port",
-        Integer.toString(mockPort),
-        "--key",
-        "sk-proc-json-SECRET-0001",
-        "--ttft-ms",
-        "5",
-        "--jitter",
-        "0");
+    String mock =
+        mock("--port", "0", "--key", "sk-proc-json-SECRET-0001", "--ttft-ms", "5", "--jitter", "0");
     Path config = dir.resolve("penstock.yaml");
     Files.writeString(
         config,
         """
-        listen: 127.0.0.1:%d
+        listen: 127.0.0.1:0
         logging: {format: plain}
         models:
           gpt-4o-mini:
             deployments:
-              - {name: a, base_url: "http://127.0.0.1:%d/v1", api_key: sk-proc-json-SECRET-0001, rpm: 600, tpm: 400000}
+              - {name: a, base_url: "%s", api_key: sk-proc-json-SECRET-0001, rpm: 600, tpm: 400000}
         """
-            .formatted(gatewayPort, mockPort));
+            .formatted(mock));
     // The option overrides the file's plain.
-    Process gateway =
-        penstock(
-            "penstock gateway at", "serve", "--log-format", "json", "--config", config.toString());
+    Child gateway = serve("--log-format", "json", "--config", config.toString());
+    String gatewayUrl = gateway.awaitBaseUrl("penstock gateway at", READY);
 
     List<String> ids = new ArrayList<>();
     try (HttpClient http = HttpClient.newHttpClient()) {
       for (int i = 0; i < 5; i++) {
         HttpResponse<String> answer =
             http.send(
-                HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:" + gatewayPort + "/v1/chat/completions"))
+                request(gatewayUrl + "/chat/completions")
                     .header("Content-Type", "application/json")
                     .POST(
                         HttpRequest.BodyPublishers.ofString(
@@ -269,7 +349,7 @@ class ProcessEndToEndTest {
     }
     ObjectMapper json = new ObjectMapper();
     for (String id : ids) {
-      String line = awaitLine(gateway, id);
+      String line = gateway.awaitLine(id, LINE);
       assertThat(line).doesNotContain("SECRET");
       JsonNode entry = json.readTree(line); // a whole JSON object per line
       assertThat(entry.path("logger_name").asText()).isEqualTo("penstock.access");
@@ -288,14 +368,11 @@ class ProcessEndToEndTest {
 
   @Test
   void underInjectedFaultsTheSdkIsServedThroughRealProcesses() throws Exception {
-    int mockPort = freePort();
-    int gatewayPort = freePort();
-    int deadPort = freePort();
     Path mockConfig = dir.resolve("mock.yaml");
     Files.writeString(
         mockConfig,
         """
-        port: %d
+        port: 0
         seed: 11
         output_tokens: 8
         latency: {ttft_ms: 5, ms_per_token: 0, jitter: 0}
@@ -304,15 +381,13 @@ class ProcessEndToEndTest {
           - {name: flaky, key: sk-proc-flaky-0001, faults: {"500": 0.15, "503": 0.15}}
           - {name: resetting, key: sk-proc-reset-0001, faults: {reset: 0.1}}
           - {name: healthy, key: sk-proc-healthy-0001}
-        """
-            .formatted(mockPort));
-    penstock("penstock mock:", "mock", "--config", mockConfig.toString());
+        """);
+    String upstream = mock("--config", mockConfig.toString());
     Path config = dir.resolve("penstock.yaml");
-    String upstream = "http://127.0.0.1:" + mockPort + "/v1";
     Files.writeString(
         config,
         """
-        listen: 127.0.0.1:%d
+        listen: 127.0.0.1:0
         circuit_breaker: {consecutive_failures: 20}
         models:
           gpt-4o-mini:
@@ -320,29 +395,29 @@ class ProcessEndToEndTest {
               - {name: flaky, base_url: "%s", api_key: sk-proc-flaky-0001, rpm: 1000000, tpm: 1000000000}
               - {name: resetting, base_url: "%s", api_key: sk-proc-reset-0001, rpm: 1000000, tpm: 1000000000}
               - {name: healthy, base_url: "%s", api_key: sk-proc-healthy-0001, rpm: 1000000, tpm: 1000000000}
-              - {name: dead, base_url: "http://127.0.0.1:%d/v1", api_key: sk-proc-dead-0001, rpm: 1000000, tpm: 1000000000}
+              - {name: dead, base_url: "%s", api_key: sk-proc-dead-0001, rpm: 1000000, tpm: 1000000000}
         """
-            .formatted(gatewayPort, upstream, upstream, upstream, deadPort));
-    penstock("penstock gateway at", "serve", "--config", config.toString());
+            .formatted(upstream, upstream, upstream, deadBaseUrl()));
+    String gateway =
+        serve("--config", config.toString()).awaitBaseUrl("penstock gateway at", READY);
 
-    OpenAIClient sdk =
-        OpenAIOkHttpClient.builder()
-            .baseUrl("http://127.0.0.1:" + gatewayPort + "/v1")
-            .apiKey("sk-any")
-            .maxRetries(0)
-            .build();
+    OpenAIClient sdk = sdk(gateway);
     ChatCompletionCreateParams chat =
         ChatCompletionCreateParams.builder()
             .model("gpt-4o-mini")
             .addUserMessage("Hi")
             .maxCompletionTokens(10)
             .build();
+    // 2,000 requests, 32 at a time, each under the SDK's REQUEST timeout: a bound for them all.
+    long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
     int ok = 0;
     try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
       Semaphore slots = new Semaphore(32);
       List<Future<Boolean>> answers = new ArrayList<>();
       for (int i = 0; i < 2000; i++) {
-        slots.acquire();
+        assertThat(slots.tryAcquire(remainingNanos(deadline), TimeUnit.NANOSECONDS))
+            .as("a free slot for request %d before the deadline", i)
+            .isTrue();
         answers.add(
             pool.submit(
                 () -> {
@@ -357,7 +432,7 @@ class ProcessEndToEndTest {
                 }));
       }
       for (Future<Boolean> answer : answers) {
-        ok += answer.get() ? 1 : 0;
+        ok += answer.get(remainingNanos(deadline), TimeUnit.NANOSECONDS) ? 1 : 0;
       }
     } finally {
       sdk.close();
@@ -365,36 +440,40 @@ class ProcessEndToEndTest {
     assertThat(ok).as("requests served of 2,000 (goal: 99.9%)").isGreaterThanOrEqualTo(1998);
   }
 
+  private static long remainingNanos(long deadlineNanos) {
+    return Math.max(0, deadlineNanos - System.nanoTime());
+  }
+
   @Test
   void sighupReloadsTheConfiguration() throws Exception {
-    int mockPort = freePort();
-    int gatewayPort = freePort();
-    penstock(
-        "penstock mock:", "mock", "--port", Integer.toString(mockPort), "--key", "sk-proc-a-0001");
+    String mock = mock("--port", "0", "--key", "sk-proc-a-0001");
     Path config = dir.resolve("penstock.yaml");
     String deployment =
-        "      - {name: %s, base_url: \"http://127.0.0.1:%d/v1\", api_key: sk-proc-a-0001,"
-            + " rpm: 100, tpm: 100000}\n";
-    String head = "listen: 127.0.0.1:%d\nmodels:\n  m:\n    deployments:\n".formatted(gatewayPort);
-    Files.writeString(config, head + deployment.formatted("one", mockPort));
-    Process gateway =
-        penstock("penstock gateway at", "serve", "--no-watch", "--config", config.toString());
+        "      - {name: %s, base_url: \"%s\", api_key: sk-proc-a-0001, rpm: 100, tpm: 100000}\n";
+    // Port 0 in the reloaded file too: an unchanged listen address is not a change to apply.
+    String head = "listen: 127.0.0.1:0\nmodels:\n  m:\n    deployments:\n";
+    Files.writeString(config, head + deployment.formatted("one", mock));
+    Child gateway = serve("--no-watch", "--config", config.toString());
+    String gatewayUrl = gateway.awaitBaseUrl("penstock gateway at", READY);
     Files.writeString(
-        config,
-        head + deployment.formatted("one", mockPort) + deployment.formatted("two", mockPort));
+        config, head + deployment.formatted("one", mock) + deployment.formatted("two", mock));
 
-    Process hup = new ProcessBuilder("kill", "-HUP", Long.toString(gateway.pid())).start();
-    assertThat(hup.waitFor()).isZero();
-    assertThat(awaitLine(gateway, "config reload (SIGHUP)"))
+    Process hup = new ProcessBuilder("kill", "-HUP", Long.toString(gateway.process.pid())).start();
+    assertThat(hup.waitFor(EXIT.toSeconds(), TimeUnit.SECONDS)).as("kill exited").isTrue();
+    assertThat(hup.exitValue()).isZero();
+    assertThat(gateway.awaitLine("config reload (SIGHUP)", LINE))
         .contains("applied deployments added: two");
-    URI admin = URI.create("http://127.0.0.1:" + gatewayPort + "/admin/deployments");
     try (HttpClient http = HttpClient.newHttpClient()) {
       String body =
-          http.send(HttpRequest.newBuilder(admin).build(), HttpResponse.BodyHandlers.ofString())
+          http.send(
+                  request(gatewayUrl.replaceFirst("/v1$", "/admin/deployments")).build(),
+                  HttpResponse.BodyHandlers.ofString())
               .body();
       assertThat(body).contains("\"name\":\"two\"").doesNotContain("sk-proc-a-0001");
     }
-    assertThat(gateway.isAlive()).as("SIGHUP reloads, it does not stop the gateway").isTrue();
+    assertThat(gateway.process.isAlive())
+        .as("SIGHUP reloads, it does not stop the gateway")
+        .isTrue();
   }
 
   @Test
@@ -403,19 +482,11 @@ class ProcessEndToEndTest {
     Files.writeString(
         config,
         "models:\n  m:\n    deployments:\n      - {name: a, base_url: x, api_key: k, rpm: 0, tpm: 1}\n");
-    Process check =
-        new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp",
-                System.getProperty("java.class.path"),
-                Main.class.getName(),
-                "check",
-                "--config",
-                config.toString())
-            .redirectErrorStream(true)
-            .start();
-    String output = new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(check.waitFor()).isEqualTo(1);
+    Child check = start("check", "--config", config.toString());
+
+    String output = check.awaitExit(READY);
+
+    assertThat(check.process.exitValue()).as(output).isEqualTo(1);
     assertThat(output)
         .contains("models.m.deployments[0].base_url (line 4)")
         .contains("models.m.deployments[0].rpm (line 4): must be a whole number from 1");

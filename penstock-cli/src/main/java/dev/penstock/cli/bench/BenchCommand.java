@@ -1,6 +1,5 @@
 package dev.penstock.cli.bench;
 
-import java.io.Console;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -21,8 +20,9 @@ import picocli.CommandLine.TypeConversionException;
 
 /**
  * {@code penstock bench}: parses the command line into {@link BenchOptions}, runs a {@link
- * BenchRun}, and prints the summary (text or {@code --json}) on stdout, the progress bar on stderr,
- * and the HTML report to {@code --html}.
+ * BenchRun}, and prints the summary (text or {@code --json}) on stdout, the progress on stderr (a
+ * bar on a terminal, a plain line every few seconds otherwise), and the HTML report to {@code
+ * --html}.
  *
  * <p>Invalid options exit with 2 and a one-line reason, as every picocli usage error does.
  */
@@ -32,12 +32,14 @@ import picocli.CommandLine.TypeConversionException;
     sortOptions = false,
     showDefaultValues = true,
     description = {
-      "Load generator for any OpenAI-compatible API: a fixed rate (open loop, so queueing shows"
-          + " as latency) or a fixed concurrency (closed loop).",
-      "Prints throughput, status counts and latency percentiles; --html writes a report with"
-          + " charts."
+      "Sends load to any OpenAI-compatible API and measures it (see docs/bench.md).",
+      "The load is a fixed rate (open loop, so queueing shows as latency) or a fixed concurrency"
+          + " (closed loop). Prints throughput, status counts and latency percentiles; --html"
+          + " writes a report with charts."
     })
 public final class BenchCommand implements Callable<Integer> {
+  private final ProgressStyle progressStyle;
+
   @Spec private CommandSpec spec;
 
   @Option(
@@ -164,18 +166,27 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--html", paramLabel = "FILE", description = "Write an HTML report with charts.")
   private Path html;
 
-  @Option(names = "--progress", description = "Show the progress bar even without a terminal.")
+  @Option(
+      names = "--progress",
+      description =
+          "Draw the progress bar even when stderr is not a terminal (otherwise a plain line every"
+              + " 5 s).")
   private boolean progress;
 
-  @Option(names = "--quiet", description = "No progress bar and no notes on stderr.")
+  @Option(names = "--quiet", description = "No progress and no notes on stderr.")
   private boolean quiet;
+
+  /** With the progress style decided at startup: a bar on a terminal, lines otherwise. */
+  public BenchCommand(ProgressStyle progressStyle) {
+    this.progressStyle = progressStyle;
+  }
 
   @Override
   public Integer call() {
     BenchOptions options = options();
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    ProgressListener listener = showProgress() ? new ProgressBar(err) : ProgressListener.none();
+    ProgressListener listener = progress(err);
     BenchResult result;
     try {
       if (!warmup.isZero() && !quiet) {
@@ -229,12 +240,12 @@ public final class BenchCommand implements Callable<Integer> {
     }
   }
 
-  private boolean showProgress() {
+  /** The progress display on {@code err}: none with --quiet, the bar with --progress. */
+  ProgressListener progress(PrintWriter err) {
     if (quiet) {
-      return false;
+      return ProgressListener.none();
     }
-    Console console = System.console();
-    return progress || console != null && console.isTerminal();
+    return BenchProgress.of(progress ? ProgressStyle.BAR : progressStyle, err);
   }
 
   private int writeReport(BenchResult result, PrintWriter err) {

@@ -23,8 +23,8 @@ final class ReplyReader {
    * "response.completed" or "response.incomplete" event for the Responses API (which sends no
    * [DONE]; "incomplete" is how it reports reaching max_output_tokens). A stream that ends before
    * that, or that carries an error event ({"error": ...}, or type "error"/"response.failed"), is
-   * a stream_error, even after [DONE]: that is how the OpenAI SDKs treat it, and how SPEC §4 says
-   * a gateway reports a stream cut after its first byte.
+   * a stream_error, even after [DONE]: that is how the OpenAI SDKs treat it, and how Penstock reports
+   * a stream cut after its first byte (docs/resilience.md).
    *
    * Time to first token is the arrival of the first event that carries output text (a non-empty
    * delta.content, choices[0].text, or a response.output_text.delta event), not of the first

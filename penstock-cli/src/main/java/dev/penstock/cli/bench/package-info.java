@@ -1,5 +1,5 @@
 /**
- * {@code penstock bench}: a load generator for any OpenAI-compatible base URL (SPEC §10).
+ * {@code penstock bench}: a load generator for any OpenAI-compatible base URL (see docs/bench.md).
  *
  * <p>{@link dev.penstock.cli.bench.BenchCommand} parses the command line into {@link
  * dev.penstock.cli.bench.BenchOptions}; {@link dev.penstock.cli.bench.BenchRun} drives the load

@@ -15,7 +15,7 @@ class BenchCommandTest {
   private final StringWriter err = new StringWriter();
 
   private BenchOptions parse(String... args) {
-    BenchCommand command = new BenchCommand();
+    BenchCommand command = new BenchCommand(ProgressStyle.LINES);
     new CommandLine(command).parseArgs(args);
     return command.options();
   }

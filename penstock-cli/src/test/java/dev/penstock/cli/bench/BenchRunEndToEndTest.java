@@ -191,6 +191,30 @@ class BenchRunEndToEndTest {
     assertThat(err.toString()).isEmpty();
   }
 
+  @Test
+  void withoutATerminalTheCommandLeavesPlainProgressLinesAndNoCarriageReturns() throws Exception {
+    server = new ScriptedServer(BenchRunEndToEndTest::streamScript);
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cli =
+        dev.penstock.cli.Main.commandLine(ProgressStyle.LINES)
+            .setOut(new PrintWriter(out))
+            .setErr(new PrintWriter(err));
+
+    int exitCode =
+        cli.execute(
+            "bench", "--url=" + server.baseUrl(), "--stream", "--rate=100/s", "--requests=6");
+
+    assertThat(exitCode).as(err.toString()).isZero();
+    // A run this short ends before the first five-second line: only the final line is left.
+    assertThat(err.toString())
+        .doesNotContain("\r")
+        .startsWith("penstock bench: done ")
+        .contains("  sent 6  ok 2  429 2  err 2  in flight 0  ")
+        .hasLineCount(1);
+    assertThat(out.toString()).contains("sent");
+  }
+
   @AfterEach
   void everyRequestHasExactlyOneOutcome() {
     if (server != null) {
