@@ -7,7 +7,12 @@ import dev.penstock.server.config.ConfigWatcher;
 import dev.penstock.server.config.GatewayConfig;
 import dev.penstock.server.config.Observability;
 import dev.penstock.server.http.GatewayServer;
+import dev.penstock.server.upstream.HelidonUpstreamClient;
+import dev.penstock.server.upstream.JdkUpstreamClient;
+import dev.penstock.server.upstream.PooledHttp1Client;
+import dev.penstock.server.upstream.UpstreamClient;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
@@ -20,7 +25,7 @@ import picocli.CommandLine.Option;
 @Command(
     name = "serve",
     mixinStandardHelpOptions = true,
-    description = "Runs the gateway with the given configuration (SPEC 9).")
+    description = "Runs the gateway with the given configuration (see docs/configuration.md).")
 final class ServeCommand implements Callable<Integer> {
   /** How long the directory must be quiet after a change before the file is read. */
   private static final long SETTLE_MILLIS = 200;
@@ -40,6 +45,23 @@ final class ServeCommand implements Callable<Integer> {
               + " terminal, json otherwise).")
   Observability.@Nullable LogFormat logFormat;
 
+  /** Which upstream client the gateway uses; the overhead benchmark compares them. */
+  enum UpstreamClientKind {
+    POOLED,
+    JDK,
+    HELIDON
+  }
+
+  @Option(
+      names = "--upstream-client",
+      hidden = true,
+      description =
+          "pooled (default), jdk or helidon: the overhead benchmark's comparison"
+              + " (docs/decisions/0001-upstream-http-client.md).")
+  UpstreamClientKind upstreamClient =
+      UpstreamClientKind.valueOf(
+          System.getProperty("penstock.upstreamClient", "pooled").toUpperCase(Locale.ROOT));
+
   @Override
   public Integer call() throws Exception {
     ConfigLoader loader = new ConfigLoader();
@@ -51,7 +73,8 @@ final class ServeCommand implements Callable<Integer> {
       return 2;
     }
     LogFormat.apply(gatewayConfig.observability().logFormat(), logFormat);
-    GatewayServer server = GatewayServer.start(gatewayConfig);
+    GatewayServer server =
+        GatewayServer.builder(gatewayConfig).upstreamClient(upstreamClient()).start();
     ConfigReloader reloader = new ConfigReloader(config, loader, gatewayConfig, server::reload);
     Sighup.onSignal(() -> reloader.reload("SIGHUP"));
     ConfigWatcher watcher =
@@ -70,5 +93,13 @@ final class ServeCommand implements Callable<Integer> {
           server.close();
         });
     return 0;
+  }
+
+  private UpstreamClient upstreamClient() {
+    return switch (upstreamClient) {
+      case POOLED -> new PooledHttp1Client();
+      case JDK -> new JdkUpstreamClient();
+      case HELIDON -> new HelidonUpstreamClient();
+    };
   }
 }

@@ -19,13 +19,6 @@ import picocli.CommandLine;
  * to documents the user has, and summarise each command in a whole sentence.
  */
 class HelpTest {
-  /**
-   * ServeCommand.java is being changed on another branch, so it still says "(SPEC 9)"; its
-   * description should become "Runs the gateway with the given configuration (see
-   * docs/configuration.md)." When it does, this test fails: then delete this exemption.
-   */
-  private static final String PENDING_IN_SERVE = " (SPEC 9)";
-
   static Stream<String> commands() {
     return Stream.concat(
         Stream.of(""), Main.commandLine(ProgressStyle.LINES).getSubcommands().keySet().stream());
@@ -59,13 +52,6 @@ class HelpTest {
   @MethodSource("commands")
   void helpHasNoPicocliWarningAndCitesNoSpec(String command) {
     String help = help(command);
-    if (command.equals("serve") || command.isEmpty()) {
-      assertThat(help)
-          .as("serve's description no longer cites the spec: delete PENDING_IN_SERVE")
-          .contains(PENDING_IN_SERVE);
-      help = help.replace(PENDING_IN_SERVE, "");
-    }
-
     assertThat(help).startsWith("Usage: penstock").doesNotContain("picocli", "WARN", "SPEC");
   }
 

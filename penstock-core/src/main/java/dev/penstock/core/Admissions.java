@@ -192,6 +192,18 @@ public final class Admissions implements AutoCloseable {
                 reservation, settlement, promptTokens, completionTokens, ticker.nanos()));
   }
 
+  /**
+   * Ends an attempt whose client left: no verdict on the deployment's health; see {@link
+   * Scheduler#abandon}.
+   */
+  public void leave(
+      Reservation reservation, Settlement settlement, long promptTokens, long completionTokens) {
+    judge(
+        () ->
+            scheduler.abandon(
+                reservation, settlement, promptTokens, completionTokens, ticker.nanos()));
+  }
+
   /** Records an active health check's result; see {@link Scheduler#healthChecked}. */
   public void healthChecked(String deployment, boolean passed) {
     judge(() -> scheduler.healthChecked(deployment, passed, ticker.nanos()));
@@ -226,7 +238,7 @@ public final class Admissions implements AutoCloseable {
     try {
       open = !reservation.settled();
       if (open) {
-        scheduler.abandon(reservation, ticker.nanos());
+        scheduler.abandon(reservation, Settlement.COUNTED, -1, -1, ticker.nanos());
       }
       changes = scheduler.drainHealthChanges();
     } finally {

@@ -59,6 +59,16 @@ public final class ReservationScope implements AutoCloseable {
     admissions.settle(r, settlement, promptTokens, completionTokens, observation);
   }
 
+  /**
+   * The attempt ended because its client left: no verdict on the deployment; see {@link
+   * Scheduler#abandon}.
+   */
+  public void leave(Settlement settlement, long promptTokens, long completionTokens) {
+    Reservation r = reservation();
+    current = null;
+    admissions.leave(r, settlement, promptTokens, completionTokens);
+  }
+
   /** The attempt failed and will not be retried (a stream broke); see {@link Scheduler#fail}. */
   public void fail(Settlement settlement, long promptTokens, long completionTokens) {
     Reservation r = reservation();

@@ -285,13 +285,26 @@ public final class Scheduler {
   }
 
   /**
-   * Ends a reservation that its request left unsettled — a bug in the caller, caught by the lease
-   * that held it ({@link Lease}). The attempt may have reached the upstream, so the estimate stays
-   * charged; it tells the circuit nothing, but frees it for the next probe if this was one.
+   * Ends a reservation without a verdict on the deployment's health: its client left mid-attempt,
+   * or its request left it unsettled (a bug, caught by the {@link ReservationScope} that held it).
+   * It tells the circuit nothing, but frees it for the next probe if this attempt was one; {@code
+   * settlement} says what the provider counts (use {@link Settlement#COUNTED} when unsure: the
+   * attempt may have reached the upstream).
    */
-  public void abandon(Reservation reservation, long nowNanos) {
+  public void abandon(
+      Reservation reservation,
+      Settlement settlement,
+      long promptTokens,
+      long completionTokens,
+      long nowNanos) {
     judge(reservation.limiter(), nowNanos, CircuitBreaker::onNeutral);
-    release(reservation, Settlement.COUNTED, -1, -1, RateLimitObservation.NONE, nowNanos);
+    release(
+        reservation,
+        settlement,
+        promptTokens,
+        completionTokens,
+        RateLimitObservation.NONE,
+        nowNanos);
   }
 
   /**

@@ -317,7 +317,7 @@ class SchedulerTest {
         .as("no second request while the probe runs")
         .isNotInstanceOf(Admitted.class);
     long charged = scheduler.deployment("a").orElseThrow().windowTokens(probeAt);
-    scheduler.abandon(probe, probeAt);
+    scheduler.abandon(probe, Settlement.COUNTED, -1, -1, probeAt);
     assertThat(scheduler.outstanding()).isZero();
     assertThat(scheduler.deployment("a").orElseThrow().windowTokens(probeAt)).isEqualTo(charged);
     assertThat(scheduler.submit(demand(Priority.NORMAL, "t", 900 * S), probeAt + S))

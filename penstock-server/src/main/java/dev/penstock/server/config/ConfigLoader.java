@@ -59,7 +59,8 @@ public final class ConfigLoader {
           "logging");
   private static final Set<String> METRICS = Set.of("enabled");
   private static final Set<String> LOGGING = Set.of("format", "access_log", "log_bodies");
-  private static final Set<String> RETRY = Set.of("attempts", "backoff_base_ms", "backoff_cap_ms");
+  private static final Set<String> RETRY =
+      Set.of("attempts", "backoff_base_ms", "backoff_cap_ms", "on_timeout");
   private static final Set<String> BREAKER =
       Set.of(
           "consecutive_failures",
@@ -75,9 +76,11 @@ public final class ConfigLoader {
           "max_queue",
           "pacing_guard_ms",
           "connect_timeout_ms",
+          "first_byte_timeout_ms",
           "read_timeout_ms",
           "max_body_bytes",
-          "shutdown_grace_ms");
+          "shutdown_grace_ms",
+          "client_write_timeout_ms");
   private static final Set<String> MODEL = Set.of("fallbacks", "deployments");
   private static final Set<String> DEPLOYMENT =
       Set.of(
@@ -94,6 +97,7 @@ public final class ConfigLoader {
           "tpm_charge",
           "api_version",
           "connect_timeout_ms",
+          "first_byte_timeout_ms",
           "read_timeout_ms",
           "health_check_interval_ms");
 
@@ -171,8 +175,11 @@ public final class ConfigLoader {
       } else {
         models = models(modelsNode, defaults);
       }
+      boolean[] retryTimeouts = {false};
       RetryPolicy retry =
-          fields.containsKey("retry") ? retry(fields.get("retry")) : RetryPolicy.DEFAULT;
+          fields.containsKey("retry")
+              ? retry(fields.get("retry"), retryTimeouts)
+              : RetryPolicy.DEFAULT;
       BreakerPolicy breaker =
           fields.containsKey("circuit_breaker")
               ? breaker(fields.get("circuit_breaker"))
@@ -184,6 +191,7 @@ public final class ConfigLoader {
           defaults,
           models,
           retry,
+          retryTimeouts[0],
           breaker,
           observability(fields.get("metrics"), fields.get("logging")));
     }
@@ -231,7 +239,8 @@ public final class ConfigLoader {
       return fallback;
     }
 
-    RetryPolicy retry(Node node) {
+    /** The retry policy; {@code onTimeout[0]} receives {@code retry.on_timeout}. */
+    RetryPolicy retry(Node node, boolean[] onTimeout) {
       Map<String, Node> f = fields(node, "retry.", RETRY);
       RetryPolicy d = RetryPolicy.DEFAULT;
       if (f == null) {
@@ -243,6 +252,7 @@ public final class ConfigLoader {
         problem(node, "retry.backoff_cap_ms", "must be at least backoff_base_ms");
         capMillis = baseMillis;
       }
+      onTimeout[0] = bool(f, "on_timeout", "retry.", false);
       return new RetryPolicy(
           (int) number(f, "attempts", "retry.", d.attempts(), 1, 20),
           baseMillis * MILLI,
@@ -297,10 +307,18 @@ public final class ConfigLoader {
           (int) number(f, "max_queue", "defaults.", d.maxQueued(), 0, 10_000_000),
           number(f, "pacing_guard_ms", "defaults.", d.pacingGuardMillis(), 0, 60_000),
           number(f, "connect_timeout_ms", "defaults.", d.connectTimeoutMillis(), 1, 600_000),
+          number(f, "first_byte_timeout_ms", "defaults.", d.firstByteTimeoutMillis(), 1, 3_600_000),
           number(f, "read_timeout_ms", "defaults.", d.readTimeoutMillis(), 1, 3_600_000),
           // at most 1 GiB: a body is held in one byte[]
           number(f, "max_body_bytes", "defaults.", d.maxBodyBytes(), 1024, 1L << 30),
-          number(f, "shutdown_grace_ms", "defaults.", d.shutdownGraceMillis(), 0, 3_600_000));
+          number(f, "shutdown_grace_ms", "defaults.", d.shutdownGraceMillis(), 0, 3_600_000),
+          number(
+              f,
+              "client_write_timeout_ms",
+              "defaults.",
+              d.clientWriteTimeoutMillis(),
+              1_000,
+              3_600_000));
     }
 
     Map<String, ModelConfig> models(Node node, Defaults defaults) {
@@ -439,6 +457,7 @@ public final class ConfigLoader {
           charge,
           apiVersion == null ? "" : apiVersion,
           number(f, "connect_timeout_ms", p, defaults.connectTimeoutMillis(), 1, 600_000),
+          number(f, "first_byte_timeout_ms", p, defaults.firstByteTimeoutMillis(), 1, 3_600_000),
           number(f, "read_timeout_ms", p, defaults.readTimeoutMillis(), 1, 3_600_000),
           number(f, "health_check_interval_ms", p, 0, 0, 86_400_000));
     }

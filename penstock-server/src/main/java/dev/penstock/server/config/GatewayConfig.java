@@ -13,6 +13,9 @@ import java.util.Map;
  * @param models public model name to its route, in file order
  * @param retry how failed attempts are retried ({@code retry:})
  * @param breaker when a deployment's circuit opens ({@code circuit_breaker:})
+ * @param retryTimeouts whether an attempt that timed out after reaching its upstream is retried
+ *     ({@code retry.on_timeout}; off by default: the upstream may still be generating, and a retry
+ *     would be billed again)
  * @param observability metrics and logging ({@code metrics:}, {@code logging:})
  */
 public record GatewayConfig(
@@ -22,6 +25,7 @@ public record GatewayConfig(
     Defaults defaults,
     Map<String, ModelConfig> models,
     RetryPolicy retry,
+    boolean retryTimeouts,
     BreakerPolicy breaker,
     Observability observability) {
 
@@ -36,8 +40,14 @@ public record GatewayConfig(
    * @param maxOutputTokens the output cap charged when a request sets none
    * @param maxQueued the most requests that may wait for capacity at once
    * @param pacingGuardMillis added to each 60 s window to absorb arrival jitter
+   * @param firstByteTimeoutMillis how long an upstream may think before the first byte of its
+   *     answer's body (a non-streamed reasoning answer is all thinking: the OpenAI SDKs allow 10
+   *     minutes)
+   * @param readTimeoutMillis how long an upstream may fall silent once its answer began
    * @param maxBodyBytes the largest request body accepted ({@code 413} above)
    * @param shutdownGraceMillis how long a stopping gateway lets requests in flight finish
+   * @param clientWriteTimeoutMillis how long a write to a client that stopped reading may block
+   *     before the client is taken for gone
    */
   public record Defaults(
       long timeoutMillis,
@@ -45,11 +55,14 @@ public record GatewayConfig(
       int maxQueued,
       long pacingGuardMillis,
       long connectTimeoutMillis,
+      long firstByteTimeoutMillis,
       long readTimeoutMillis,
       long maxBodyBytes,
-      long shutdownGraceMillis) {
+      long shutdownGraceMillis,
+      long clientWriteTimeoutMillis) {
     public static final Defaults STANDARD =
-        new Defaults(60_000, 256, 10_000, 500, 5_000, 30_000, 32L * 1024 * 1024, 30_000);
+        new Defaults(
+            60_000, 256, 10_000, 500, 5_000, 600_000, 30_000, 32L * 1024 * 1024, 30_000, 30_000);
   }
 
   /** One public model. */
@@ -92,6 +105,7 @@ public record GatewayConfig(
       TpmCharge tpmCharge,
       String apiVersion,
       long connectTimeoutMillis,
+      long firstByteTimeoutMillis,
       long readTimeoutMillis,
       long healthCheckIntervalMillis) {}
 }

@@ -5,6 +5,7 @@ import dev.penstock.server.pipeline.ClientExchange;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.RequestException;
+import io.helidon.webserver.ConnectionContext;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
@@ -12,17 +13,46 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.Map;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
-/** Helidon's request and response as the pipeline's {@link ClientExchange}. */
+/**
+ * Helidon's request and response as the pipeline's {@link ClientExchange}, with the client's
+ * connection watched through {@link ClientSockets} where the platform allows.
+ */
 final class HelidonExchange implements ClientExchange {
   private final ServerRequest req;
   private final ServerResponse res;
   private final long maxBodyBytes;
+  private final @Nullable ConnectionContext connection;
+  private volatile ClientSockets.@Nullable Probe probe;
+  private volatile boolean probed;
 
   HelidonExchange(ServerRequest req, ServerResponse res, long maxBodyBytes) {
     this.req = req;
     this.res = res;
     this.maxBodyBytes = maxBodyBytes;
+    this.connection = ConnectionCapture.current();
+  }
+
+  @Override
+  public boolean clientClosed() {
+    if (!probed) { // made on first use: most requests end before the watch ever looks
+      probe = connection == null ? null : ClientSockets.probe(connection);
+      probed = true;
+    }
+    ClientSockets.Probe p = probe;
+    return p != null && p.closed();
+  }
+
+  @Override
+  public void abort() {
+    if (connection != null) {
+      try {
+        connection.serverSocket().close();
+      } catch (RuntimeException e) {
+        // already closed, or closing failed: the write it should end fails either way
+      }
+    }
   }
 
   @Override

@@ -42,12 +42,16 @@ final class HttpLimits {
 
   private HttpLimits() {}
 
-  /** HTTP/1.1 with the limits above; header values are validated (no control characters). */
+  /**
+   * HTTP/1.1 with the limits above; header values are validated (no control characters); each
+   * handler can find its connection ({@link ConnectionCapture}).
+   */
   static Http1Config http1() {
     return Http1Config.builder()
         .maxPrologueLength(MAX_REQUEST_LINE_BYTES)
         .maxHeadersSize(PARSER_HEADER_BYTES)
         .validateRequestHeaders(true)
+        .addReceiveListener(new ConnectionCapture())
         .build();
   }
 
@@ -94,7 +98,7 @@ final class HttpLimits {
       }
     }
     if (count > MAX_HEADER_COUNT || bytes > MAX_HEADER_BYTES) {
-      GatewayServer.send(res, ErrorResponses.ofProtocol(431));
+      GatewayRoutes.send(res, ErrorResponses.ofProtocol(431));
       return;
     }
     chain.proceed();

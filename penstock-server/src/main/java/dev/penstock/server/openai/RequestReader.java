@@ -38,6 +38,15 @@ public final class RequestReader {
   }
 
   public OpenAiRequest read(Endpoint endpoint, byte[] body) {
+    return read(endpoint, body, model -> {});
+  }
+
+  /**
+   * Reads a request; {@code modelCheck} sees the model name before any token is counted (counting
+   * costs CPU that a request for a model nobody serves should not get) and throws to refuse it.
+   */
+  public OpenAiRequest read(
+      Endpoint endpoint, byte[] body, java.util.function.Consumer<String> modelCheck) {
     JsonNode root = parse(body);
     if (!root.isObject()) {
       throw ApiError.invalid(
@@ -58,6 +67,7 @@ public final class RequestReader {
           "invalid_type");
     }
     String model = modelNode.asText();
+    modelCheck.accept(model);
     boolean stream = bool(root, "stream");
     long prompt;
     long output = 0;

@@ -1,86 +1,92 @@
 package dev.penstock.server.openai;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import java.util.Set;
 
 /**
- * Watches the bytes of an SSE stream as they are relayed — without holding them back — to learn the
- * stream's usage and whether it ended properly ({@code data: [DONE]}, or for the Responses API a
- * terminal {@code response.*} event). Lines are split across reads however the network cuts them.
- * Not thread-safe: one per stream.
+ * Watches an SSE stream as it is relayed — without holding any of it back — to learn its usage and
+ * whether it ended properly: {@code data: [DONE]} for chat and legacy completions, a terminal
+ * {@code response.*} event for the Responses API.
+ *
+ * <p>The stream is parsed as SSE ({@link SseParser}) and each event's data as JSON, so that
+ * whitespace, key order and line endings are whatever the upstream chose. Only the top level of an
+ * event is looked at: {@code type}, {@code usage}, {@code error} and a Responses event's {@code
+ * response.usage}; the rest (the choices, the output) is skipped by the JSON parser without
+ * building it.
+ *
+ * <p>Not thread-safe: one per stream.
  */
 public final class SseRelay {
-  private static final byte[] USAGE_MARK = "\"usage\":{".getBytes(StandardCharsets.US_ASCII);
-  private static final int MAX_LINE = 1 << 20;
+  private static final Set<String> TERMINAL =
+      Set.of("response.completed", "response.incomplete", "response.failed");
 
-  private final ByteArrayOutputStream line = new ByteArrayOutputStream(256);
-  private boolean lineTooLong;
+  private final SseParser parser = new SseParser(this::onEvent);
   private Usage usage = Usage.UNKNOWN;
   private boolean finished;
   private boolean errorEvent;
 
   /** Feeds bytes that were just relayed to the client. */
   public void accept(byte[] bytes, int offset, int length) {
-    for (int i = offset; i < offset + length; i++) {
-      byte b = bytes[i];
-      if (b == '\n') {
-        if (!lineTooLong) {
-          onLine(line.toByteArray());
-        }
-        line.reset();
-        lineTooLong = false;
-      } else if (line.size() < MAX_LINE) {
-        line.write(b);
-      } else {
-        lineTooLong = true;
-      }
-    }
+    parser.accept(bytes, offset, length);
   }
 
-  private void onLine(byte[] bytes) {
-    int start = 0;
-    int end = bytes.length;
-    if (end > 0 && bytes[end - 1] == '\r') {
-      end--;
-    }
-    if (!startsWith(bytes, "data:")) {
-      return;
-    }
-    start = 5;
-    while (start < end && bytes[start] == ' ') {
-      start++;
-    }
-    String data = new String(bytes, start, end - start, StandardCharsets.UTF_8);
+  private void onEvent(String eventType, String data) {
     if (data.equals("[DONE]")) {
       finished = true;
       return;
     }
-    boolean hasUsage = indexOf(bytes, USAGE_MARK) >= 0;
-    boolean terminal =
-        data.startsWith("{\"type\":\"response.completed\"")
-            || data.startsWith("{\"type\":\"response.incomplete\"")
-            || data.startsWith("{\"type\":\"response.failed\"");
-    if (data.startsWith("{\"error\"")) {
+    if (eventType.equals("error")) {
       errorEvent = true;
     }
-    if (!hasUsage && !terminal) {
-      return;
+    if (TERMINAL.contains(eventType)) {
+      finished = true;
     }
-    try {
-      JsonNode event = RequestReader.JSON.readTree(data);
-      JsonNode found =
-          event.has("response") ? event.get("response").path("usage") : event.path("usage");
-      Usage parsed = Usage.of(found);
-      if (parsed.known()) {
-        usage = parsed;
+    try (JsonParser json = RequestReader.JSON.getFactory().createParser(data)) {
+      if (json.nextToken() != JsonToken.START_OBJECT) {
+        return;
       }
-      if (event.path("type").asText("").matches("response\\.(completed|incomplete|failed)")) {
-        finished = true;
+      while (json.nextToken() == JsonToken.FIELD_NAME) {
+        String field = json.currentName();
+        JsonToken value = json.nextToken();
+        switch (field) {
+          case "type" -> onType(value == JsonToken.VALUE_STRING ? json.getText() : "");
+          case "usage" -> onUsage(value == JsonToken.START_OBJECT ? json.readValueAsTree() : null);
+          case "error" -> {
+            errorEvent |= value != JsonToken.VALUE_NULL;
+            json.skipChildren();
+          }
+          case "response" -> {
+            if (value == JsonToken.START_OBJECT) {
+              JsonNode response = json.readValueAsTree();
+              onUsage(response.path("usage"));
+            }
+          }
+          default -> json.skipChildren();
+        }
       }
     } catch (IOException e) {
       // A malformed event is the client's to see; it carries no usage for us.
+    }
+  }
+
+  private void onType(String type) {
+    if (TERMINAL.contains(type)) {
+      finished = true;
+    } else if (type.equals("error")) {
+      errorEvent = true;
+    }
+  }
+
+  private void onUsage(JsonNode node) {
+    if (node == null) {
+      return;
+    }
+    Usage parsed = Usage.of(node);
+    if (parsed.known()) {
+      usage = parsed;
     }
   }
 
@@ -96,30 +102,5 @@ public final class SseRelay {
   /** Whether the upstream itself sent an error event in the stream. */
   public boolean sawErrorEvent() {
     return errorEvent;
-  }
-
-  private static boolean startsWith(byte[] bytes, String prefix) {
-    if (bytes.length < prefix.length()) {
-      return false;
-    }
-    for (int i = 0; i < prefix.length(); i++) {
-      if (bytes[i] != prefix.charAt(i)) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static int indexOf(byte[] haystack, byte[] needle) {
-    outer:
-    for (int i = 0; i + needle.length <= haystack.length; i++) {
-      for (int j = 0; j < needle.length; j++) {
-        if (haystack[i + j] != needle[j]) {
-          continue outer;
-        }
-      }
-      return i;
-    }
-    return -1;
   }
 }

@@ -94,6 +94,12 @@ public final class ErrorResponses {
     return new ApiError(status, "invalid_request_error", message, null, code, -1);
   }
 
+  /** {@code 503 shutting_down}: the gateway is stopping; try another instance or again soon. */
+  public static ApiError shuttingDown() {
+    return new ApiError(
+        503, "penstock_unavailable", "Penstock is shutting down.", null, "shutting_down", 1000);
+  }
+
   /** Maps the scheduler's refusal to the client's answer. */
   public static ApiError of(Admission.Rejected rejected) {
     long retryMillis = (rejected.retryAfterNanos() + 999_999) / 1_000_000;

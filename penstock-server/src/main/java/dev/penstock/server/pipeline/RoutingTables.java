@@ -54,6 +54,7 @@ public final class RoutingTables {
         Map.copyOf(targets),
         java.util.Collections.unmodifiableSet(new LinkedHashSet<>(config.models().keySet())),
         new RequestReader(tokens, config.defaults().maxOutputTokens()),
-        config.defaults().timeoutMillis());
+        config.defaults().timeoutMillis(),
+        config.retryTimeouts());
   }
 }

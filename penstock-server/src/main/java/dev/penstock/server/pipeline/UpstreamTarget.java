@@ -28,15 +28,25 @@ public final class UpstreamTarget {
     }
   }
 
+  /**
+   * Azure serves chat, legacy completions and embeddings under the deployment's own path, and the
+   * Responses API at {@code /openai/responses} with the deployment named as the body's {@code
+   * model} (learn.microsoft.com, "Azure OpenAI Responses API"; api-version 2025-03-01-preview or
+   * later). The body carries {@code upstream_model} either way.
+   */
   private URI uri(Endpoint endpoint) {
     if (config.provider() == Provider.AZURE) {
+      String version =
+          "?api-version=" + URLEncoder.encode(config.apiVersion(), StandardCharsets.UTF_8);
+      if (endpoint == Endpoint.RESPONSES) {
+        return URI.create(config.baseUrl() + "/openai/responses" + version);
+      }
       return URI.create(
           config.baseUrl()
               + "/openai/deployments/"
               + URLEncoder.encode(config.upstreamModel(), StandardCharsets.UTF_8)
               + endpoint.path()
-              + "?api-version="
-              + URLEncoder.encode(config.apiVersion(), StandardCharsets.UTF_8));
+              + version);
     }
     return URI.create(config.baseUrl() + endpoint.path());
   }
@@ -79,7 +89,7 @@ public final class UpstreamTarget {
    * cut an attempt that has started: its quota is spent, and its answer is worth more than an error
    * a moment sooner (the deadline bounds the wait for capacity and every retry instead).
    */
-  UpstreamCall call(OpenAiRequest request) {
+  public UpstreamCall call(OpenAiRequest request) {
     byte[] body =
         request.model().equals(config.upstreamModel())
             ? request.body()
@@ -97,6 +107,7 @@ public final class UpstreamTarget {
         headers,
         body,
         Duration.ofMillis(config.connectTimeoutMillis()),
+        Duration.ofMillis(config.firstByteTimeoutMillis()),
         Duration.ofMillis(config.readTimeoutMillis()));
   }
 }

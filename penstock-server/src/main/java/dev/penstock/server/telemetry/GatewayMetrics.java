@@ -1,6 +1,7 @@
 package dev.penstock.server.telemetry;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
@@ -19,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
@@ -107,9 +109,15 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
 
   /**
    * @param pool takes a snapshot of the pool's state (called on every scrape)
+   * @param leakedReservations how many reservations their requests left unsettled (0 but for bugs)
    */
-  public GatewayMetrics(Supplier<PoolSnapshot> pool) {
+  public GatewayMetrics(Supplier<PoolSnapshot> pool, LongSupplier leakedReservations) {
     this.pool = pool;
+    FunctionCounter.builder(
+            "penstock.reservations.leaked", leakedReservations, leaks -> (double) leaks.getAsLong())
+        .description(
+            "Reservations a request left unsettled, settled when it ended (a bug if not 0)")
+        .register(registry);
     this.overhead =
         Timer.builder("penstock.gateway.overhead")
             .description("Time spent in Penstock itself: total less queue wait and upstream time")

@@ -11,7 +11,9 @@ public enum Outcome {
   /** Penstock refused it for capacity: the deadline, a full queue, no deployment, shutdown. */
   OVERLOADED,
   /** The client's mistake: bad input, unknown model, or an upstream 4xx passed through. */
-  CLIENT_ERROR;
+  CLIENT_ERROR,
+  /** The client left (or stopped reading) before its answer was complete. */
+  CLIENT_CLOSED;
 
   private final String label = name().toLowerCase(Locale.ROOT);
 

@@ -14,6 +14,8 @@ public enum RetryReason {
   BROKEN,
   /** A 2xx whose body is not JSON. */
   MALFORMED,
+  /** A status that is no answer: a 1xx or 3xx as the final status, or none that is valid. */
+  INVALID_STATUS,
   /** A stream that ended before its first event. */
   STREAM_INCOMPLETE,
   /** The deployment was removed by a reload while the request held it. */

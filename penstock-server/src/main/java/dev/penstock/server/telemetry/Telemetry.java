@@ -33,7 +33,7 @@ public final class Telemetry implements AutoCloseable {
     Supplier<PoolSnapshot> pool = () -> PoolSnapshot.take(admissions);
     List<RequestObserver> observers = new ArrayList<>();
     if (settings.metrics()) {
-      metrics = new GatewayMetrics(pool);
+      metrics = new GatewayMetrics(pool, admissions::leakedReservations);
       dashboard = new Dashboard(wallMillis, pool, redact, version);
       observers.add(metrics);
       observers.add(dashboard);

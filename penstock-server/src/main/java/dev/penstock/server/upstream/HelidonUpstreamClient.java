@@ -1,5 +1,6 @@
 package dev.penstock.server.upstream;
 
+import dev.penstock.core.CancelSignal;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.webclient.api.HttpClientResponse;
@@ -22,6 +23,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * threads). It measured faster than the JDK's client in the overhead benchmark; see {@code
  * docs/decisions/0001-upstream-http-client.md}. The connect timeout is a client-wide socket option,
  * so there is one client per distinct connect timeout (usually one).
+ *
+ * <p>Kept for the overhead benchmark's comparison only; the gateway uses {@link PooledHttp1Client}.
+ * It honours the contract in part: one read timeout (the longer of the call's two) bounds every
+ * read, and a cancel closes the answer once its head arrived but cannot abort the wait for it.
  */
 public final class HelidonUpstreamClient implements UpstreamClient {
   private static final Proxy NO_PROXY = Proxy.noProxy();
@@ -43,14 +48,17 @@ public final class HelidonUpstreamClient implements UpstreamClient {
   }
 
   @Override
-  public UpstreamResponse send(UpstreamCall call) throws IOException {
+  public UpstreamResponse send(UpstreamCall call, CancelSignal cancel) throws IOException {
     HttpClientResponse response;
     try {
       response =
           client(call.connectTimeout())
               .post()
               .uri(call.uri())
-              .readTimeout(call.readTimeout())
+              .readTimeout(
+                  call.firstByteTimeout().compareTo(call.idleTimeout()) > 0
+                      ? call.firstByteTimeout()
+                      : call.idleTimeout())
               .headers(
                   h ->
                       call.headers()
@@ -65,7 +73,7 @@ public final class HelidonUpstreamClient implements UpstreamClient {
       throw new IOException(
           "upstream call to " + call.uri().getHost() + " failed: " + e.getMessage(), e);
     }
-    return new Response(response);
+    return new Response(response, cancel.onCancel(response::close));
   }
 
   private static IOException classify(UpstreamCall call, IOException cause) {
@@ -82,7 +90,8 @@ public final class HelidonUpstreamClient implements UpstreamClient {
         : cause;
   }
 
-  private record Response(HttpClientResponse response) implements UpstreamResponse {
+  private record Response(HttpClientResponse response, CancelSignal.Registration cancellation)
+      implements UpstreamResponse {
     @Override
     public int status() {
       return response.status().code();
@@ -100,6 +109,7 @@ public final class HelidonUpstreamClient implements UpstreamClient {
 
     @Override
     public void close() {
+      cancellation.close();
       response.close();
     }
   }

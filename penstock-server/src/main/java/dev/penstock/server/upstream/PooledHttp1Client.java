@@ -1,5 +1,6 @@
 package dev.penstock.server.upstream;
 
+import dev.penstock.core.CancelSignal;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -26,6 +27,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Penstock's own upstream client: HTTP/1.1 over blocking sockets on the calling virtual thread,
@@ -56,8 +58,14 @@ import javax.net.ssl.SSLSocketFactory;
  *       sent once more on a fresh connection. A connection used moments ago that ends without
  *       answering is not retried: the upstream may have received the request, and only the pipeline
  *       may decide to send it again (it owns the reservations).
- *   <li>The read timeout applies to every read: it bounds the wait for the answer to begin and any
- *       stall of a stream.
+ *   <li>Two timeouts bound the upstream's silence: until the first byte of the answer's body, the
+ *       call's first-byte timeout (a non-streamed answer thinks that long, minutes for a reasoning
+ *       model); after it, the idle timeout between reads. A watchdog thread enforces both by
+ *       closing the socket, since a blocking read has no deadline of its own that a virtual thread
+ *       could use cheaply. TCP keep-alive probes every upstream socket, so that a peer that
+ *       vanished during a long first-byte wait is found within about a minute, not ten.
+ *   <li>A cancelled call ({@link CancelSignal}: the client left) closes its socket at once, from
+ *       the cancelling thread; the blocked read fails and the connection is not reused.
  * </ul>
  *
  * <p>Thread-safe. A connection belongs to one exchange at a time.
@@ -95,12 +103,13 @@ public final class PooledHttp1Client implements UpstreamClient {
     watchdog = Thread.ofPlatform().name("penstock-upstream-watchdog").daemon().start(this::watch);
   }
 
-  /** Closes the sockets of exchanges that have waited longer than their read timeout. */
+  /** Closes the sockets of exchanges whose upstream stayed silent past its timeout. */
   private void watch() {
     while (!closed) {
       long now = System.nanoTime();
       for (Connection c : busy) {
-        if (now - c.lastActivityNanos > c.readTimeoutNanos) {
+        long allowed = c.bodyStarted ? c.idleTimeoutNanos : c.firstByteTimeoutNanos;
+        if (now - c.lastActivityNanos > allowed) {
           c.timedOut = true;
           c.close();
         }
@@ -153,19 +162,22 @@ public final class PooledHttp1Client implements UpstreamClient {
   }
 
   @Override
-  public UpstreamResponse send(UpstreamCall call) throws IOException {
+  public UpstreamResponse send(UpstreamCall call, CancelSignal cancel) throws IOException {
     Route route = Route.of(call.uri());
     byte[] request = encode(call, route);
     Idle pool = pools.computeIfAbsent(route, r -> new Idle());
     Connection reused = borrow(pool);
     if (reused != null) {
       try {
-        return reused.exchange(request, call, staleSuspectNanos);
+        return reused.exchange(request, call, staleSuspectNanos, cancel);
       } catch (StaleConnectionException stale) {
         // closed by the server while idle: the request never reached it; send it on a new one
       }
     }
-    return connect(route, call, pool).exchange(request, call, -1);
+    if (cancel.cancelled()) {
+      throw new IOException("cancelled before the upstream was called");
+    }
+    return connect(route, call, pool).exchange(request, call, -1, cancel);
   }
 
   /** How many connections were opened so far (for tests and benchmarks). */
@@ -189,6 +201,7 @@ public final class PooledHttp1Client implements UpstreamClient {
     Socket socket = new Socket();
     try {
       socket.setTcpNoDelay(true);
+      keepAlive(socket);
       socket.connect(new InetSocketAddress(route.host(), route.port()), connectMillis);
     } catch (ConnectException
         | UnknownHostException
@@ -206,6 +219,22 @@ public final class PooledHttp1Client implements UpstreamClient {
     }
     opened.incrementAndGet();
     return new Connection(socket, pool, busy);
+  }
+
+  /**
+   * TCP keep-alive after 30 s of silence, probing every 10 s, 3 probes: a peer that vanished (a
+   * host gone, a NAT entry dropped) during a long first-byte wait fails the read in about a minute.
+   * Where the platform lacks the fine-grained options, the system's defaults apply.
+   */
+  private static void keepAlive(Socket socket) throws IOException {
+    socket.setKeepAlive(true);
+    try {
+      socket.setOption(jdk.net.ExtendedSocketOptions.TCP_KEEPIDLE, 30);
+      socket.setOption(jdk.net.ExtendedSocketOptions.TCP_KEEPINTERVAL, 10);
+      socket.setOption(jdk.net.ExtendedSocketOptions.TCP_KEEPCOUNT, 3);
+    } catch (UnsupportedOperationException e) {
+      // keep-alive with the system's timing
+    }
   }
 
   private static Socket startTls(Socket plain, Route route, int handshakeMillis)
@@ -277,8 +306,12 @@ public final class PooledHttp1Client implements UpstreamClient {
     int limit;
     long idleSince;
     volatile long lastActivityNanos;
-    volatile long readTimeoutNanos = Long.MAX_VALUE;
+    volatile long firstByteTimeoutNanos = Long.MAX_VALUE;
+    volatile long idleTimeoutNanos = Long.MAX_VALUE;
+    volatile boolean bodyStarted;
     volatile boolean timedOut;
+    volatile boolean cancelled;
+    private volatile CancelSignal.@Nullable Registration cancellation;
 
     Connection(Socket socket, Idle pool, Set<Connection> busy) throws IOException {
       this.socket = socket;
@@ -288,37 +321,48 @@ public final class PooledHttp1Client implements UpstreamClient {
       this.out = socket.getOutputStream();
     }
 
-    /** A failure caused by the watchdog closing the socket is a read timeout. */
+    /** A failure caused by the watchdog closing the socket is a timeout; by a cancel, a cancel. */
     IOException timeoutOr(IOException e) {
-      return timedOut
-          ? new SocketTimeoutException("no answer from the upstream within the read timeout")
-          : e;
+      if (timedOut) {
+        return new TimeoutException(bodyStarted);
+      }
+      return cancelled ? new IOException("the call was cancelled: its client left", e) : e;
+    }
+
+    /** The client left: closes the socket at once; the blocked read fails. */
+    void abort() {
+      cancelled = true;
+      close();
     }
 
     /**
      * Sends the request and reads the answer's head. {@code staleSuspectNanos} is negative for a
      * fresh connection; for a reused one, the idle time after which a silent close means stale.
      */
-    UpstreamResponse exchange(byte[] request, UpstreamCall call, long staleSuspectNanos)
+    UpstreamResponse exchange(
+        byte[] request, UpstreamCall call, long staleSuspectNanos, CancelSignal cancel)
         throws IOException {
       boolean reused = staleSuspectNanos >= 0;
       boolean longIdle = reused && System.nanoTime() - idleSince >= staleSuspectNanos;
-      lastActivityNanos = System.nanoTime(); // before the timeout: the watchdog reads both
-      readTimeoutNanos = call.readTimeout().toNanos();
+      lastActivityNanos = System.nanoTime(); // before the timeouts: the watchdog reads them all
+      bodyStarted = false;
+      idleTimeoutNanos = call.idleTimeout().toNanos();
+      firstByteTimeoutNanos = call.firstByteTimeout().toNanos();
       busy.add(this);
+      cancellation = cancel.onCancel(this::abort);
       try {
         out.write(request);
         out.flush();
       } catch (IOException e) {
         close();
-        throw reused ? new StaleConnectionException(e) : e;
+        throw reused && !cancelled ? new StaleConnectionException(e) : timeoutOr(e);
       }
       boolean answered;
       try {
         answered = fill();
       } catch (IOException e) {
         close();
-        if (timedOut) {
+        if (timedOut || cancelled) {
           throw timeoutOr(e);
         }
         throw longIdle ? new StaleConnectionException(e) : e;
@@ -326,7 +370,7 @@ public final class PooledHttp1Client implements UpstreamClient {
       if (!answered) {
         close();
         IOException closed = new IOException("upstream closed the connection without answering");
-        throw longIdle ? new StaleConnectionException(closed) : closed;
+        throw longIdle && !cancelled ? new StaleConnectionException(closed) : timeoutOr(closed);
       }
       try {
         return readResponse();
@@ -496,8 +540,8 @@ public final class PooledHttp1Client implements UpstreamClient {
 
     void release(boolean keepAlive) {
       busy.remove(this);
-      readTimeoutNanos = Long.MAX_VALUE;
-      if (keepAlive && position == limit && !socket.isClosed()) {
+      endCancellation();
+      if (keepAlive && position == limit && !socket.isClosed() && !cancelled) {
         idleSince = System.nanoTime();
         if (pool.offer(this)) {
           return;
@@ -508,10 +552,27 @@ public final class PooledHttp1Client implements UpstreamClient {
 
     void close() {
       busy.remove(this);
+      endCancellation();
       try {
         socket.close();
       } catch (IOException e) {
         // nothing more to do with a socket that failed to close
+      }
+    }
+
+    private void endCancellation() {
+      CancelSignal.Registration r = cancellation;
+      if (r != null) {
+        cancellation = null;
+        r.close();
+      }
+    }
+
+    /** The first byte of the answer's body arrived: from now on the idle timeout applies. */
+    void bodyBegan() {
+      if (!bodyStarted) {
+        lastActivityNanos = System.nanoTime();
+        bodyStarted = true;
       }
     }
 
@@ -656,10 +717,14 @@ public final class PooledHttp1Client implements UpstreamClient {
         @Override
         public int read(byte[] target, int offset, int length) throws IOException {
           try {
-            return body.read(target, offset, length);
+            int n = body.read(target, offset, length);
+            if (n > 0) {
+              connection.bodyBegan();
+            }
+            return n;
           } catch (IOException e) {
             closeConnection();
-            throw e;
+            throw connection.timeoutOr(e);
           }
         }
 

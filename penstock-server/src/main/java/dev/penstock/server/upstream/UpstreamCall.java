@@ -6,14 +6,20 @@ import java.util.Map;
 
 /**
  * One request to an upstream: where, with which headers (credentials included — never log this
- * record), what body, and how long to wait to connect and for the answer to begin.
+ * record), what body, and how long to wait.
+ *
+ * @param connectTimeout to open the connection (and finish TLS)
+ * @param firstByteTimeout how long the upstream may stay silent before the first byte of its
+ *     answer's body: the whole thinking time of a non-streamed answer
+ * @param idleTimeout how long it may fall silent once the body began (between stream chunks)
  */
 public record UpstreamCall(
     URI uri,
     Map<String, String> headers,
     byte[] body,
     Duration connectTimeout,
-    Duration readTimeout) {
+    Duration firstByteTimeout,
+    Duration idleTimeout) {
 
   @Override
   public String toString() {

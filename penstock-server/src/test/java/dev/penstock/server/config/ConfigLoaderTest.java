@@ -105,7 +105,7 @@ class ConfigLoaderTest {
                 assertThat(((ConfigException) e).problems())
                     .contains(
                         "listen (line 1): open mode (no tenants configured) listens on loopback only; use 127.0.0.1 or ::1",
-                        "models.gpt-5.deployments[0].rmp (line 11): unknown field; known: api_key, api_version, base_url, connect_timeout_ms, health_check_interval_ms, max_concurrency, name, priority, provider, read_timeout_ms, rpm, tpm, tpm_charge, upstream_model, weight",
+                        "models.gpt-5.deployments[0].rmp (line 11): unknown field; known: api_key, api_version, base_url, connect_timeout_ms, first_byte_timeout_ms, health_check_interval_ms, max_concurrency, name, priority, provider, read_timeout_ms, rpm, tpm, tpm_charge, upstream_model, weight",
                         "models.gpt-5.deployments[0].base_url (line 7): must be an http(s) URL such as https://api.openai.com/v1",
                         "models.gpt-5.deployments[0].api_key (line 8): environment variable MISSING_KEY is not set (and no ${MISSING_KEY:-default} is given)",
                         "models.gpt-5.deployments[0].api_key (line 8): is empty (is its environment variable set?)",

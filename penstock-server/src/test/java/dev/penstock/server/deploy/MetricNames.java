@@ -20,7 +20,8 @@ public final class MetricNames {
           "penstock_tokens_total",
           "penstock_upstream_rate_limited_total",
           "penstock_retries_total",
-          "penstock_rejected_total");
+          "penstock_rejected_total",
+          "penstock_reservations_leaked_total");
 
   /** Histogram base names; each is exposed as {@code _bucket}, {@code _sum} and {@code _count}. */
   public static final Set<String> HISTOGRAMS =

@@ -3,10 +3,7 @@ package dev.penstock.server.http;
 import dev.penstock.mock.KeySpec;
 import dev.penstock.mock.LatencyModel;
 import dev.penstock.mock.MockConfig;
-import dev.penstock.mock.MockServer;
-import dev.penstock.server.config.ConfigLoader;
-import dev.penstock.server.config.GatewayConfig;
-import java.util.Map;
+import dev.penstock.server.testing.GatewayFixture;
 
 /**
  * A gateway in front of the provider simulator, for bad-input tests: limits so high that a valid
@@ -20,18 +17,17 @@ final class BadInputGateway implements AutoCloseable {
       "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}],"
           + "\"max_tokens\":16}";
 
-  final MockServer mock;
+  final GatewayFixture fixture;
   final GatewayServer gateway;
 
   BadInputGateway() {
-    mock =
-        MockServer.start(
-            MockConfig.builder()
-                .port(0)
-                .latency(LatencyModel.ZERO)
-                .outputTokens(4)
-                .addKey(KeySpec.of("a", "sk-up-a-000001", 1_000_000, 1_000_000_000))
-                .build());
+    MockConfig simulator =
+        MockConfig.builder()
+            .port(0)
+            .latency(LatencyModel.ZERO)
+            .outputTokens(4)
+            .addKey(KeySpec.of("a", "sk-up-a-000001", 1_000_000, 1_000_000_000))
+            .build();
     String deployment =
         """
             deployments:
@@ -42,20 +38,20 @@ final class BadInputGateway implements AutoCloseable {
             .formatted(
                 MAX_BODY_BYTES,
                 CHAT_MODEL,
-                deployment.formatted("chat", mock.baseUrl()),
+                deployment.formatted("chat", "${MOCK}"),
                 EMBEDDING_MODEL,
-                deployment.formatted("emb", mock.baseUrl()));
-    GatewayConfig config = new ConfigLoader(Map.<String, String>of()::get).parse(yaml, "test.yaml");
-    gateway = GatewayServer.start(config);
+                deployment.formatted("emb", "${MOCK}"));
+    fixture = GatewayFixture.start(simulator, yaml);
+    gateway = fixture.gateway();
   }
 
   int port() {
     return gateway.port();
   }
 
+  /** Fails if the bad inputs left anything behind (a reservation, a queued request). */
   @Override
   public void close() {
-    gateway.close();
-    mock.close();
+    fixture.close();
   }
 }

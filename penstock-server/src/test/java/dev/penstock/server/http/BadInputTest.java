@@ -1,6 +1,7 @@
 package dev.penstock.server.http;
 
 import static dev.penstock.server.http.BadInputGateway.CHAT_MODEL;
+import static dev.penstock.server.http.BadInputGateway.EMBEDDING_MODEL;
 import static dev.penstock.server.http.BadInputGateway.MAX_BODY_BYTES;
 import static dev.penstock.server.http.BadInputGateway.VALID_CHAT;
 import static dev.penstock.server.http.RawHttp.assertOpenAiError;
@@ -77,7 +78,7 @@ class BadInputTest {
             null),
         new Case(
             "messages of wrong type",
-            post("/v1/chat/completions", "{\"model\":\"x\",\"messages\":{}}"),
+            post("/v1/chat/completions", "{\"model\":\"" + CHAT_MODEL + "\",\"messages\":{}}"),
             400,
             INVALID,
             "invalid_type"),
@@ -85,25 +86,29 @@ class BadInputTest {
             "max_tokens too big for a long",
             post(
                 "/v1/chat/completions",
-                "{\"model\":\"x\",\"messages\":[{}],\"max_tokens\":123456789012345678901234567890}"),
+                "{\"model\":\""
+                    + CHAT_MODEL
+                    + "\",\"messages\":[{}],\"max_tokens\":123456789012345678901234567890}"),
             400,
             INVALID,
             "invalid_type"),
         new Case(
             "stream of wrong type",
-            post("/v1/chat/completions", "{\"model\":\"x\",\"messages\":[{}],\"stream\":1}"),
+            post(
+                "/v1/chat/completions",
+                "{\"model\":\"" + CHAT_MODEL + "\",\"messages\":[{}],\"stream\":1}"),
             400,
             INVALID,
             "invalid_type"),
         new Case(
             "embeddings input of wrong type",
-            post("/v1/embeddings", "{\"model\":\"x\",\"input\":7}"),
+            post("/v1/embeddings", "{\"model\":\"" + EMBEDDING_MODEL + "\",\"input\":7}"),
             400,
             INVALID,
             "invalid_type"),
         new Case(
             "responses without input",
-            post("/v1/responses", "{\"model\":\"x\"}"),
+            post("/v1/responses", "{\"model\":\"" + CHAT_MODEL + "\"}"),
             400,
             INVALID,
             null),

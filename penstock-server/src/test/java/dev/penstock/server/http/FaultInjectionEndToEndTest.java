@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.OpenAIException;
 import com.openai.models.chat.completions.ChatCompletionChunk;
@@ -17,9 +16,8 @@ import dev.penstock.mock.KeyStats;
 import dev.penstock.mock.LatencyModel;
 import dev.penstock.mock.MockConfig;
 import dev.penstock.mock.MockServer;
-import dev.penstock.server.config.ConfigLoader;
-import dev.penstock.server.config.GatewayConfig;
 import dev.penstock.server.openai.RequestReader;
+import dev.penstock.server.testing.GatewayFixture;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -43,13 +41,13 @@ import org.junit.jupiter.api.Test;
  * still be served — or, for a stream already under way, end with an error the SDK raises.
  */
 class FaultInjectionEndToEndTest {
+  private GatewayFixture fixture;
   private MockServer mock;
   private GatewayServer gateway;
   private OpenAIClient sdk;
   private final HttpClient http = HttpClient.newHttpClient();
 
   private void start(MockConfig mockConfig, String deploymentsYaml, String extraYaml) {
-    mock = MockServer.start(mockConfig);
     String yaml =
         """
         listen: 127.0.0.1:0
@@ -61,16 +59,11 @@ class FaultInjectionEndToEndTest {
             deployments:
         %s
         """
-            .formatted(extraYaml, deploymentsYaml.replace("${MOCK}", mock.baseUrl()).indent(6));
-    GatewayConfig config = new ConfigLoader(Map.<String, String>of()::get).parse(yaml, "test.yaml");
-    gateway = GatewayServer.start(config);
-    sdk =
-        OpenAIOkHttpClient.builder()
-            .baseUrl(gateway.baseUrl())
-            .apiKey("sk-client")
-            .maxRetries(0)
-            .timeout(Duration.ofSeconds(30))
-            .build();
+            .formatted(extraYaml, deploymentsYaml.indent(6));
+    fixture = GatewayFixture.start(mockConfig, yaml);
+    mock = fixture.mock();
+    gateway = fixture.gateway();
+    sdk = fixture.sdk();
   }
 
   private static MockConfig.Builder mockOf(KeySpec... keys) {
@@ -108,14 +101,8 @@ class FaultInjectionEndToEndTest {
 
   @AfterEach
   void stop() {
-    if (sdk != null) {
-      sdk.close();
-    }
-    if (gateway != null) {
-      gateway.close();
-    }
-    if (mock != null) {
-      mock.close();
+    if (fixture != null) {
+      fixture.close(); // fails the test if it left anything behind
     }
     http.close();
   }
@@ -408,15 +395,16 @@ class FaultInjectionEndToEndTest {
     assertThat(broke.path("disabled_reason").asText()).isEqualTo("insufficient_quota");
   }
 
+  /** With {@code retry.on_timeout}, an attempt that timed out goes on to another deployment. */
   @Test
-  void aHangingDeploymentDelaysRequestsOnlyUntilItsReadTimeout() throws Exception {
+  void aHangingDeploymentDelaysRequestsOnlyUntilItsFirstByteTimeout() throws Exception {
     start(
         mockOf(key("hang", Map.of(FaultKind.HANG, 1.0)), key("a", Map.of()), key("b", Map.of()))
             .build(),
-        deployment("hang", "${MOCK}", "read_timeout_ms: 500")
+        deployment("hang", "${MOCK}", "first_byte_timeout_ms: 500")
             + deployment("a", "${MOCK}", "")
             + deployment("b", "${MOCK}", ""),
-        "");
+        "retry:\n  on_timeout: true");
     ChatCompletionCreateParams deadline =
         chat().toBuilder().putAdditionalHeader("x-penstock-timeout-ms", "5000").build();
     Run run = run(300, 16, deadline);

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
 import com.openai.errors.NotFoundException;
@@ -24,9 +23,8 @@ import dev.penstock.mock.KeyStats;
 import dev.penstock.mock.LatencyModel;
 import dev.penstock.mock.MockConfig;
 import dev.penstock.mock.MockServer;
-import dev.penstock.server.config.ConfigLoader;
-import dev.penstock.server.config.GatewayConfig;
 import dev.penstock.server.openai.RequestReader;
+import dev.penstock.server.testing.GatewayFixture;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -46,13 +44,13 @@ import org.junit.jupiter.api.Test;
  * sockets: the SDK sees OpenAI; the simulator, acting as referee, never has to send a {@code 429}.
  */
 class GatewayEndToEndTest {
+  private GatewayFixture fixture;
   private MockServer mock;
   private GatewayServer gateway;
   private OpenAIClient sdk;
-  private final HttpClient http = HttpClient.newHttpClient();
+  private HttpClient http;
 
   private void start(MockConfig mockConfig, String deploymentsYaml) {
-    mock = MockServer.start(mockConfig);
     String yaml =
         """
         listen: 127.0.0.1:0
@@ -61,15 +59,12 @@ class GatewayEndToEndTest {
         models:
         %s
         """
-            .formatted(deploymentsYaml.replace("${MOCK}", mock.baseUrl()).indent(2));
-    GatewayConfig config = new ConfigLoader(Map.<String, String>of()::get).parse(yaml, "test.yaml");
-    gateway = GatewayServer.start(config);
-    sdk =
-        OpenAIOkHttpClient.builder()
-            .baseUrl(gateway.baseUrl())
-            .apiKey("sk-client")
-            .maxRetries(0)
-            .build();
+            .formatted(deploymentsYaml.indent(2));
+    fixture = GatewayFixture.start(mockConfig, yaml);
+    mock = fixture.mock();
+    gateway = fixture.gateway();
+    sdk = fixture.sdk();
+    http = fixture.http();
   }
 
   private static MockConfig.Builder mockOf(KeySpec... keys) {
@@ -98,16 +93,9 @@ class GatewayEndToEndTest {
 
   @AfterEach
   void stop() {
-    if (sdk != null) {
-      sdk.close();
+    if (fixture != null) {
+      fixture.close(); // fails the test if it left anything behind
     }
-    if (gateway != null) {
-      gateway.close();
-    }
-    if (mock != null) {
-      mock.close();
-    }
-    http.close();
   }
 
   private static ChatCompletionCreateParams chat(String model) {

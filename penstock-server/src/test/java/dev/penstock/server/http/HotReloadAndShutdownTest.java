@@ -10,6 +10,7 @@ import dev.penstock.mock.MockServer;
 import dev.penstock.server.config.ConfigLoader;
 import dev.penstock.server.config.ConfigReloader;
 import dev.penstock.server.config.ConfigWatcher;
+import dev.penstock.server.testing.GatewayFixture;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -54,7 +55,12 @@ class HotReloadAndShutdownTest {
       watcher.close();
     }
     if (gateway != null) {
-      gateway.close();
+      try {
+        // Reloads and shutdown under load must leave no reservation behind either.
+        GatewayFixture.assertIdle(gateway);
+      } finally {
+        gateway.close();
+      }
     }
     if (mock != null) {
       mock.close();

@@ -14,11 +14,10 @@ import dev.penstock.mock.KeyStats;
 import dev.penstock.mock.LatencyModel;
 import dev.penstock.mock.MockConfig;
 import dev.penstock.mock.MockServer;
-import dev.penstock.server.config.ConfigLoader;
-import dev.penstock.server.config.GatewayConfig;
 import dev.penstock.server.deploy.MetricNames;
 import dev.penstock.server.http.GatewayServer;
 import dev.penstock.server.openai.RequestReader;
+import dev.penstock.server.testing.GatewayFixture;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -47,6 +46,7 @@ class TelemetryEndToEndTest {
   /** Configured for a deployment the simulator does not know: its 401 echoes a masked key. */
   private static final String WRONG_KEY = "sk-live-LEAKCHECK-5e6f7a8b9c";
 
+  private GatewayFixture fixture;
   private MockServer mock;
   private GatewayServer gateway;
   private final HttpClient http = HttpClient.newHttpClient();
@@ -71,18 +71,17 @@ class TelemetryEndToEndTest {
     root = ((LoggerContext) LoggerFactory.getILoggerFactory()).getLogger(Logger.ROOT_LOGGER_NAME);
     logs.start();
     root.addAppender(logs);
-    mock =
-        MockServer.start(
-            MockConfig.builder()
-                .port(0)
-                .latency(new LatencyModel(5, 0, 0))
-                .outputTokens(8)
-                .seed(11)
-                .addKey(KeySpec.of("steady", STEADY_KEY, 600, 1_000_000))
-                .addKey(
-                    KeySpec.of("flaky", FLAKY_KEY, 600, 1_000_000)
-                        .withFaults(new FaultRates(Map.of(FaultKind.ERROR_500, 1.0))))
-                .build());
+    MockConfig simulator =
+        MockConfig.builder()
+            .port(0)
+            .latency(new LatencyModel(5, 0, 0))
+            .outputTokens(8)
+            .seed(11)
+            .addKey(KeySpec.of("steady", STEADY_KEY, 600, 1_000_000))
+            .addKey(
+                KeySpec.of("flaky", FLAKY_KEY, 600, 1_000_000)
+                    .withFaults(new FaultRates(Map.of(FaultKind.ERROR_500, 1.0))))
+            .build();
     String yaml =
         """
         listen: 127.0.0.1:0
@@ -98,19 +97,17 @@ class TelemetryEndToEndTest {
               - {name: wrong, base_url: "%1$s", api_key: "%4$s", upstream_model: gpt-4o-mini,
                  rpm: 600, tpm: 1000000}
         """
-            .formatted(mock.baseUrl(), STEADY_KEY, FLAKY_KEY, WRONG_KEY);
-    GatewayConfig config = new ConfigLoader(Map.<String, String>of()::get).parse(yaml, "t.yaml");
-    gateway = GatewayServer.start(config);
+            .formatted("${MOCK}", STEADY_KEY, FLAKY_KEY, WRONG_KEY);
+    fixture = GatewayFixture.start(simulator, yaml);
+    mock = fixture.mock();
+    gateway = fixture.gateway();
   }
 
   @AfterEach
   void stop() {
     root.detachAppender(logs);
-    if (gateway != null) {
-      gateway.close();
-    }
-    if (mock != null) {
-      mock.close();
+    if (fixture != null) {
+      fixture.close(); // fails the test if it left anything behind
     }
     http.close();
   }
@@ -159,8 +156,8 @@ class TelemetryEndToEndTest {
     assertThat(
             metrics.sum(
                 "penstock_requests_total", "model", "", "deployment", "", "status_class", "4xx"))
-        .as("an unknown model name never becomes a label value")
-        .isEqualTo(2);
+        .as("an unknown model name never becomes a label value (nor one refused before its body)")
+        .isEqualTo(3);
     assertThat(metrics.sum("penstock_request_duration_seconds_count")).isEqualTo(44);
     assertThat(metrics.sum("penstock_time_to_first_token_seconds_count")).isEqualTo(40);
 
@@ -266,7 +263,6 @@ class TelemetryEndToEndTest {
 
   @Test
   void withMetricsAndAccessLogOffNothingIsMeasuredOrWritten() throws Exception {
-    gateway.close();
     String yaml =
         """
         listen: 127.0.0.1:0
@@ -277,9 +273,8 @@ class TelemetryEndToEndTest {
             deployments:
               - {name: steady, base_url: "%s", api_key: "%s", rpm: 600, tpm: 1000000}
         """
-            .formatted(mock.baseUrl(), STEADY_KEY);
-    gateway =
-        GatewayServer.start(new ConfigLoader(Map.<String, String>of()::get).parse(yaml, "t.yaml"));
+            .formatted("${MOCK}", STEADY_KEY);
+    gateway = fixture.restart(yaml);
     assertThat(post(chat("gpt-4o-mini", false), Map.of()).statusCode()).isEqualTo(200);
 
     HttpResponse<String> metrics = get("/metrics", Map.of());
@@ -292,7 +287,6 @@ class TelemetryEndToEndTest {
 
   @Test
   void logBodiesPutsTheRequestBodyOnTheAccessLine() throws Exception {
-    gateway.close();
     String yaml =
         """
         listen: 127.0.0.1:0
@@ -302,9 +296,8 @@ class TelemetryEndToEndTest {
             deployments:
               - {name: steady, base_url: "%s", api_key: "%s", rpm: 600, tpm: 1000000}
         """
-            .formatted(mock.baseUrl(), STEADY_KEY);
-    gateway =
-        GatewayServer.start(new ConfigLoader(Map.<String, String>of()::get).parse(yaml, "t.yaml"));
+            .formatted("${MOCK}", STEADY_KEY);
+    gateway = fixture.restart(yaml);
     String body = chat("gpt-4o-mini", false);
     assertThat(post(body, Map.of()).statusCode()).isEqualTo(200);
     awaitAccessLines(1);

@@ -6,10 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.penstock.mock.KeySpec;
 import dev.penstock.mock.LatencyModel;
 import dev.penstock.mock.MockConfig;
-import dev.penstock.mock.MockServer;
-import dev.penstock.server.config.ConfigLoader;
 import dev.penstock.server.http.GatewayServer;
 import dev.penstock.server.openai.RequestReader;
+import dev.penstock.server.testing.GatewayFixture;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -17,7 +16,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -60,32 +58,28 @@ class DashboardBrowserTest {
         .isTrue();
 
     // Two keys of 120 RPM under about 6 requests a second: the queue grows, the meters fill.
-    try (MockServer mock =
-            MockServer.start(
+    try (GatewayFixture fixture =
+            GatewayFixture.start(
                 MockConfig.builder()
                     .port(0)
                     .latency(new LatencyModel(40, 1, 0))
                     .outputTokens(16)
                     .addKey(KeySpec.of("a", "sk-browser-a-1111", 120, 1_000_000))
                     .addKey(KeySpec.of("b", "sk-browser-b-2222", 120, 1_000_000))
-                    .build());
-        GatewayServer gateway =
-            GatewayServer.start(
-                new ConfigLoader(Map.<String, String>of()::get)
-                    .parse(
-                        """
-                        listen: 127.0.0.1:0
-                        admin_key: %s
-                        logging: {access_log: false}
-                        models:
-                          gpt-4o-mini:
-                            deployments:
-                              - {name: key-a, base_url: "%s", api_key: sk-browser-a-1111, rpm: 120, tpm: 1000000}
-                              - {name: key-b, base_url: "%2$s", api_key: sk-browser-b-2222, rpm: 120, tpm: 1000000}
-                        """
-                            .formatted(ADMIN_KEY, mock.baseUrl()),
-                        "browser.yaml"));
-        Traffic traffic = new Traffic(gateway.baseUrl())) {
+                    .build(),
+                """
+                listen: 127.0.0.1:0
+                admin_key: %s
+                logging: {access_log: false}
+                models:
+                  gpt-4o-mini:
+                    deployments:
+                      - {name: key-a, base_url: "${MOCK}", api_key: sk-browser-a-1111, rpm: 120, tpm: 1000000}
+                      - {name: key-b, base_url: "${MOCK}", api_key: sk-browser-b-2222, rpm: 120, tpm: 1000000}
+                """
+                    .formatted(ADMIN_KEY));
+        Traffic traffic = new Traffic(fixture.baseUrl())) {
+      GatewayServer gateway = fixture.gateway();
       traffic.start();
       Path out = Files.createDirectories(Path.of("target/dashboard-check"));
       Process checker =

@@ -65,12 +65,17 @@ class PooledHttp1ClientTest {
   }
 
   private static UpstreamCall call(String url, byte[] body, Duration readTimeout) {
+    return call(url, body, readTimeout, readTimeout);
+  }
+
+  private static UpstreamCall call(String url, byte[] body, Duration firstByte, Duration idle) {
     return new UpstreamCall(
         URI.create(url),
         Map.of("Authorization", "Bearer " + KEY, "Content-Type", "application/json"),
         body,
         Duration.ofSeconds(2),
-        readTimeout);
+        firstByte,
+        idle);
   }
 
   private static String readAll(UpstreamResponse response) throws IOException {
@@ -186,6 +191,109 @@ class PooledHttp1ClientTest {
                 client.send(
                     call(mock.baseUrl() + "/chat/completions", CHAT, Duration.ofMillis(200))))
         .isInstanceOf(SocketTimeoutException.class);
+  }
+
+  /**
+   * A reasoning model thinks for minutes before a non-streamed answer's first byte: the idle
+   * timeout must not cut that wait, only the first-byte timeout may (the upstream here thinks 600
+   * ms; the idle timeout is 200 ms).
+   */
+  @Test
+  void aLongThinkIsBoundedByTheFirstByteTimeoutNotTheIdleOne() throws Exception {
+    mock =
+        MockServer.start(
+            MockConfig.builder()
+                .port(0)
+                .latency(new LatencyModel(600, 0, 0))
+                .addKey(KeySpec.of("k", KEY, 100_000, 10_000_000))
+                .build());
+    String url = mock.baseUrl() + "/chat/completions";
+    UpstreamResponse answer =
+        client.send(call(url, CHAT, Duration.ofSeconds(10), Duration.ofMillis(200)));
+    assertThat(readAll(answer)).contains("\"chat.completion\"");
+
+    assertThatThrownBy(
+            () -> client.send(call(url, CHAT, Duration.ofMillis(200), Duration.ofSeconds(10))))
+        .isInstanceOfSatisfying(
+            UpstreamClient.TimeoutException.class,
+            e -> assertThat(e.bodyStarted()).as("nothing of the body had come").isFalse());
+  }
+
+  /** Once a stream began, silence is bounded by the idle timeout. */
+  @Test
+  void aStreamThatFallsSilentTimesOutAfterTheIdleTimeout() throws Exception {
+    CompletableFuture<Void> never = new CompletableFuture<>();
+    raw = new ServerSocket(0);
+    ServerSocket server = raw;
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              try (Socket socket = server.accept()) {
+                socket.getInputStream().read(new byte[4096]);
+                socket
+                    .getOutputStream()
+                    .write(
+                        ("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                + "Transfer-Encoding: chunked\r\n\r\n"
+                                + "6\r\ndata: \r\n")
+                            .getBytes(StandardCharsets.ISO_8859_1));
+                socket.getOutputStream().flush();
+                never.join(); // holds the connection open, silent
+              } catch (IOException e) {
+                // the client gave up, as it should
+              }
+            });
+    String url = "http://127.0.0.1:" + server.getLocalPort() + "/v1/chat/completions";
+    UpstreamResponse response =
+        client.send(call(url, CHAT_STREAM, Duration.ofSeconds(10), Duration.ofMillis(200)));
+    InputStream body = response.body();
+    assertThat(body.read(new byte[64])).isPositive();
+    assertThatThrownBy(() -> body.read(new byte[64]))
+        .isInstanceOfSatisfying(
+            UpstreamClient.TimeoutException.class, e -> assertThat(e.bodyStarted()).isTrue());
+    response.close();
+    never.complete(null);
+  }
+
+  /** A cancel (the client left) aborts the wait for the answer at once and closes the socket. */
+  @Test
+  void aCancelAbortsTheWaitForTheAnswerAndClosesTheConnection() throws Exception {
+    raw = new ServerSocket(0);
+    ServerSocket server = raw;
+    CompletableFuture<Integer> serverSaw = new CompletableFuture<>();
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              try (Socket socket = server.accept()) {
+                InputStream in = socket.getInputStream();
+                in.read(new byte[4096]); // the request; no answer ever
+                serverSaw.complete(in.read()); // -1 when the client closes
+              } catch (IOException e) {
+                serverSaw.complete(-2);
+              }
+            });
+    String url = "http://127.0.0.1:" + server.getLocalPort() + "/v1/chat/completions";
+    dev.penstock.core.CancelSignal cancel = new dev.penstock.core.CancelSignal();
+    CompletableFuture<Throwable> outcome = new CompletableFuture<>();
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              try {
+                client.send(
+                    call(url, CHAT, Duration.ofSeconds(60), Duration.ofSeconds(60)), cancel);
+                outcome.complete(null);
+              } catch (Throwable t) {
+                outcome.complete(t);
+              }
+            });
+    waitUntil(() -> client.connectionsOpened() == 1);
+    cancel.cancel("client_closed");
+    assertThat(outcome.get(5, java.util.concurrent.TimeUnit.SECONDS))
+        .isInstanceOf(IOException.class)
+        .isNotInstanceOf(UpstreamClient.TimeoutException.class);
+    assertThat(serverSaw.get(5, java.util.concurrent.TimeUnit.SECONDS))
+        .as("the upstream sees the connection close")
+        .isLessThan(0);
   }
 
   @Test

@@ -1,0 +1,264 @@
+package dev.penstock.server.http;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.penstock.server.config.GatewayConfig;
+import dev.penstock.server.openai.ApiError;
+import dev.penstock.server.openai.Endpoint;
+import dev.penstock.server.openai.RequestReader;
+import dev.penstock.server.pipeline.ErrorResponses;
+import dev.penstock.server.pipeline.Pipeline;
+import dev.penstock.server.telemetry.GatewayMetrics;
+import dev.penstock.server.telemetry.Telemetry;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
+import io.helidon.webserver.http.FilterChain;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.RoutingRequest;
+import io.helidon.webserver.http.RoutingResponse;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the gateway answers on which path: the OpenAI API under {@code /v1} (through the {@link
+ * Pipeline}), models, health, metrics, the dashboard and the admin API. The server's lifecycle —
+ * start, reload, drain, stop — is {@link GatewayServer}'s; this class only routes and answers.
+ *
+ * <p>Every answer carries an {@code x-request-id} (set by a filter before any route); the proxied
+ * ones also carry {@code x-penstock-attempts} and {@code x-penstock-queue-ms}, and {@code
+ * x-penstock-deployment} once an attempt was made.
+ */
+final class GatewayRoutes {
+  private static final Logger LOG = LoggerFactory.getLogger(GatewayRoutes.class);
+  private static final String REQUEST_ID = "penstock.request-id";
+  private static final Set<String> API_PATHS =
+      Set.of(
+          "/v1/chat/completions",
+          "/v1/completions",
+          "/v1/embeddings",
+          "/v1/responses",
+          "/v1/models");
+  private static final List<String> UI_FILES = List.of("index.html", "app.js", "style.css");
+
+  private static final ApiError METRICS_OFF =
+      ApiError.notFound(
+          "Metrics are off in this gateway's configuration (metrics.enabled: false).",
+          null,
+          "metrics_disabled");
+
+  private final Pipeline pipeline;
+  private final AdminApi admin;
+  private final Telemetry telemetry;
+  private final Supplier<GatewayConfig> config;
+  private final InFlight inFlight;
+  private final BooleanSupplier draining;
+  private final BooleanSupplier ready;
+  private final Map<String, StaticFile> ui = StaticFile.load("dev/penstock/server/ui/", UI_FILES);
+
+  GatewayRoutes(
+      Pipeline pipeline,
+      AdminApi admin,
+      Telemetry telemetry,
+      Supplier<GatewayConfig> config,
+      InFlight inFlight,
+      BooleanSupplier draining,
+      BooleanSupplier ready) {
+    this.pipeline = pipeline;
+    this.admin = admin;
+    this.telemetry = telemetry;
+    this.config = config;
+    this.inFlight = inFlight;
+    this.draining = draining;
+    this.ready = ready;
+  }
+
+  void register(HttpRouting.Builder routing) {
+    routing.addFilter(GatewayRoutes::requestId);
+    routing.addFilter(HttpLimits::headers);
+    for (Endpoint endpoint : Endpoint.values()) {
+      routing.post("/v1" + endpoint.path(), (req, res) -> proxy(endpoint, req, res));
+    }
+    routing
+        .get("/v1/models", (req, res) -> models(res))
+        .get("/v1/models/{id}", (req, res) -> model(req, res))
+        .get("/health/live", (req, res) -> health(res, true))
+        .get("/health/ready", (req, res) -> health(res, ready.getAsBoolean()))
+        .get("/metrics", (req, res) -> metrics(res))
+        .get("/ui", (req, res) -> staticFile(res, "index.html"))
+        .get("/ui/", (req, res) -> staticFile(res, "index.html"))
+        .get("/ui/api/state", (req, res) -> admin(req, res, this::dashboardState))
+        .get("/ui/{file}", (req, res) -> staticFile(res, req.path().pathParameters().get("file")))
+        .get("/admin/deployments", (req, res) -> admin(req, res, admin::deployments))
+        .post(
+            "/admin/deployments/{name}/{action}",
+            (req, res) ->
+                admin(
+                    req,
+                    res,
+                    () ->
+                        admin.act(
+                            req.path().pathParameters().get("name"),
+                            req.path().pathParameters().get("action"))))
+        .any(GatewayRoutes::unknownRoute);
+  }
+
+  /** Gives every request its id, on its answer and for the pipeline's record. */
+  private static void requestId(FilterChain chain, RoutingRequest req, RoutingResponse res) {
+    String id = Pipeline.newRequestId();
+    req.context().register(REQUEST_ID, id);
+    res.header("x-request-id", id);
+    chain.proceed();
+  }
+
+  private void proxy(Endpoint endpoint, ServerRequest req, ServerResponse res) {
+    // Counted before the draining check: a drain that starts now waits for this request.
+    inFlight.enter();
+    try {
+      if (draining.getAsBoolean()) {
+        res.header(HeaderNames.CONNECTION, "close");
+        res.header(HeaderNames.RETRY_AFTER, "1");
+        send(res, ErrorResponses.shuttingDown());
+        return;
+      }
+      String id = req.context().get(REQUEST_ID, String.class).orElseGet(Pipeline::newRequestId);
+      pipeline.handle(
+          endpoint, new HelidonExchange(req, res, config.get().defaults().maxBodyBytes()), id);
+    } catch (UncheckedIOException e) {
+      // The client left while its answer was written: nobody is there to answer.
+      LOG.debug("client of {} went away: {}", req.path().path(), e.getMessage());
+    } catch (RuntimeException e) {
+      // The pipeline answers every client mistake itself (HelidonExchange turns an unreadable body
+      // into one); what arrives here is Penstock's own bug, and only that is a 500.
+      LOG.error("unexpected failure serving {}", req.path().path(), e);
+      if (!res.isSent()) {
+        send(res, ErrorResponses.ofProtocol(500));
+      }
+    } finally {
+      inFlight.exit();
+    }
+  }
+
+  private void admin(ServerRequest req, ServerResponse res, Supplier<AdminApi.Answer> call) {
+    try {
+      admin.authorise(req.headers().first(HeaderNames.AUTHORIZATION), req.remotePeer().address());
+      AdminApi.Answer answer = call.get();
+      json(res, answer.status(), answer.body());
+    } catch (ApiError e) {
+      send(res, e);
+    }
+  }
+
+  /** {@code GET /metrics}: Prometheus text format; 404 when {@code metrics.enabled} is false. */
+  private void metrics(ServerResponse res) {
+    Optional<GatewayMetrics> metrics = telemetry.metrics();
+    if (metrics.isEmpty()) {
+      send(res, METRICS_OFF);
+      return;
+    }
+    res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+    res.send(metrics.get().scrape().getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** {@code GET /ui/api/state}: the live dashboard's data (admin-authorised like /admin). */
+  private AdminApi.Answer dashboardState() {
+    return telemetry
+        .dashboard()
+        .map(d -> new AdminApi.Answer(200, d.state()))
+        .orElseThrow(() -> METRICS_OFF);
+  }
+
+  /** The dashboard page's own files: static, no data in them, so no authorisation. */
+  private void staticFile(ServerResponse res, String name) {
+    StaticFile file = ui.get(name);
+    if (file == null) {
+      send(res, ApiError.notFound("No such file: /ui/" + name, null, "unknown_url"));
+      return;
+    }
+    res.header(HeaderNames.CONTENT_TYPE, file.contentType());
+    res.header(HeaderNames.CACHE_CONTROL, "no-cache");
+    res.send(file.bytes());
+  }
+
+  private void models(ServerResponse res) {
+    ObjectNode root = JsonNodeFactory.instance.objectNode();
+    root.put("object", "list");
+    ArrayNode data = root.putArray("data");
+    for (String model : config.get().models().keySet()) {
+      data.add(modelJson(model));
+    }
+    json(res, 200, root);
+  }
+
+  private void model(ServerRequest req, ServerResponse res) {
+    String id = req.path().pathParameters().get("id");
+    if (!config.get().models().containsKey(id)) {
+      send(res, ApiError.modelNotFound(id));
+      return;
+    }
+    json(res, 200, modelJson(id));
+  }
+
+  private static ObjectNode modelJson(String id) {
+    ObjectNode model = JsonNodeFactory.instance.objectNode();
+    model.put("id", id);
+    model.put("object", "model");
+    model.put("created", 0);
+    model.put("owned_by", "penstock");
+    return model;
+  }
+
+  private static void health(ServerResponse res, boolean up) {
+    ObjectNode body = JsonNodeFactory.instance.objectNode();
+    body.put("status", up ? "UP" : "DOWN");
+    json(res, up ? 200 : 503, body);
+  }
+
+  private static void unknownRoute(ServerRequest req, ServerResponse res) {
+    String path = req.path().path();
+    Method method = req.prologue().method();
+    if (API_PATHS.contains(path) || path.startsWith("/v1/models/")) {
+      res.header(HeaderNames.ALLOW, path.startsWith("/v1/models") ? "GET" : "POST");
+      send(
+          res,
+          new ApiError(
+              405,
+              "invalid_request_error",
+              "Method " + method.text() + " is not allowed on " + path + ".",
+              null,
+              "method_not_allowed",
+              -1));
+      return;
+    }
+    send(
+        res,
+        ApiError.notFound("Invalid URL (" + method.text() + " " + path + ")", null, "unknown_url"));
+  }
+
+  /** Sends an error answer, its JSON from {@link ErrorResponses}. */
+  static void send(ServerResponse res, ApiError error) {
+    res.status(HttpLimits.status(error.status()));
+    res.header(HeaderNames.CONTENT_TYPE, "application/json");
+    res.send(ErrorResponses.body(error));
+  }
+
+  private static void json(ServerResponse res, int status, ObjectNode body) {
+    res.status(status);
+    res.header(HeaderNames.CONTENT_TYPE, "application/json");
+    try {
+      res.send(RequestReader.JSON.writeValueAsBytes(body));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

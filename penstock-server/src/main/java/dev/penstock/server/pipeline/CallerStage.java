@@ -1,0 +1,76 @@
+package dev.penstock.server.pipeline;
+
+import dev.penstock.core.queue.Priority;
+import dev.penstock.server.openai.ApiError;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Locale;
+
+/**
+ * Who calls, how urgently, and by when: the tenant, the {@code x-penstock-priority} and the
+ * deadline ({@code x-penstock-timeout-ms}, else the configured default, counted from arrival).
+ *
+ * <p>In open mode (no virtual keys) the tenant is the caller's bearer token — hashed, so that
+ * fairness can tell callers apart without the token ever being kept. Authentication replaces this
+ * stage's first job when tenants exist.
+ */
+final class CallerStage implements Stage {
+  @Override
+  public void serve(ProxyCall call, Chain chain) throws InterruptedException {
+    ClientExchange exchange = call.exchange();
+    Priority priority = priority(exchange);
+    String tenant = tenant(exchange);
+    call.deadlineNanos(call.arrivedNanos() + timeoutMillis(exchange, call.routing()) * 1_000_000);
+    call.caller(tenant, priority);
+    call.record().caller(tenant, priority.name().toLowerCase(Locale.ROOT));
+    chain.proceed(call);
+  }
+
+  private static Priority priority(ClientExchange exchange) {
+    String value = exchange.header("x-penstock-priority").orElse("normal");
+    try {
+      return Priority.parse(value);
+    } catch (IllegalArgumentException e) {
+      throw ApiError.invalid(
+          "Invalid x-penstock-priority header: expected high, normal or low.",
+          "x-penstock-priority",
+          "invalid_header");
+    }
+  }
+
+  private static long timeoutMillis(ClientExchange exchange, Pipeline.Routing routing) {
+    String value = exchange.header("x-penstock-timeout-ms").orElse(null);
+    if (value == null) {
+      return routing.defaultTimeoutMillis();
+    }
+    try {
+      long millis = Long.parseLong(value.trim());
+      if (millis >= 1 && millis <= 86_400_000) {
+        return millis;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw ApiError.invalid(
+        "Invalid x-penstock-timeout-ms header: expected whole milliseconds from 1 to 86400000.",
+        "x-penstock-timeout-ms",
+        "invalid_header");
+  }
+
+  private static String tenant(ClientExchange exchange) {
+    String credential =
+        exchange.header("Authorization").or(() -> exchange.header("api-key")).orElse("");
+    if (credential.isEmpty()) {
+      return "anonymous";
+    }
+    try {
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256").digest(credential.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest, 0, 8);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is always available", e);
+    }
+  }
+}

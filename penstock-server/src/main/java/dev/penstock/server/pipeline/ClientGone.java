@@ -1,0 +1,18 @@
+package dev.penstock.server.pipeline;
+
+/**
+ * The client left (or stopped reading) before its answer was complete: there is nobody to answer.
+ * Thrown by the stage that notices, after it released what it held; {@link AnswerStage} records it.
+ */
+final class ClientGone extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
+  ClientGone(String reason) {
+    super(reason, null, false, false);
+  }
+
+  /** {@code client_closed} or {@code client_stalled}. */
+  String reason() {
+    return getMessage();
+  }
+}

@@ -1,0 +1,167 @@
+package dev.penstock.server.pipeline;
+
+import dev.penstock.core.CancelSignal;
+import dev.penstock.core.Demand;
+import dev.penstock.core.queue.Priority;
+import dev.penstock.server.openai.Endpoint;
+import dev.penstock.server.openai.OpenAiRequest;
+import dev.penstock.server.telemetry.RequestRecord;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One proxied request on its way through the {@link Stage}s: what arrived, what the stages learned
+ * of it (the parsed request, the caller, the deadline), how it is being served (attempts, queue
+ * time, the deployment), and the signal that cancels it when its client leaves.
+ *
+ * <p>Every answer the client gets — the upstream's or Penstock's own error — carries {@link
+ * #answerHeaders}: {@code x-request-id}, {@code x-penstock-attempts}, {@code x-penstock-queue-ms},
+ * and {@code x-penstock-deployment} once an attempt was made.
+ *
+ * <p>Used by the request's own thread; only {@link #cancel()} is shared with the client watcher.
+ */
+public final class ProxyCall {
+  private final String id;
+  private final Endpoint endpoint;
+  private final ClientExchange exchange;
+  private final RequestRecord record;
+  private final Pipeline.Routing routing;
+  private final CancelSignal cancel = new CancelSignal();
+  private final long arrivedNanos;
+  private @Nullable OpenAiRequest request;
+  private Priority priority = Priority.NORMAL;
+  private String tenant = "anonymous";
+  private long deadlineNanos = Long.MAX_VALUE;
+  private int attempts;
+  private long queueNanos;
+  private @Nullable String deployment;
+  private final Map<String, String> upstreamHeaders = new LinkedHashMap<>(4);
+
+  ProxyCall(
+      String id,
+      Endpoint endpoint,
+      ClientExchange exchange,
+      RequestRecord record,
+      Pipeline.Routing routing,
+      long arrivedNanos) {
+    this.id = id;
+    this.arrivedNanos = arrivedNanos;
+    this.endpoint = endpoint;
+    this.exchange = exchange;
+    this.record = record;
+    this.routing = routing;
+  }
+
+  public String id() {
+    return id;
+  }
+
+  /** When the request arrived (ticker nanos); its deadline counts from here. */
+  public long arrivedNanos() {
+    return arrivedNanos;
+  }
+
+  public Endpoint endpoint() {
+    return endpoint;
+  }
+
+  /** The client's side: its headers and body, and where the answer goes. */
+  public ClientExchange exchange() {
+    return exchange;
+  }
+
+  /** What the observers will be told of this request. */
+  public RequestRecord record() {
+    return record;
+  }
+
+  /** The routing table the request started with (a reload does not change it mid-way). */
+  public Pipeline.Routing routing() {
+    return routing;
+  }
+
+  /** Fires when the client leaves or stops reading; whatever blocks for the request lets go. */
+  public CancelSignal cancel() {
+    return cancel;
+  }
+
+  /** The parsed request; set by the read stage. */
+  public OpenAiRequest request() {
+    OpenAiRequest r = request;
+    if (r == null) {
+      throw new IllegalStateException("the request has not been read yet");
+    }
+    return r;
+  }
+
+  void request(OpenAiRequest read) {
+    request = read;
+  }
+
+  /** Who asks and how urgently; set by the caller stage. */
+  void caller(String tenant, Priority priority) {
+    this.tenant = tenant;
+    this.priority = priority;
+  }
+
+  public String tenant() {
+    return tenant;
+  }
+
+  public Priority priority() {
+    return priority;
+  }
+
+  void deadlineNanos(long nanos) {
+    deadlineNanos = nanos;
+  }
+
+  public long deadlineNanos() {
+    return deadlineNanos;
+  }
+
+  /** What the scheduler is asked for: the request's model, caller, tokens and deadline. */
+  Demand demand() {
+    OpenAiRequest r = request();
+    return new Demand(
+        r.model(), tenant, priority, r.promptTokens(), r.outputTokens(), deadlineNanos);
+  }
+
+  /** An attempt starts on {@code name}. */
+  void attemptOn(String name) {
+    attempts++;
+    deployment = name;
+    record.attempt(name);
+  }
+
+  public int attempts() {
+    return attempts;
+  }
+
+  /** Time spent waiting for capacity (backoffs and requeues included). */
+  void waited(long nanos) {
+    if (nanos > 0) {
+      queueNanos += nanos;
+      record.addQueueNanos(nanos);
+    }
+  }
+
+  /** An upstream header the client should see ({@code Content-Type}, {@code openai-*}). */
+  void upstreamHeader(String name, String value) {
+    upstreamHeaders.put(name, value);
+  }
+
+  /** The headers of the answer: Penstock's own, then those relayed from the upstream. */
+  Map<String, String> answerHeaders() {
+    Map<String, String> headers = new LinkedHashMap<>(8);
+    headers.put("x-request-id", id);
+    if (deployment != null) {
+      headers.put("x-penstock-deployment", deployment);
+    }
+    headers.put("x-penstock-attempts", Integer.toString(attempts));
+    headers.put("x-penstock-queue-ms", Long.toString(queueNanos / 1_000_000));
+    headers.putAll(upstreamHeaders);
+    return headers;
+  }
+}

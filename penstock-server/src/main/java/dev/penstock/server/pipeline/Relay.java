@@ -1,0 +1,253 @@
+package dev.penstock.server.pipeline;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.penstock.core.limit.RateLimitObservation;
+import dev.penstock.core.limit.Settlement;
+import dev.penstock.server.openai.ApiError;
+import dev.penstock.server.openai.RequestReader;
+import dev.penstock.server.openai.SseRelay;
+import dev.penstock.server.openai.Usage;
+import dev.penstock.server.telemetry.Outcome;
+import dev.penstock.server.telemetry.RetryReason;
+import dev.penstock.server.upstream.UpstreamClient;
+import dev.penstock.server.upstream.UpstreamResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Relays an upstream's answer to the client and says how that went, as an {@link AttemptOutcome}.
+ * It never settles anything itself.
+ *
+ * <p>A whole answer is read, checked to be JSON (an SDK could not parse anything else), then sent.
+ * A stream's status and headers go to the client only with its first chunk, so that a stream
+ * failing before any data is retried like any other failed attempt; once the client has a byte, a
+ * failure ends the stream with an SSE error event the SDKs raise. A client that leaves — a write
+ * fails, or the client watcher cancelled the call and so aborted the upstream read — ends the relay
+ * at once.
+ */
+final class Relay {
+  private static final int BUFFER = 8192;
+
+  /** Whether an attempt that timed out after reaching its upstream may be retried. */
+  private final boolean retryTimeouts;
+
+  Relay(boolean retryTimeouts) {
+    this.retryTimeouts = retryTimeouts;
+  }
+
+  /** Relays a {@code 2xx} answer that is not a stream. */
+  AttemptOutcome whole(
+      ProxyCall call, UpstreamResponse response, String deployment, RateLimitObservation observed) {
+    byte[] body;
+    try {
+      body = readAll(response);
+    } catch (IOException e) {
+      return readFailed(call, deployment, e);
+    }
+    JsonNode answer = parseJson(body);
+    if (answer == null) {
+      return new AttemptOutcome.Failed(
+          RetryReason.MALFORMED,
+          Settlement.COUNTED,
+          Failure.of(
+              upstreamError(
+                  502,
+                  "upstream_malformed",
+                  "The upstream of deployment " + deployment + " answered with malformed JSON.")),
+          true);
+    }
+    Usage usage = Usage.of(answer.path("usage"));
+    try {
+      call.exchange().send(response.status(), call.answerHeaders(), body);
+    } catch (UncheckedIOException clientGone) {
+      return new AttemptOutcome.ClientLeft(Settlement.COMPLETED, usage);
+    }
+    return new AttemptOutcome.Answered(Settlement.COMPLETED, usage, observed);
+  }
+
+  /** Passes an upstream error ({@code 4xx}, or a {@code 5xx} that is not retried) through. */
+  AttemptOutcome passThrough(
+      ProxyCall call, int status, byte[] body, boolean clientError, RateLimitObservation observed) {
+    Failure passed = new Failure(status, body);
+    call.record()
+        .failed(
+            clientError ? Outcome.CLIENT_ERROR : Outcome.UPSTREAM_ERROR,
+            passed.code(),
+            passed.message());
+    try {
+      call.exchange().send(status, call.answerHeaders(), body);
+    } catch (UncheckedIOException clientGone) {
+      return new AttemptOutcome.ClientLeft(Settlement.COUNTED, Usage.UNKNOWN);
+    }
+    return new AttemptOutcome.Answered(Settlement.COUNTED, Usage.UNKNOWN, observed);
+  }
+
+  /** Relays a {@code 2xx} SSE stream chunk by chunk, watching it for usage and its proper end. */
+  AttemptOutcome stream(
+      ProxyCall call, UpstreamResponse response, String deployment, RateLimitObservation observed) {
+    SseRelay sse = new SseRelay();
+    byte[] buffer = new byte[BUFFER];
+    InputStream in = response.body();
+    int n;
+    try {
+      n = in.read(buffer);
+    } catch (IOException e) {
+      return readFailed(call, deployment, e);
+    }
+    if (n < 0) {
+      return new AttemptOutcome.Failed(
+          RetryReason.STREAM_INCOMPLETE,
+          Settlement.COUNTED,
+          Failure.of(
+              upstreamError(
+                  502,
+                  "stream_incomplete",
+                  "The upstream stream of deployment "
+                      + deployment
+                      + " ended before its first event.")),
+          true);
+    }
+    OutputStream out;
+    try {
+      out = call.exchange().stream(response.status(), call.answerHeaders());
+    } catch (IOException | UncheckedIOException clientGone) {
+      return new AttemptOutcome.ClientLeft(Settlement.COUNTED, Usage.UNKNOWN);
+    }
+    while (n >= 0) {
+      sse.accept(buffer, 0, n);
+      try {
+        out.write(buffer, 0, n);
+        out.flush();
+      } catch (IOException | UncheckedIOException clientGone) {
+        return new AttemptOutcome.ClientLeft(Settlement.COUNTED, sse.usage());
+      }
+      try {
+        n = in.read(buffer);
+      } catch (IOException e) {
+        if (call.cancel().cancelled()) {
+          return new AttemptOutcome.ClientLeft(Settlement.COUNTED, sse.usage());
+        }
+        return broken(
+            call,
+            out,
+            sse,
+            "The upstream stream of deployment "
+                + deployment
+                + (e instanceof UpstreamClient.TimeoutException
+                    ? " stalled past its read timeout."
+                    : " broke off."));
+      }
+    }
+    if (!sse.finished() && !sse.sawErrorEvent()) {
+      return broken(
+          call,
+          out,
+          sse,
+          "The upstream stream of deployment " + deployment + " ended before it was complete.");
+    }
+    closeQuietly(out);
+    return new AttemptOutcome.Answered(Settlement.COMPLETED, sse.usage(), observed);
+  }
+
+  /** A stream that began cannot become an HTTP error: it ends with an SSE error event. */
+  private static AttemptOutcome broken(
+      ProxyCall call, OutputStream out, SseRelay sse, String message) {
+    call.record().failed(Outcome.UPSTREAM_ERROR, "stream_incomplete", message);
+    try {
+      out.write(
+          ErrorResponses.sseEvent(
+              new ApiError(502, "upstream_error", message, null, "stream_incomplete", -1)));
+      out.flush();
+    } catch (IOException | UncheckedIOException clientGone) {
+      // the client left too; the stream is over either way
+    }
+    closeQuietly(out);
+    return new AttemptOutcome.Broke(sse.usage());
+  }
+
+  /** Reading the answer failed: the client left (the call was aborted), a timeout, or a break. */
+  AttemptOutcome readFailed(ProxyCall call, String deployment, IOException e) {
+    if (call.cancel().cancelled()) {
+      return new AttemptOutcome.ClientLeft(Settlement.COUNTED, Usage.UNKNOWN);
+    }
+    if (e instanceof UpstreamClient.TimeoutException timeout) {
+      return new AttemptOutcome.Failed(
+          RetryReason.TIMEOUT,
+          Settlement.COUNTED,
+          Failure.of(timedOut(deployment, timeout)),
+          retryTimeouts);
+    }
+    return new AttemptOutcome.Failed(
+        RetryReason.BROKEN, Settlement.COUNTED, Failure.of(broke(deployment, e)), true);
+  }
+
+  static ApiError timedOut(String deployment, UpstreamClient.TimeoutException timeout) {
+    return upstreamError(
+        504,
+        "upstream_timeout",
+        "The upstream of deployment "
+            + deployment
+            + (timeout.bodyStarted()
+                ? " fell silent past its read timeout."
+                : " sent no answer within its first-byte timeout."));
+  }
+
+  static ApiError broke(String deployment, IOException e) {
+    return upstreamError(
+        502,
+        "upstream_error",
+        "The upstream of deployment "
+            + deployment
+            + " failed: "
+            + e.getClass().getSimpleName()
+            + ".");
+  }
+
+  static ApiError upstreamError(int status, String code, String message) {
+    return new ApiError(status, "upstream_error", message, null, code, -1);
+  }
+
+  /** The body as JSON, or null when it is not JSON (a truncated or garbled answer). */
+  private static @Nullable JsonNode parseJson(byte[] body) {
+    try {
+      JsonNode node = RequestReader.JSON.readTree(body);
+      return node == null || node.isMissingNode() ? null : node;
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /** Reads a whole answer, exactly sized when the upstream declared its length. */
+  private static byte[] readAll(UpstreamResponse response) throws IOException {
+    InputStream in = response.body();
+    long declared = response.header("Content-Length").map(Relay::parseLength).orElse(-1L);
+    if (declared >= 0 && declared < Integer.MAX_VALUE - 8) {
+      byte[] body = in.readNBytes((int) declared);
+      if (body.length < declared) {
+        throw new IOException("upstream answer shorter than its Content-Length");
+      }
+      in.read(); // see the end: the client returns the connection to its pool only then
+      return body;
+    }
+    return in.readAllBytes();
+  }
+
+  private static long parseLength(String value) {
+    try {
+      return Long.parseLong(value.trim());
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
+  private static void closeQuietly(OutputStream out) {
+    try {
+      out.close();
+    } catch (IOException | UncheckedIOException e) {
+      // the client left; nothing more to tell it
+    }
+  }
+}

@@ -1,0 +1,359 @@
+package dev.penstock.server.pipeline;
+
+import dev.penstock.core.Admission;
+import dev.penstock.core.AdmissionRejectedException;
+import dev.penstock.core.Admissions;
+import dev.penstock.core.Reservation;
+import dev.penstock.core.ReservationScope;
+import dev.penstock.core.limit.RateLimitObservation;
+import dev.penstock.core.limit.Settlement;
+import dev.penstock.core.time.Ticker;
+import dev.penstock.server.openai.ApiError;
+import dev.penstock.server.openai.UpstreamSignals;
+import dev.penstock.server.openai.Usage;
+import dev.penstock.server.telemetry.RequestObserver;
+import dev.penstock.server.telemetry.RetryReason;
+import dev.penstock.server.upstream.UpstreamClient;
+import dev.penstock.server.upstream.UpstreamResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Admission and attempts: the last stage. It takes capacity for the request — at once, after a wait
+ * in the queue, or not at all ({@code 429} with {@code Retry-After}) — sends the request to the
+ * reserved deployment and relays the answer, retrying, failing over and requeueing as each
+ * attempt's {@link AttemptOutcome} says:
+ *
+ * <pre>
+ * Answered ─────► settle (real usage reconciles the charge)                    ─► done
+ * Broke ────────► fail (a stream cut after its first byte; SSE error sent)      ─► done
+ * ClientLeft ───► leave (the upstream call was closed; nothing to answer)       ─► done
+ * Refused ──────► settle, uncounted                         ─► the client's error (400)
+ * Expired ──────► settle, uncounted (never sent)            ─► the last failure, or 504
+ * RateLimited ──► cool the deployment down, requeue in front (not a failure)    ─► again
+ * QuotaExhausted► disable the deployment, requeue for another                   ─► again
+ * Failed ───────► retry elsewhere or after a backoff, while attempts, time and the
+ *                 failure allow                             ─► again, or the last failure
+ * </pre>
+ *
+ * <p>Every reservation lives in a {@link ReservationScope}: the switch above settles each attempt's
+ * reservation exactly once, and the scope, closed in a {@code finally}, settles whatever a bug left
+ * open (and counts it as a leak).
+ */
+final class UpstreamStage implements Stage {
+  private static final Logger LOG = LoggerFactory.getLogger(UpstreamStage.class);
+  private static final long DEFAULT_COOLDOWN_NANOS = 1_000_000_000L;
+
+  /** An error body is read up to this size: enough for any real one, bounded for a hostile one. */
+  private static final int MAX_ERROR_BODY = 1 << 20;
+
+  private static final byte[] NO_BODY = new byte[0];
+  private static final List<String> RELAYED_HEADERS =
+      List.of("Content-Type", "openai-processing-ms", "openai-version");
+
+  private final Admissions admissions;
+  private final UpstreamClient client;
+  private final Ticker ticker;
+  private final LongSupplier wallMillis;
+  private final RequestObserver observer;
+  private final Supplier<Pipeline.Routing> currentRouting;
+
+  UpstreamStage(
+      Admissions admissions,
+      UpstreamClient client,
+      Ticker ticker,
+      LongSupplier wallMillis,
+      RequestObserver observer,
+      Supplier<Pipeline.Routing> currentRouting) {
+    this.admissions = admissions;
+    this.client = client;
+    this.ticker = ticker;
+    this.wallMillis = wallMillis;
+    this.observer = observer;
+    this.currentRouting = currentRouting;
+  }
+
+  @Override
+  public void serve(ProxyCall call, Chain chain) throws InterruptedException {
+    Relay relay = new Relay(call.routing().retryTimeouts());
+    try (ReservationScope scope = admit(call)) {
+      Failure last = null;
+      while (true) {
+        String deployment = scope.reservation().deployment();
+        if (call.cancel().cancelled()) {
+          // Admitted in the moment its client left: never sent.
+          scope.settle(Settlement.UNCOUNTED, -1, -1, RateLimitObservation.NONE);
+          throw new ClientGone(call.cancel().reason());
+        }
+        long start = ticker.nanos();
+        AttemptOutcome outcome = attempt(call, deployment, relay);
+        call.record().addUpstreamNanos(ticker.nanos() - start);
+        switch (outcome) {
+          case AttemptOutcome.Answered a -> {
+            usage(call, a.usage());
+            scope.settle(
+                a.settlement(),
+                a.usage().promptTokens(),
+                a.usage().completionTokens(),
+                a.observed());
+            return;
+          }
+          case AttemptOutcome.Broke b -> {
+            usage(call, b.usage());
+            scope.fail(Settlement.COUNTED, b.usage().promptTokens(), b.usage().completionTokens());
+            return;
+          }
+          case AttemptOutcome.ClientLeft c -> {
+            usage(call, c.usage());
+            scope.leave(c.settlement(), c.usage().promptTokens(), c.usage().completionTokens());
+            call.cancel().cancel("client_closed"); // no-op if the watcher saw it first
+            throw new ClientGone(call.cancel().reason());
+          }
+          case AttemptOutcome.Refused r -> {
+            scope.settle(Settlement.UNCOUNTED, -1, -1, r.observed());
+            throw r.error();
+          }
+          case AttemptOutcome.Expired e -> {
+            scope.settle(Settlement.UNCOUNTED, -1, -1, RateLimitObservation.NONE);
+            throw last != null
+                ? new UpstreamFailure(last)
+                : Relay.upstreamError(504, "upstream_timeout", "The request's deadline passed.");
+          }
+          case AttemptOutcome.RateLimited r -> {
+            last = r.failure();
+            observer.upstreamRateLimited(deployment);
+            LOG.debug("deployment {} answered 429; cooling down", deployment);
+            requeue(call, scope, r.coolDownUntilNanos(), r.observed());
+          }
+          case AttemptOutcome.QuotaExhausted q -> {
+            last = q.failure();
+            observer.upstreamRateLimited(deployment);
+            LOG.warn(
+                "deployment {} reported insufficient_quota: disabled until re-enabled", deployment);
+            long now = ticker.nanos();
+            admissions.inspect(
+                s -> {
+                  s.disable(deployment, "insufficient_quota", now);
+                  return null;
+                });
+            requeue(call, scope, now, q.observed());
+          }
+          case AttemptOutcome.Failed f -> {
+            last = f.failure();
+            if (!f.retryable()) {
+              scope.fail(f.settlement(), -1, -1);
+              throw new UpstreamFailure(last);
+            }
+            retry(call, scope, f, last);
+          }
+        }
+      }
+    }
+  }
+
+  /** Waits for capacity; a refusal becomes the client's answer. */
+  private ReservationScope admit(ProxyCall call) throws InterruptedException {
+    long start = ticker.nanos();
+    try {
+      ReservationScope scope = admissions.scope(call.demand(), call.cancel());
+      call.waited(scope.reservation().queueNanos());
+      return scope;
+    } catch (AdmissionRejectedException e) {
+      call.waited(ticker.nanos() - start);
+      throw refusal(call, e.rejected());
+    }
+  }
+
+  /**
+   * One attempt on {@code deployment}: sends, classifies the answer, relays it. Settles nothing.
+   */
+  private AttemptOutcome attempt(ProxyCall call, String deployment, Relay relay)
+      throws InterruptedException {
+    call.attemptOn(deployment);
+    UpstreamTarget target = target(call, deployment);
+    if (target == null) {
+      return new AttemptOutcome.Failed(
+          RetryReason.REMOVED,
+          Settlement.UNCOUNTED,
+          Failure.of(
+              Relay.upstreamError(
+                  502, "upstream_unreachable", "Deployment " + deployment + " was removed.")),
+          true);
+    }
+    if (ticker.nanos() >= call.deadlineNanos()) {
+      return new AttemptOutcome.Expired();
+    }
+    UpstreamResponse response;
+    try {
+      response = client.send(target.call(call.request()), call.cancel());
+    } catch (UpstreamClient.UnreachableException e) {
+      // Never sent: the deployment's window is not charged.
+      return new AttemptOutcome.Failed(
+          RetryReason.UNREACHABLE,
+          Settlement.UNCOUNTED,
+          Failure.of(
+              Relay.upstreamError(
+                  502,
+                  "upstream_unreachable",
+                  "Could not reach the upstream of deployment " + deployment + ".")),
+          true);
+    } catch (IOException e) {
+      return relay.readFailed(call, deployment, e);
+    }
+    try (response) {
+      return answer(call, deployment, response, relay);
+    }
+  }
+
+  private AttemptOutcome answer(
+      ProxyCall call, String deployment, UpstreamResponse response, Relay relay) {
+    RateLimitObservation observed = UpstreamSignals.rateLimits(response::header);
+    int status = response.status();
+    String contentType = response.header("Content-Type").orElse("");
+    byte[] errorBody = status >= 200 && status < 300 ? NO_BODY : readBounded(response);
+    return switch (UpstreamAnswers.classify(status, contentType, errorBody)) {
+      case UpstreamAnswers.Verdict.Success s -> {
+        relayHeaders(call, response);
+        yield s.stream()
+            ? relay.stream(call, response, deployment, observed)
+            : relay.whole(call, response, deployment, observed);
+      }
+      case UpstreamAnswers.Verdict.PassThrough p -> {
+        relayHeaders(call, response);
+        yield relay.passThrough(call, status, errorBody, p.clientError(), observed);
+      }
+      case UpstreamAnswers.Verdict.RateLimited r -> {
+        long wait =
+            UpstreamSignals.retryAfterNanos(response::header, r.message(), wallMillis.getAsLong());
+        yield new AttemptOutcome.RateLimited(
+            ticker.nanos() + (wait > 0 ? wait : DEFAULT_COOLDOWN_NANOS),
+            observed,
+            new Failure(429, errorBody));
+      }
+      case UpstreamAnswers.Verdict.QuotaExhausted q ->
+          new AttemptOutcome.QuotaExhausted(observed, new Failure(429, errorBody));
+      case UpstreamAnswers.Verdict.TooLarge t ->
+          new AttemptOutcome.Refused(
+              new ApiError(
+                  400, "invalid_request_error", t.message(), null, "request_too_large", -1),
+              observed);
+      case UpstreamAnswers.Verdict.Retryable r -> {
+        LOG.debug("deployment {} answered {}; retrying", deployment, status);
+        yield new AttemptOutcome.Failed(
+            RetryReason.STATUS_5XX,
+            Settlement.COUNTED,
+            new Failure(status, errorBodyOr(errorBody, status, deployment)),
+            true);
+      }
+      case UpstreamAnswers.Verdict.Invalid i ->
+          new AttemptOutcome.Failed(
+              RetryReason.INVALID_STATUS,
+              Settlement.COUNTED,
+              Failure.of(
+                  Relay.upstreamError(
+                      502,
+                      "upstream_invalid",
+                      "The upstream of deployment "
+                          + deployment
+                          + " answered with status "
+                          + status
+                          + ", which is not an answer.")),
+              true);
+    };
+  }
+
+  /** Ends the failed attempt and waits for the next one; throws when there is none. */
+  private void retry(
+      ProxyCall call, ReservationScope scope, AttemptOutcome.Failed failed, Failure last)
+      throws InterruptedException {
+    String failedOn = scope.reservation().deployment();
+    long waitStart = ticker.nanos();
+    try {
+      Reservation next = scope.retry(failed.settlement());
+      call.waited(next.admittedNanos() - waitStart);
+    } catch (AdmissionRejectedException e) {
+      call.waited(ticker.nanos() - waitStart);
+      Admission.Reason reason = e.rejected().reason();
+      if (reason == Admission.Reason.SHUTTING_DOWN
+          || reason == Admission.Reason.TOO_LARGE
+          || reason == Admission.Reason.CANCELLED) {
+        throw refusal(call, e.rejected());
+      }
+      throw new UpstreamFailure(last);
+    }
+    observer.retried(failedOn, failed.reason());
+  }
+
+  /** Returns the reservation after an upstream 429 and waits, in front, for the next start. */
+  private void requeue(
+      ProxyCall call, ReservationScope scope, long coolDownUntilNanos, RateLimitObservation seen)
+      throws InterruptedException {
+    long waitStart = ticker.nanos();
+    try {
+      Reservation next = scope.requeue(coolDownUntilNanos, seen);
+      call.waited(next.admittedNanos() - waitStart);
+    } catch (AdmissionRejectedException e) {
+      call.waited(ticker.nanos() - waitStart);
+      throw refusal(call, e.rejected());
+    }
+  }
+
+  /** The client's answer to a refusal (or, for a client that left, nothing). */
+  private static RuntimeException refusal(ProxyCall call, Admission.Rejected rejected) {
+    if (rejected.reason() == Admission.Reason.CANCELLED) {
+      return new ClientGone(call.cancel().reason());
+    }
+    Pipeline.rejected(call.record(), rejected.reason());
+    return ErrorResponses.of(rejected);
+  }
+
+  /**
+   * How to reach a deployment: from the routing table the request started with, or — for a
+   * deployment a reload added since, which the scheduler may already hand out — the current one.
+   */
+  private @Nullable UpstreamTarget target(ProxyCall call, String deployment) {
+    UpstreamTarget target = call.routing().targets().get(deployment);
+    return target != null ? target : currentRouting.get().targets().get(deployment);
+  }
+
+  private static void relayHeaders(ProxyCall call, UpstreamResponse response) {
+    for (String name : RELAYED_HEADERS) {
+      response.header(name).ifPresent(value -> call.upstreamHeader(name, value));
+    }
+    response
+        .header("x-request-id")
+        .ifPresent(id -> call.upstreamHeader("x-upstream-request-id", id));
+  }
+
+  private static void usage(ProxyCall call, Usage usage) {
+    if (usage.known()) {
+      call.record().usage(usage.promptTokens(), usage.completionTokens());
+    }
+  }
+
+  /** The upstream's error body when it is OpenAI-shaped JSON, else Penstock's own error. */
+  private static byte[] errorBodyOr(byte[] body, int status, String deployment) {
+    if (Failure.error(body).path("message").isTextual()) {
+      return body;
+    }
+    return ErrorResponses.body(
+        Relay.upstreamError(
+            status,
+            "upstream_error",
+            "The upstream of deployment " + deployment + " answered " + status + "."));
+  }
+
+  private static byte[] readBounded(UpstreamResponse response) {
+    try (InputStream in = response.body()) {
+      return in.readNBytes(MAX_ERROR_BODY);
+    } catch (IOException e) {
+      return NO_BODY;
+    }
+  }
+}
