@@ -216,6 +216,12 @@ public final class Scheduler {
       }
     }
     long start = estimatedStart(route, ahead, demand.tokens(), nowNanos);
+    if (start == DeploymentLimiter.NEVER
+        && route.pool.concurrencyBound(nowNanos, demand.tokens())) {
+      // Every deployment that could serve it is at its max_concurrency: a slot frees when a
+      // request in flight ends, which no rate can tell. It waits; its deadline bounds the wait.
+      start = nowNanos;
+    }
     if (queued >= topology.maxQueued()) {
       return reject(
           ticket,

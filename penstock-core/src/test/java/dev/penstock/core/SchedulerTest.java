@@ -324,4 +324,42 @@ class SchedulerTest {
         .as("the next probe may go")
         .isInstanceOf(Admitted.class);
   }
+
+  /**
+   * A pool whose every deployment is at its max_concurrency cannot tell from rates when a slot
+   * frees: the request waits (its deadline bounds the wait) and starts when one ends. It was
+   * refused at once before, with a Retry-After of centuries.
+   */
+  @Test
+  void aRequestWaitsForAConcurrencySlotInsteadOfBeingRefused() {
+    Scheduler scheduler =
+        new Scheduler(
+            new Topology(
+                List.of(
+                    new Topology.ModelRoute(
+                        "m",
+                        List.of(
+                            new Topology.DeploymentSpec(
+                                "a",
+                                new DeploymentLimits(
+                                    600_000,
+                                    100_000_000,
+                                    1,
+                                    dev.penstock.core.limit.TpmCharge.ESTIMATE),
+                                0,
+                                1)),
+                        List.of())),
+                NO_GUARD,
+                1000),
+            0);
+    Reservation first =
+        ((Admitted) scheduler.submit(demand(Priority.NORMAL, "t", 60 * S), 0)).reservation();
+    Admission second = scheduler.submit(demand(Priority.NORMAL, "t", 60 * S), MS);
+    assertThat(second).isInstanceOf(Queued.class);
+    assertThat(scheduler.dispatch(2 * MS).admitted()).isEmpty();
+    scheduler.settle(first, Settlement.COMPLETED, 10, 10, RateLimitObservation.NONE, 3 * MS);
+    assertThat(scheduler.dispatch(3 * MS).admitted())
+        .extracting(r -> r.ticket())
+        .containsExactly(((Queued) second).ticket());
+  }
 }

@@ -269,6 +269,11 @@ public final class DeploymentLimiter {
     return inFlight;
   }
 
+  /** Whether it has as many requests in flight as its {@code max_concurrency} allows. */
+  public boolean atConcurrencyLimit() {
+    return limits.maxConcurrency() > 0 && inFlight >= limits.maxConcurrency();
+  }
+
   /** Requests charged in the current window (guard included), phantom use excluded. */
   public long windowRequests(long nowNanos) {
     log.expire(nowNanos);

@@ -233,6 +233,23 @@ public final class Pool {
   }
 
   /**
+   * True when some deployment could take a request charged {@code tokens} but for its {@code
+   * max_concurrency}: enabled, its circuit not open, the tokens within its TPM, and as many
+   * requests in flight as it allows. When such a slot frees cannot be told from rates.
+   */
+  public boolean concurrencyBound(long nowNanos, long tokens) {
+    for (DeploymentLimiter limiter : limiters) {
+      if (limiter.disabledReason() == null
+          && limiter.health().available(nowNanos)
+          && tokens <= limiter.tpm()
+          && limiter.atConcurrencyLimit()) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
    * True when some deployment is enabled and its circuit not open (it may be busy; busy is not
    * unusable).
    */

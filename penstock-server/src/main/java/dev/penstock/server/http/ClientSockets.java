@@ -155,7 +155,7 @@ final class ClientSockets {
         channel.setAccessible(true);
         Class<?> selChImpl = Class.forName("sun.nio.ch.SelChImpl");
         MethodHandle fdOf =
-            MethodHandles.publicLookup()
+            MethodHandles.lookup()
                 .findVirtual(selChImpl, "getFDVal", MethodType.methodType(int.class))
                 .asType(MethodType.methodType(int.class, SocketChannel.class));
         Linker linker = Linker.nativeLinker();

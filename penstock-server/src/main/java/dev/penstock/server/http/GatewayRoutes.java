@@ -13,6 +13,7 @@ import dev.penstock.server.telemetry.GatewayMetrics;
 import dev.penstock.server.telemetry.Telemetry;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Method;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.FilterChain;
 import io.helidon.webserver.http.HttpRouting;
 import io.helidon.webserver.http.RoutingRequest;
@@ -134,7 +135,7 @@ final class GatewayRoutes {
       String id = req.context().get(REQUEST_ID, String.class).orElseGet(Pipeline::newRequestId);
       pipeline.handle(
           endpoint, new HelidonExchange(req, res, config.get().defaults().maxBodyBytes()), id);
-    } catch (UncheckedIOException e) {
+    } catch (UncheckedIOException | CloseConnectionException e) {
       // The client left while its answer was written: nobody is there to answer.
       LOG.debug("client of {} went away: {}", req.path().path(), e.getMessage());
     } catch (RuntimeException e) {

@@ -5,12 +5,14 @@ import dev.penstock.server.pipeline.ClientExchange;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.RequestException;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.ConnectionContext;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.util.Map;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
@@ -127,18 +129,77 @@ final class HelidonExchange implements ClientExchange {
         -1);
   }
 
+  /**
+   * Sends a whole answer. Helidon reports a write to a client that left as its own unchecked {@link
+   * CloseConnectionException}; the pipeline's contract is an {@link UncheckedIOException}.
+   */
   @Override
   public void send(int status, Map<String, String> headers, byte[] body) {
     res.status(status);
     headers.forEach(res::header);
-    res.send(body);
+    try {
+      res.send(body);
+    } catch (CloseConnectionException e) {
+      throw new UncheckedIOException(new IOException("the client left", e));
+    }
   }
 
   @Override
-  public OutputStream stream(int status, Map<String, String> headers) {
+  public OutputStream stream(int status, Map<String, String> headers) throws IOException {
     res.status(status);
     headers.forEach(res::header);
     res.header(HeaderNames.CACHE_CONTROL, "no-cache");
-    return res.outputStream();
+    OutputStream out;
+    try {
+      out = res.outputStream();
+    } catch (CloseConnectionException | UncheckedIOException e) {
+      throw new IOException("the client left", e);
+    }
+    return new ClientStream(out);
+  }
+
+  /**
+   * The answer's stream, with every way Helidon reports a client that left — its {@link
+   * CloseConnectionException}s, an {@link UncheckedIOException} — turned into the {@link
+   * IOException} callers of an {@link OutputStream} handle.
+   */
+  private static final class ClientStream extends OutputStream {
+    private final OutputStream out;
+
+    ClientStream(OutputStream out) {
+      this.out = out;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] bytes, int offset, int length) throws IOException {
+      try {
+        out.write(bytes, offset, length);
+      } catch (CloseConnectionException | UncheckedIOException e) {
+        throw new IOException("the client left", e);
+      }
+    }
+
+    @Override
+    public void flush() throws IOException {
+      try {
+        out.flush();
+      } catch (CloseConnectionException | UncheckedIOException e) {
+        throw new IOException("the client left", e);
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      try {
+        out.close();
+      } catch (CloseConnectionException | UncheckedIOException e) {
+        throw new IOException("the client left", e);
+      }
+    }
   }
 }

@@ -203,6 +203,8 @@ final class UpstreamStage implements Stage {
                   "upstream_unreachable",
                   "Could not reach the upstream of deployment " + deployment + ".")),
           true);
+    } catch (UpstreamClient.NotSentException e) {
+      return new AttemptOutcome.ClientLeft(Settlement.UNCOUNTED, Usage.UNKNOWN);
     } catch (IOException e) {
       return relay.readFailed(call, deployment, e);
     }

@@ -175,7 +175,7 @@ public final class PooledHttp1Client implements UpstreamClient {
       }
     }
     if (cancel.cancelled()) {
-      throw new IOException("cancelled before the upstream was called");
+      throw new NotSentException("cancelled before the upstream was called", null);
     }
     return connect(route, call, pool).exchange(request, call, -1, cancel);
   }
@@ -355,7 +355,10 @@ public final class PooledHttp1Client implements UpstreamClient {
         out.flush();
       } catch (IOException e) {
         close();
-        throw reused && !cancelled ? new StaleConnectionException(e) : timeoutOr(e);
+        if (cancelled) {
+          throw new NotSentException("cancelled while the request was written", e);
+        }
+        throw reused ? new StaleConnectionException(e) : e;
       }
       boolean answered;
       try {
@@ -477,7 +480,9 @@ public final class PooledHttp1Client implements UpstreamClient {
               return part;
             }
             line.append(part);
-            return line.charAt(line.length() - 1) == '\r'
+            // The CR of a CRLF split across reads is at the end of what was kept; a line that
+            // began exactly at a read's end may be empty (it was a bare CRLF).
+            return !line.isEmpty() && line.charAt(line.length() - 1) == '\r'
                 ? line.substring(0, line.length() - 1)
                 : line.toString();
           }
@@ -622,12 +627,23 @@ public final class PooledHttp1Client implements UpstreamClient {
       private long chunkRemaining;
       private boolean finished;
 
+      /**
+       * A chunk's data was returned and its trailing CRLF not yet read. It is read with the next
+       * chunk's size, so that a chunk's data reaches the reader as soon as it arrived — an upstream
+       * may flush an SSE event before the CRLF that closes its chunk.
+       */
+      private boolean crlfPending;
+
       @Override
       public int read(byte[] target, int offset, int length) throws IOException {
         if (finished) {
           return -1;
         }
         if (chunkRemaining == 0) {
+          if (crlfPending) {
+            line(); // the CRLF after the previous chunk
+            crlfPending = false;
+          }
           String size = line();
           int semicolon = size.indexOf(';');
           try {
@@ -649,9 +665,7 @@ public final class PooledHttp1Client implements UpstreamClient {
           throw new IOException("upstream stream broke off in the middle of a chunk");
         }
         chunkRemaining -= n;
-        if (chunkRemaining == 0) {
-          line(); // the CRLF after each chunk
-        }
+        crlfPending = chunkRemaining == 0;
         return n;
       }
 

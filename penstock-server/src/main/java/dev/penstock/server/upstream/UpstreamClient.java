@@ -3,6 +3,7 @@ package dev.penstock.server.upstream;
 import dev.penstock.core.CancelSignal;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Sends calls to upstream deployments. Thread-safe; blocks the calling (virtual) thread.
@@ -46,6 +47,18 @@ public interface UpstreamClient extends AutoCloseable {
     /** Whether part of the answer's body had arrived (a stalled stream) or none (thinking). */
     public boolean bodyStarted() {
       return bodyStarted;
+    }
+  }
+
+  /**
+   * The call was cancelled (its client left) before its request was wholly written: the upstream
+   * cannot have acted on it.
+   */
+  final class NotSentException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    public NotSentException(String message, @Nullable Throwable cause) {
+      super(message, cause);
     }
   }
 
