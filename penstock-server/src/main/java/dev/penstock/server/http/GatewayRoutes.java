@@ -129,6 +129,10 @@ final class GatewayRoutes {
       if (draining.getAsBoolean()) {
         res.header(HeaderNames.CONNECTION, "close");
         res.header(HeaderNames.RETRY_AFTER, "1");
+        // Refused before the pipeline, yet a proxied answer like any other (ProxyCall's headers):
+        // no attempt made, no time queued.
+        res.header("x-penstock-attempts", "0");
+        res.header("x-penstock-queue-ms", "0");
         send(res, ErrorResponses.shuttingDown());
         return;
       }

@@ -46,7 +46,8 @@ public final class GatewayFixture implements AutoCloseable {
 
   /**
    * Starts the simulator, then a gateway from {@code yaml}, in which {@code ${MOCK}} stands for the
-   * simulator's {@code /v1} base URL.
+   * simulator's {@code /v1} base URL and {@code ${MOCK_AZURE}} for its Azure OpenAI endpoint (the
+   * resource root, below which Azure's {@code /openai/...} paths hang).
    */
   public static GatewayFixture start(MockConfig mockConfig, String yaml) {
     return start(mockConfig, yaml, b -> b);
@@ -57,7 +58,7 @@ public final class GatewayFixture implements AutoCloseable {
       MockConfig mockConfig, String yaml, UnaryOperator<GatewayServer.Builder> customize) {
     MockServer mock = MockServer.start(mockConfig);
     try {
-      GatewayConfig config = parse(yaml.replace("${MOCK}", mock.baseUrl()));
+      GatewayConfig config = parse(withMock(yaml, mock));
       return new GatewayFixture(mock, customize.apply(GatewayServer.builder(config)).start());
     } catch (RuntimeException e) {
       mock.close();
@@ -78,13 +79,17 @@ public final class GatewayFixture implements AutoCloseable {
   public GatewayServer restart(String yaml) {
     awaitIdle();
     gateway.close();
-    String text = mock == null ? yaml : yaml.replace("${MOCK}", mock.baseUrl());
+    String text = mock == null ? yaml : withMock(yaml, mock);
     gateway = GatewayServer.builder(parse(text)).start();
     if (sdk != null) {
       sdk.close();
       sdk = null;
     }
     return gateway;
+  }
+
+  private static String withMock(String yaml, MockServer mock) {
+    return yaml.replace("${MOCK_AZURE}", mock.azureEndpoint()).replace("${MOCK}", mock.baseUrl());
   }
 
   /** Parses gateway YAML with an empty environment. */
