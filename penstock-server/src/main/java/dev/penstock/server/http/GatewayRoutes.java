@@ -129,6 +129,7 @@ final class GatewayRoutes {
       if (draining.getAsBoolean()) {
         res.header(HeaderNames.CONNECTION, "close");
         res.header(HeaderNames.RETRY_AFTER, "1");
+        res.header("retry-after-ms", "1000"); // what the OpenAI SDKs read first
         // Refused before the pipeline, yet a proxied answer like any other (ProxyCall's headers):
         // no attempt made, no time queued.
         res.header("x-penstock-attempts", "0");
