@@ -55,6 +55,7 @@ class MonitoringAssetsTest {
           "PenstockQueueWaitHigh",
           "PenstockUpstreamRateLimited",
           "PenstockDeploymentDisabled",
+          "PenstockReservationLeaked",
           "PenstockDown");
 
   @TempDir Path tempDir;
