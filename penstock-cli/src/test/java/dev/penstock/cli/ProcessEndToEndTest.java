@@ -158,6 +158,9 @@ class ProcessEndToEndTest {
   private Child start(String... args) throws IOException {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    // What bin/penstock's jar manifest grants: the client watch peeks at client sockets.
+    command.add("--add-exports=java.base/sun.nio.ch=ALL-UNNAMED");
+    command.add("--enable-native-access=ALL-UNNAMED");
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(Main.class.getName());
@@ -306,6 +309,7 @@ class ProcessEndToEndTest {
           .contains("\"rate_limited\":0,\"rate_limited_requests\"")
           .doesNotContain("\"rate_limited\":1");
     }
+    assertIdle(gateway);
   }
 
   @Test
@@ -438,6 +442,41 @@ class ProcessEndToEndTest {
       sdk.close();
     }
     assertThat(ok).as("requests served of 2,000 (goal: 99.9%)").isGreaterThanOrEqualTo(1998);
+    assertIdle(gateway);
+  }
+
+  /**
+   * Waits (bounded) until the gateway's {@code /metrics} show no request in flight on any
+   * deployment, and checks that no reservation leaked: the process-level form of the in-process
+   * fixture's check.
+   */
+  private static void assertIdle(String gatewayBaseUrl) throws Exception {
+    String metricsUrl = gatewayBaseUrl.replaceFirst("/v1$", "/metrics");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+    List<String> busy;
+    String leaked;
+    try (HttpClient http = HttpClient.newHttpClient()) {
+      while (true) {
+        String text =
+            http.send(request(metricsUrl).build(), HttpResponse.BodyHandlers.ofString()).body();
+        busy =
+            text.lines()
+                .filter(l -> l.startsWith("penstock_deployment_in_flight{"))
+                .filter(l -> !l.endsWith(" 0.0"))
+                .toList();
+        leaked =
+            text.lines()
+                .filter(l -> l.startsWith("penstock_reservations_leaked_total"))
+                .findFirst()
+                .orElse("penstock_reservations_leaked_total missing");
+        if (busy.isEmpty() || System.nanoTime() > deadline) {
+          break;
+        }
+        java.util.concurrent.locks.LockSupport.parkNanos(20_000_000);
+      }
+    }
+    assertThat(busy).as("deployments with requests in flight after the test").isEmpty();
+    assertThat(leaked).isEqualTo("penstock_reservations_leaked_total 0.0");
   }
 
   private static long remainingNanos(long deadlineNanos) {
