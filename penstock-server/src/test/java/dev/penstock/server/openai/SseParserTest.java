@@ -103,6 +103,14 @@ class SseParserTest {
   }
 
   @Test
+  void oneByteOrderMarkAtTheStreamsStartIsIgnored() {
+    byte[] bytes = "\uFEFFdata: a\n\n\uFEFFdata: b\n\n".getBytes(StandardCharsets.UTF_8);
+    assertThat(parse(bytes, new int[] {Integer.MAX_VALUE})).containsExactly("|a");
+    assertThat(parse(bytes, new int[] {1})).containsExactly("|a");
+    assertThat(parse("\uFEFF\ndata: a\n\n")).containsExactly("|a");
+  }
+
+  @Test
   void anOverLongLineDropsItsEventOnly() {
     String longLine = "data: " + "x".repeat(SseParser.MAX_LINE + 10) + "\n";
     String stream =

@@ -152,6 +152,24 @@ class StreamRelayTest {
   }
 
   @Test
+  void theClientSeesOnlyTheHeadersOfTheAttemptThatAnswered() {
+    h.upstream.then(
+        new ScriptedUpstream.Stream(
+            Map.of("Content-Type", "text/event-stream", "x-request-id", "up-failed"),
+            List.of(),
+            null),
+        sse(HEL, DONE));
+    RecordingExchange client = RecordingExchange.chat("gpt-4o", true);
+
+    h.handle(client);
+
+    assertThat(client.text()).isEqualTo(HEL + DONE);
+    assertThat(client.answerHeaders())
+        .as("the failed attempt's upstream id would mislead whoever debugs this answer")
+        .doesNotContainKey("x-upstream-request-id");
+  }
+
+  @Test
   void anEmptyStreamIsRetried() {
     h.upstream.then(sse(), sse(HEL, DONE));
     RecordingExchange client = RecordingExchange.chat("gpt-4o", true);
