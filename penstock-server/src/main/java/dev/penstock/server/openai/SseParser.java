@@ -31,6 +31,7 @@ public final class SseParser {
   private final ByteArrayOutputStream line = new ByteArrayOutputStream(256);
   private boolean lineTooLong;
   private boolean afterCarriageReturn;
+  private boolean firstLine = true;
   private final StringBuilder data = new StringBuilder();
   private boolean hasData;
   private boolean eventDamaged;
@@ -60,6 +61,8 @@ public final class SseParser {
   }
 
   private void endLine() {
+    boolean first = firstLine;
+    firstLine = false;
     boolean tooLong = lineTooLong;
     lineTooLong = false;
     if (tooLong) {
@@ -73,6 +76,13 @@ public final class SseParser {
     }
     String text = line.toString(StandardCharsets.UTF_8);
     line.reset();
+    if (first && text.charAt(0) == '\uFEFF') {
+      text = text.substring(1); // the standard ignores one byte order mark at the stream's start
+      if (text.isEmpty()) {
+        dispatch();
+        return;
+      }
+    }
     if (text.charAt(0) == ':') {
       return; // a comment (often a keep-alive)
     }

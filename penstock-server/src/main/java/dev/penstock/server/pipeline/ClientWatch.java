@@ -101,8 +101,10 @@ public final class ClientWatch implements AutoCloseable {
       }
       long since = w.exchange.writeBlockedSinceNanos();
       if (since >= 0 && now - since >= stall) {
-        w.exchange.abort();
+        // Cancel first: the abort releases the blocked write at once, and the request thread,
+        // finding its call not yet cancelled, would take its client for closed, not stalled.
         w.cancel.cancel("client_stalled");
+        w.exchange.abort();
       } else if (w.exchange.clientClosed()) {
         w.cancel.cancel("client_closed");
       }

@@ -132,6 +132,7 @@ public final class ProxyCall {
   void attemptOn(String name) {
     attempts++;
     deployment = name;
+    upstreamHeaders.clear(); // a failed attempt's headers (its upstream request id) must not stay
     record.attempt(name);
   }
 

@@ -44,7 +44,8 @@ final class UpstreamAnswers {
    */
   static Verdict classify(int status, String contentType, byte[] errorBody) {
     if (status >= 200 && status < 300) {
-      return new Verdict.Success(contentType.startsWith("text/event-stream"));
+      // A media type is case-insensitive (RFC 9110, 8.3.1).
+      return new Verdict.Success(contentType.regionMatches(true, 0, "text/event-stream", 0, 17));
     }
     if (status == 429) {
       JsonNode error = Failure.error(errorBody);

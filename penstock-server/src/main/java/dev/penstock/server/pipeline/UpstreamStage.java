@@ -175,6 +175,9 @@ final class UpstreamStage implements Stage {
    */
   private AttemptOutcome attempt(ProxyCall call, String deployment, Relay relay)
       throws InterruptedException {
+    if (ticker.nanos() >= call.deadlineNanos()) {
+      return new AttemptOutcome.Expired(); // never sent: not an attempt
+    }
     call.attemptOn(deployment);
     UpstreamTarget target = target(call, deployment);
     if (target == null) {
@@ -185,9 +188,6 @@ final class UpstreamStage implements Stage {
               Relay.upstreamError(
                   502, "upstream_unreachable", "Deployment " + deployment + " was removed.")),
           true);
-    }
-    if (ticker.nanos() >= call.deadlineNanos()) {
-      return new AttemptOutcome.Expired();
     }
     UpstreamResponse response;
     try {
