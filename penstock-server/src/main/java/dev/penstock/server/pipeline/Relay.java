@@ -141,7 +141,18 @@ final class Relay {
                     : " broke off."));
       }
     }
-    if (!sse.finished() && !sse.sawErrorEvent()) {
+    if (!sse.finished()) {
+      if (sse.sawErrorEvent()) {
+        // The upstream ended its stream with its own error event, which the client has: the
+        // attempt failed (for the circuit too), and there is nothing to add.
+        call.record()
+            .failed(
+                Outcome.UPSTREAM_ERROR,
+                "upstream_stream_error",
+                "The upstream stream of deployment " + deployment + " ended with an error event.");
+        closeQuietly(out);
+        return new AttemptOutcome.Broke(sse.usage());
+      }
       return broken(
           call,
           out,

@@ -178,9 +178,9 @@ final class UpstreamStage implements Stage {
     if (ticker.nanos() >= call.deadlineNanos()) {
       return new AttemptOutcome.Expired(); // never sent: not an attempt
     }
-    call.attemptOn(deployment);
     UpstreamTarget target = target(call, deployment);
     if (target == null) {
+      // Removed by a reload since it was reserved: nothing sent, so not an attempt to report.
       return new AttemptOutcome.Failed(
           RetryReason.REMOVED,
           Settlement.UNCOUNTED,
@@ -189,6 +189,7 @@ final class UpstreamStage implements Stage {
                   502, "upstream_unreachable", "Deployment " + deployment + " was removed.")),
           true);
     }
+    call.attemptOn(deployment);
     UpstreamResponse response;
     try {
       response = client.send(target.call(call.request()), call.cancel());

@@ -123,17 +123,25 @@ class StreamRelayTest {
     assertThat(h.consecutiveFailures("a")).isEqualTo(1);
   }
 
+  /**
+   * An upstream that ends its stream with its own error event failed mid-answer: the client has
+   * that event (nothing is appended), and the attempt counts as an upstream error, against the
+   * deployment's circuit too.
+   */
   @Test
-  void anErrorEventFromTheUpstreamIsItsProperEnd() {
+  void anErrorEventFromTheUpstreamEndsTheStreamAsAFailedAttempt() {
     String error =
-        "data: {\"error\":{\"message\":\"content filtered\",\"type\":\"server_error\"}}\n\n";
+        "data: {\"error\":{\"message\":\"The server had an error\",\"type\":\"server_error\"}}"
+            + "\n\n";
     h.upstream.then(sse(HEL, error));
     RecordingExchange client = RecordingExchange.chat("gpt-4o", true);
 
     h.handle(client);
 
     assertThat(client.text()).as("nothing appended").isEqualTo(HEL + error);
-    assertThat(h.consecutiveFailures("a")).isZero();
+    assertThat(h.consecutiveFailures("a")).isEqualTo(1);
+    assertThat(h.observer.only().outcome()).isEqualTo(Outcome.UPSTREAM_ERROR);
+    assertThat(h.observer.only().errorCode()).isEqualTo("upstream_stream_error");
   }
 
   @Test
