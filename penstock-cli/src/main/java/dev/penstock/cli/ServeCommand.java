@@ -15,6 +15,8 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -27,6 +29,8 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = "Runs the gateway with the given configuration (see docs/configuration.md).")
 final class ServeCommand implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger(ServeCommand.class);
+
   /** How long the directory must be quiet after a change before the file is read. */
   private static final long SETTLE_MILLIS = 200;
 
@@ -76,7 +80,20 @@ final class ServeCommand implements Callable<Integer> {
     GatewayServer server =
         GatewayServer.builder(gatewayConfig).upstreamClient(upstreamClient()).start();
     ConfigReloader reloader = new ConfigReloader(config, loader, gatewayConfig, server::reload);
-    Sighup.onSignal(() -> reloader.reload("SIGHUP"));
+    switch (Sighup.onSignal(() -> reloader.reload("SIGHUP"))) {
+      case WAS_IGNORED ->
+          LOG.warn(
+              "SIGHUP is ignored (started under nohup?): it will not reload the configuration;"
+                  + " editing the file does{}",
+              noWatch ? " not either (--no-watch)" : "");
+      case NO -> LOG.warn("this platform has no SIGHUP: reload by editing the file");
+      case YES -> {}
+    }
+    if (gatewayConfig.adminKey().isEmpty()) {
+      LOG.warn(
+          "admin_key is empty (an unset ${VAR:-} variable?): the admin API needs no key and"
+              + " answers loopback callers only");
+    }
     ConfigWatcher watcher =
         noWatch
             ? null

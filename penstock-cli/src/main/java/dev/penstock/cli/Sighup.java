@@ -12,8 +12,22 @@ import java.lang.reflect.Proxy;
 final class Sighup {
   private Sighup() {}
 
-  /** Installs {@code action}; returns false (and does nothing) where SIGHUP does not exist. */
-  static boolean onSignal(Runnable action) {
+  /** What installing the handler found. */
+  enum Installed {
+    /** SIGHUP reloads. */
+    YES,
+    /**
+     * SIGHUP was ignored when the process started ({@code nohup}, some supervisors). The JVM then
+     * keeps it ignored (it installs no handler for a hangup signal its parent ignored), so SIGHUP
+     * cannot reload: say so at start rather than silently.
+     */
+    WAS_IGNORED,
+    /** No SIGHUP on this platform. */
+    NO
+  }
+
+  /** Installs {@code action}; says whether SIGHUP was ignored before, or does not exist. */
+  static Installed onSignal(Runnable action) {
     try {
       Class<?> signal = Class.forName("sun.misc.Signal");
       Class<?> handler = Class.forName("sun.misc.SignalHandler");
@@ -29,10 +43,11 @@ final class Sighup {
                 }
                 return method.invoke(action, args); // toString, hashCode, equals
               });
-      signal.getMethod("handle", signal, handler).invoke(null, hup, proxy);
-      return true;
+      Object previous = signal.getMethod("handle", signal, handler).invoke(null, hup, proxy);
+      Object ignore = handler.getField("SIG_IGN").get(null);
+      return previous == ignore ? Installed.WAS_IGNORED : Installed.YES;
     } catch (ReflectiveOperationException | RuntimeException e) {
-      return false;
+      return Installed.NO;
     }
   }
 }

@@ -332,6 +332,11 @@ public final class ConfigLoader {
       for (NodeTuple tuple : mapping.getValue()) {
         String name = scalar(tuple.getKeyNode());
         String path = "models." + name;
+        if (models.containsKey(name)) {
+          // YAML lets a later key replace an earlier one: a model would silently vanish.
+          problem(tuple.getKeyNode(), path, "appears twice; each public model name once");
+          continue;
+        }
         Map<String, Node> f = fields(tuple.getValueNode(), path + ".", MODEL);
         if (f == null) {
           continue;
@@ -397,6 +402,12 @@ public final class ConfigLoader {
       }
       if (apiKey != null && apiKey.isBlank()) {
         problem(f.get("api_key"), p + "api_key", "is empty (is its environment variable set?)");
+      } else if (apiKey != null && apiKey.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+        // It goes into a request header: a CR or LF would end the header and begin another.
+        problem(
+            f.get("api_key"),
+            p + "api_key",
+            "contains a control character (a line break from its environment variable?)");
       }
       Provider provider = Provider.OPENAI;
       if (f.containsKey("provider")) {

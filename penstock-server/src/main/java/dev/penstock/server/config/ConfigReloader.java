@@ -74,6 +74,12 @@ public final class ConfigReloader {
           current.host(),
           current.port());
     }
+    if (!current.adminKey().isEmpty() && next.adminKey().isEmpty()) {
+      LOG.warn(
+          "config reload ({}): admin_key is now EMPTY (was its environment variable unset?): the"
+              + " admin API is now open to every loopback caller, without a key",
+          trigger);
+    }
     if (!next.observability().equals(current.observability())) {
       LOG.warn(
           "config reload ({}): metrics: and logging: changed; they take effect only after a"
@@ -132,10 +138,15 @@ public final class ConfigReloader {
     if (!before.models().keySet().equals(after.models().keySet())) {
       changes.add("models: " + String.join(", ", after.models().keySet()));
     }
+    if (!before.adminKey().isEmpty() && after.adminKey().isEmpty()) {
+      changes.add("admin_key removed: the admin API is open to loopback callers without a key");
+    } else if (!before.adminKey().equals(after.adminKey())) {
+      changes.add("admin_key changed");
+    }
     if (!before.defaults().equals(after.defaults())
         || !before.retry().equals(after.retry())
-        || !before.breaker().equals(after.breaker())
-        || !before.adminKey().equals(after.adminKey())) {
+        || before.retryTimeouts() != after.retryTimeouts()
+        || !before.breaker().equals(after.breaker())) {
       changes.add("gateway settings changed");
     }
     return changes;

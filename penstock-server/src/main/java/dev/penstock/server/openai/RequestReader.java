@@ -17,10 +17,14 @@ import java.util.Locale;
  * Thread-safe.
  */
 public final class RequestReader {
-  /** Shared, configured once: bodies are parsed strictly (no duplicate keys, valid UTF-8). */
+  /**
+   * Shared, configured once: bodies are parsed strictly — no duplicate keys, valid UTF-8, and
+   * nothing after the JSON value (trailing garbage, a second object or NULs were once forwarded).
+   */
   public static final ObjectMapper JSON =
       JsonMapper.builder()
           .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+          .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
           .build();
 
   static {

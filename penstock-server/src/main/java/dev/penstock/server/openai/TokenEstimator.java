@@ -39,43 +39,43 @@ public final class TokenEstimator {
   }
 
   public int text(String model, String text) {
-    return text.isEmpty() ? 0 : encoding(model).countTokens(text);
+    return new Counter(encoding(model)).count(text);
   }
 
   /** Chat: {@code messages} plus tool definitions. */
   public int chat(String model, JsonNode body) {
-    Encoding encoding = encoding(model);
+    Counter counter = new Counter(encoding(model));
     int total = REPLY_PRIMING;
     for (JsonNode message : body.path("messages")) {
       total += PER_MESSAGE;
-      total += count(encoding, message.path("role").asText(""));
-      total += content(encoding, message.path("content"));
+      total += counter.count(message.path("role").asText(""));
+      total += content(counter, message.path("content"));
       if (message.hasNonNull("name")) {
-        total += PER_NAME + count(encoding, message.get("name").asText(""));
+        total += PER_NAME + counter.count(message.get("name").asText(""));
       }
       if (message.has("tool_calls")) {
-        total += count(encoding, message.get("tool_calls").toString());
+        total += counter.count(message.get("tool_calls").toString());
       }
     }
-    return total + definitions(encoding, body, "tools", "functions", "response_format");
+    return total + definitions(counter, body, "tools", "functions", "response_format");
   }
 
   /** Responses API: {@code instructions} and {@code input} (a string or a list of items). */
   public int responses(String model, JsonNode body) {
-    Encoding encoding = encoding(model);
-    int total = count(encoding, body.path("instructions").asText(""));
+    Counter counter = new Counter(encoding(model));
+    int total = counter.count(body.path("instructions").asText(""));
     JsonNode input = body.path("input");
     if (input.isTextual()) {
-      total += count(encoding, input.asText());
+      total += counter.count(input.asText());
     } else {
       for (JsonNode item : input) {
-        total += PER_MESSAGE + content(encoding, item.path("content"));
+        total += PER_MESSAGE + content(counter, item.path("content"));
         if (item.has("output")) {
-          total += count(encoding, item.get("output").asText(""));
+          total += counter.count(item.get("output").asText(""));
         }
       }
     }
-    return total + definitions(encoding, body, "tools", "text");
+    return total + definitions(counter, body, "tools", "text");
   }
 
   /**
@@ -83,28 +83,28 @@ public final class TokenEstimator {
    * a list of token ids, or a list of such lists.
    */
   public int inputs(String model, JsonNode input) {
-    Encoding encoding = encoding(model);
+    Counter counter = new Counter(encoding(model));
     if (input.isTextual()) {
-      return count(encoding, input.asText());
+      return counter.count(input.asText());
     }
     if (input.isArray() && !input.isEmpty() && input.get(0).isNumber()) {
       return input.size();
     }
     int total = 0;
     for (JsonNode one : input) {
-      total += one.isArray() ? one.size() : count(encoding, one.asText(""));
+      total += one.isArray() ? one.size() : counter.count(one.asText(""));
     }
     return total;
   }
 
-  private static int content(Encoding encoding, JsonNode content) {
+  private static int content(Counter counter, JsonNode content) {
     if (content.isTextual()) {
-      return count(encoding, content.asText());
+      return counter.count(content.asText());
     }
     int total = 0;
     for (JsonNode part : content) {
       if (part.has("text")) {
-        total += count(encoding, part.get("text").asText(""));
+        total += counter.count(part.get("text").asText(""));
       } else if (part.has("image_url") || "input_image".equals(part.path("type").asText())) {
         total +=
             "high"
@@ -117,17 +117,80 @@ public final class TokenEstimator {
     return total;
   }
 
-  private static int definitions(Encoding encoding, JsonNode body, String... fields) {
+  private static int definitions(Counter counter, JsonNode body, String... fields) {
     int total = 0;
     for (String field : fields) {
       if (body.hasNonNull(field)) {
-        total += count(encoding, body.get(field).toString());
+        total += counter.count(body.get(field).toString());
       }
     }
     return total;
   }
 
-  private static int count(Encoding encoding, String text) {
-    return text.isEmpty() ? 0 : encoding.countTokens(text);
+  /**
+   * Counts one request's texts, with the cost of counting bounded: BPE is superlinear in the length
+   * of a "word" (a 16 MiB run without whitespace once cost 12.5 s of CPU), so a run longer than
+   * {@link #LONG_RUN} characters is counted in pieces of {@link #PIECE} — an upper bound, as pieces
+   * cannot merge across their cuts, and exact for ordinary text; and past {@link #BUDGET}
+   * characters a request's text counts one token per character, an upper bound for any text that
+   * only a prompt beyond every model's context reaches. Not thread-safe: one per request.
+   */
+  private static final class Counter {
+    static final int LONG_RUN = 1024;
+    static final int PIECE = 256;
+    static final int BUDGET = 1 << 20;
+
+    private final Encoding encoding;
+    private int budget = BUDGET;
+
+    Counter(Encoding encoding) {
+      this.encoding = encoding;
+    }
+
+    int count(String text) {
+      if (text.isEmpty()) {
+        return 0;
+      }
+      if (budget <= 0) {
+        return text.length();
+      }
+      if (text.length() > budget) {
+        int exact = budget;
+        return count(text.substring(0, cut(text, exact))) + text.length() - cut(text, exact);
+      }
+      budget -= text.length();
+      int total = 0;
+      int from = 0; // start of the text not counted yet
+      int run = -1; // start of the current run without whitespace
+      for (int i = 0; i <= text.length(); i++) {
+        boolean space = i == text.length() || Character.isWhitespace(text.charAt(i));
+        if (!space && run < 0) {
+          run = i;
+        } else if (space && run >= 0) {
+          if (i - run > LONG_RUN) {
+            total += exact(text.substring(from, run));
+            for (int p = run; p < i; ) {
+              int end = cut(text, Math.min(i, p + PIECE));
+              total += encoding.countTokens(text.substring(p, end));
+              p = end;
+            }
+            from = i;
+          }
+          run = -1;
+        }
+      }
+      return total + exact(text.substring(from));
+    }
+
+    private int exact(String text) {
+      return text.isEmpty() ? 0 : encoding.countTokens(text);
+    }
+
+    /** {@code at}, or one more, so as not to split a surrogate pair. */
+    private static int cut(String text, int at) {
+      return at < text.length() && at > 0 && Character.isHighSurrogate(text.charAt(at - 1))
+          ? at + 1
+          : at;
+    }
   }
 }

@@ -325,13 +325,32 @@ final class UpstreamStage implements Stage {
     return target != null ? target : currentRouting.get().targets().get(deployment);
   }
 
+  /**
+   * The upstream headers the client sees. A value with a control character (a bare CR, once) is not
+   * a header value at all: it is dropped, never relayed — it would end the header early, and the
+   * HTTP server refuses it (that was Penstock's own 500).
+   */
   private static void relayHeaders(ProxyCall call, UpstreamResponse response) {
     for (String name : RELAYED_HEADERS) {
-      response.header(name).ifPresent(value -> call.upstreamHeader(name, value));
+      response
+          .header(name)
+          .filter(UpstreamStage::printable)
+          .ifPresent(value -> call.upstreamHeader(name, value));
     }
     response
         .header("x-request-id")
+        .filter(UpstreamStage::printable)
         .ifPresent(id -> call.upstreamHeader("x-upstream-request-id", id));
+  }
+
+  private static boolean printable(String value) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if ((c < 0x20 && c != '\t') || c == 0x7f) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static void usage(ProxyCall call, Usage usage) {

@@ -231,4 +231,43 @@ class ConfigLoaderTest {
     assertThat(d.apiKey().reveal()).isEqualTo("sk-x");
     assertThat(config.defaults().timeoutMillis()).isEqualTo(1500);
   }
+
+  /** YAML lets a later key replace an earlier one: a model named twice once vanished silently. */
+  @Test
+  void aModelNamedTwiceIsRefused() {
+    assertThatThrownBy(
+            () ->
+                loader.parse(
+                    """
+                    models:
+                      m:
+                        deployments:
+                          - {name: a, base_url: "http://127.0.0.1:9/v1", api_key: k, rpm: 1, tpm: 1}
+                      m:
+                        deployments:
+                          - {name: b, base_url: "http://127.0.0.1:9/v1", api_key: k, rpm: 1, tpm: 1}
+                    """,
+                    "dup.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("models.m (line 5): appears twice");
+  }
+
+  /** An api_key goes into a request header: a CR or LF in it would inject another header. */
+  @Test
+  void aKeyWithALineBreakIsRefused() {
+    ConfigLoader withEnv = new ConfigLoader(Map.of("KEY", "sk-real\r\nX-Injected: yes")::get);
+    assertThatThrownBy(
+            () ->
+                withEnv.parse(
+                    """
+                    models:
+                      m:
+                        deployments:
+                          - {name: a, base_url: "http://127.0.0.1:9/v1", api_key: "${KEY}", rpm: 1, tpm: 1}
+                    """,
+                    "crlf.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("api_key (line 4): contains a control character")
+        .hasMessageNotContaining("sk-real");
+  }
 }

@@ -97,4 +97,28 @@ class ConfigReloaderTest {
     ConfigReloader reloader = reloader(file);
     assertThat(reloader.reload("test")).isEqualTo(new ConfigReloader.Outcome.Applied(List.of()));
   }
+
+  /**
+   * {@code admin_key: ${PENSTOCK_ADMIN_KEY:-}} with the variable unset means no key: a reload that
+   * loses it opens the admin API to loopback callers, and says so (it once said only "gateway
+   * settings changed").
+   */
+  @Test
+  void aReloadThatLosesTheAdminKeySaysSo() throws Exception {
+    Path file = dir.resolve("penstock.yaml");
+    Files.writeString(
+        file, "admin_key: s3cret-admin\n" + config("127.0.0.1:8080", deployment("a", 100)));
+    ConfigReloader reloader = reloader(file);
+    Files.writeString(
+        file, "admin_key: ${NO_SUCH_VAR:-}\n" + config("127.0.0.1:8080", deployment("a", 100)));
+
+    ConfigReloader.Outcome outcome = reloader.reload("test");
+
+    assertThat(outcome)
+        .isEqualTo(
+            new ConfigReloader.Outcome.Applied(
+                List.of(
+                    "admin_key removed: the admin API is open to loopback callers without a key")));
+    assertThat(outcome.toString()).doesNotContain("s3cret-admin");
+  }
 }

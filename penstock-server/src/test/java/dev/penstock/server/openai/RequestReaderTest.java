@@ -66,6 +66,22 @@ class RequestReaderTest {
           "We could not parse the JSON body",
           null),
       new Case(Endpoint.CHAT, "42", "Invalid type for request body", "invalid_type"),
+      // Nothing may follow the JSON value: these were once answered 200 and forwarded.
+      new Case(
+          Endpoint.CHAT,
+          "{\"model\":\"m\",\"messages\":[{}]} garbage",
+          "We could not parse the JSON body",
+          null),
+      new Case(
+          Endpoint.CHAT,
+          "{\"model\":\"m\",\"messages\":[{}]}{\"model\":\"m\"}",
+          "We could not parse the JSON body",
+          null),
+      new Case(
+          Endpoint.CHAT,
+          "{\"model\":\"m\",\"messages\":[{}]}\u0000\u0000",
+          "We could not parse the JSON body",
+          null),
       new Case(Endpoint.CHAT, "{\"messages\":[]}", "you must provide a model parameter", null),
       new Case(
           Endpoint.CHAT,
@@ -146,5 +162,39 @@ class RequestReaderTest {
     byte[] escaped =
         RequestReader.withModel("{\"model\":\"a\\\"b\"}".getBytes(StandardCharsets.UTF_8), "q\"x");
     assertThat(new String(escaped, StandardCharsets.UTF_8)).isEqualTo("{\"model\":\"q\\\"x\"}");
+  }
+
+  /**
+   * BPE is superlinear in a word's length: a 16 MiB body of one "word" once cost 12.5 s of CPU
+   * before its answer. Long runs are counted in pieces and a request's text past 1 Mi characters at
+   * one token per character — upper bounds, so the TPM charge stays conservative. (A regression
+   * would run for hours: the suite's per-test timeout catches it; the cost itself is measured in
+   * docs/benchmarks.md.)
+   */
+  @Test
+  void aHugeWordIsEstimatedAsAnUpperBoundWithoutTokenizingItWhole() {
+    TokenEstimator tokens = new TokenEstimator();
+    String word = "a".repeat(16 << 20);
+    int estimate = tokens.text("gpt-4o-mini", word);
+    assertThat(estimate)
+        .as("at least the exact count, 1 token per 8 a's")
+        .isGreaterThanOrEqualTo(word.length() / 8);
+    assertThat(estimate).as("at most one per character").isLessThanOrEqualTo(word.length());
+
+    String words = "The quick brown fox jumps over the lazy dog. ".repeat(1000);
+    assertThat(tokens.text("gpt-4o-mini", words))
+        .as("ordinary text is counted exactly")
+        .isEqualTo(
+            com.knuddels.jtokkit.Encodings.newLazyEncodingRegistry()
+                .getEncoding(com.knuddels.jtokkit.api.EncodingType.O200K_BASE)
+                .countTokens(words));
+    String mixed = "start " + "x".repeat(5000) + " end";
+    int whole =
+        com.knuddels.jtokkit.Encodings.newLazyEncodingRegistry()
+            .getEncoding(com.knuddels.jtokkit.api.EncodingType.O200K_BASE)
+            .countTokens(mixed);
+    assertThat(tokens.text("gpt-4o-mini", mixed))
+        .as("a long run in pieces: within a token or two of the whole count")
+        .isBetween(whole - 2, whole + 2 + whole / 100);
   }
 }

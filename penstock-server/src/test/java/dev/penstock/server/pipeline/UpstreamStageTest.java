@@ -342,4 +342,28 @@ class UpstreamStageTest {
     assertThat(h.observer.only().attempts()).isEqualTo(1);
     assertThat(h.windowRequests("a")).isZero();
   }
+
+  /**
+   * An upstream header value with a bare CR once reached the HTTP server, which refused it:
+   * Penstock's own 500 for an answer that was fine. Such a value is dropped.
+   */
+  @Test
+  void anUpstreamHeaderWithAControlCharacterIsNotRelayed() {
+    h.upstream.then(
+        whole(
+            200,
+            Map.of(
+                "Content-Type", "application/json",
+                "openai-version", "2020-10-01\rX-Injected: yes",
+                "x-request-id", "up\u0000-1"),
+            ANSWER));
+    RecordingExchange client = RecordingExchange.chat("gpt-4o", false);
+
+    h.handle(client);
+
+    assertThat(client.status()).isEqualTo(200);
+    assertThat(client.answerHeaders())
+        .containsEntry("Content-Type", "application/json")
+        .doesNotContainKeys("openai-version", "x-upstream-request-id");
+  }
 }
