@@ -17,6 +17,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -92,6 +93,7 @@ class HotReloadAndShutdownTest {
       HttpResponse<String> answer =
           http.send(
               HttpRequest.newBuilder(URI.create(gateway.baseUrl() + "/chat/completions"))
+                  .timeout(Duration.ofSeconds(30)) // a bound: no answer in 30 s is a lost request
                   .header("Content-Type", "application/json")
                   .POST(HttpRequest.BodyPublishers.ofString(body))
                   .build(),
@@ -171,7 +173,7 @@ class HotReloadAndShutdownTest {
       awaitAnswers(answered, 300);
       running.set(false);
       for (Future<?> client : clients) {
-        client.get();
+        client.get(60, TimeUnit.SECONDS);
       }
 
       System.out.printf(
@@ -244,7 +246,7 @@ class HotReloadAndShutdownTest {
       assertThat(closed.await(15, TimeUnit.SECONDS)).isTrue();
       running.set(false);
       for (Future<?> client : clients) {
-        client.get();
+        client.get(60, TimeUnit.SECONDS);
       }
       gateway = null; // closed
 
