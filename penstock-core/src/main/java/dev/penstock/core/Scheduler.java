@@ -261,7 +261,7 @@ public final class Scheduler {
         reservation.limiter(),
         nowNanos,
         health -> {
-          if (settlement == Settlement.UNCOUNTED) {
+          if (settlement == Settlement.UNCOUNTED || settlement == Settlement.REFUSED) {
             health.onNeutral();
           } else {
             health.onSuccess(nowNanos);
@@ -435,7 +435,7 @@ public final class Scheduler {
       long nowNanos) {
     DeploymentLimiter limiter = reservation.limiter();
     limiter.coolDownUntil(coolDownUntilNanos);
-    settle(reservation, Settlement.UNCOUNTED, -1, -1, observation, nowNanos);
+    settle(reservation, Settlement.REFUSED, -1, -1, observation, nowNanos);
     Ticket ticket = reservation.ticket();
     Route route = currentRoute(ticket, nowNanos);
     if (route == null) {
@@ -641,6 +641,7 @@ public final class Scheduler {
     if (limiter != null) {
       limiter.enable();
       limiter.health().reset();
+      limiter.forgetLearned(); // a hostile or stale upstream signal must not outlive the operator
       refresh(limiter, nowNanos);
     }
   }

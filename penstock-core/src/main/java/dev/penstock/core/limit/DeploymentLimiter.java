@@ -42,6 +42,8 @@ public final class DeploymentLimiter {
   private @Nullable String disabledReason;
   private long observedRpm;
   private long observedTpm;
+  private int lowRpmReports;
+  private int lowTpmReports;
   private ReservationLog.Phantom phantom = ReservationLog.Phantom.NONE;
   private long lastRemainingRequests = RateLimitObservation.UNKNOWN;
   private long lastRemainingTokens = RateLimitObservation.UNKNOWN;
@@ -162,6 +164,7 @@ public final class DeploymentLimiter {
         requestPacer.refund(nowNanos, 1, nanosPerRequest());
         tokenPacer.refund(nowNanos, charge.tokens(), nanosPerToken());
       }
+      case REFUSED -> log.cancel(charge.sequence());
       case COUNTED -> {}
       case COMPLETED -> {
         if (actualPromptTokens < 0) {
@@ -196,12 +199,10 @@ public final class DeploymentLimiter {
     if (seen.remainingTokens() >= 0) {
       lastRemainingTokens = seen.remainingTokens();
     }
-    if (seen.limitRequests() > 0) {
-      observedRpm = seen.limitRequests();
-    }
-    if (seen.limitTokens() > 0) {
-      observedTpm = seen.limitTokens();
-    }
+    lowRpmReports = lowRun(seen.limitRequests(), limits.rpm(), lowRpmReports);
+    observedRpm = learned(seen.limitRequests(), limits.rpm(), observedRpm, lowRpmReports);
+    lowTpmReports = lowRun(seen.limitTokens(), limits.tpm(), lowTpmReports);
+    observedTpm = learned(seen.limitTokens(), limits.tpm(), observedTpm, lowTpmReports);
     log.expire(nowNanos);
     long extraRequests = 0;
     long requestsUntil = Long.MIN_VALUE;
@@ -224,6 +225,53 @@ public final class DeploymentLimiter {
               seen.remainingTokens() >= 0 ? Math.max(0, extraTokens) : old.tokens(),
               seen.remainingTokens() >= 0 ? tokensUntil : old.tokensUntilNanos());
     }
+  }
+
+  /** Answers in a row needed before a limit far below the configured one is believed. */
+  static final int LOW_LIMIT_CONFIRMATIONS = 3;
+
+  /**
+   * The limit to use after the upstream reported {@code reported} (0 = the configured one): a lower
+   * limit than configured is adopted — at once when it is at least a quarter of the configured one,
+   * after {@link #LOW_LIMIT_CONFIRMATIONS} answers in a row when it is lower still — and never
+   * below a hundredth of the configured one. One lying or garbled header ({@code
+   * x-ratelimit-limit-tokens: 1} once made every later request "too large", with no request ever
+   * reaching the upstream to correct it) cannot take a deployment out.
+   *
+   * @param lowRun answers in a row, this one included, that reported below a quarter
+   */
+  private static long learned(long reported, long configured, long current, int lowRun) {
+    if (reported <= 0) {
+      return current; // nothing said
+    }
+    if (reported >= configured) {
+      return 0; // the configured limit holds
+    }
+    if (reported >= configured / 4 || lowRun >= LOW_LIMIT_CONFIRMATIONS) {
+      return Math.max(reported, Math.max(1, configured / 100));
+    }
+    return current;
+  }
+
+  /** The run of answers in a row reporting a limit below a quarter of the configured one. */
+  private static int lowRun(long reported, long configured, int run) {
+    if (reported <= 0) {
+      return run; // nothing said: the run stands
+    }
+    return reported < configured / 4 ? run + 1 : 0;
+  }
+
+  /**
+   * Forgets what the upstream taught: lower limits, use it reported beyond Penstock's own, and a
+   * cool-down — an operator's {@code enable} starts the deployment afresh.
+   */
+  public void forgetLearned() {
+    observedRpm = 0;
+    observedTpm = 0;
+    lowRpmReports = 0;
+    lowTpmReports = 0;
+    phantom = ReservationLog.Phantom.NONE;
+    coolDownUntilNanos = Long.MIN_VALUE;
   }
 
   private long resetOrSpan(long resetNanos) {

@@ -10,6 +10,12 @@ public enum Settlement {
    */
   UNCOUNTED,
   /**
+   * The provider's rate limiter refused it ({@code 429}): not in the provider's window, so the
+   * window charge is returned — but the pacing schedule keeps its slot, so that a refusal never
+   * makes the next send come sooner (an upstream refusing everything at once could loop).
+   */
+  REFUSED,
+  /**
    * The request reached the provider and failed there or on the way back ({@code 5xx}, a reset, a
    * timeout): the provider may have counted it, so the estimate stays charged.
    */

@@ -122,7 +122,11 @@ class DeploymentLimiterTest {
   void aLowerLimitReportedByTheUpstreamIsAdopted() {
     DeploymentLimiter limiter =
         new DeploymentLimiter("a", DeploymentLimits.of(600, 100_000), NO_GUARD);
-    limiter.observe(new RateLimitObservation(60, RateLimitObservation.UNKNOWN, -1, -1, -1, -1), 0);
+    // A tenth of the configured limit: believed once three answers in a row say so.
+    for (int i = 0; i < 3; i++) {
+      limiter.observe(
+          new RateLimitObservation(60, RateLimitObservation.UNKNOWN, -1, -1, -1, -1), 0);
+    }
     assertThat(limiter.rpm()).isEqualTo(60);
     assertThat(greedy(limiter, 2, 1, 1)).containsExactly("t=0ms", "t=1000ms");
   }
@@ -144,5 +148,73 @@ class DeploymentLimiterTest {
     assertThat(limiter.startTimeNanos(10 * S, 2)).isEqualTo(DeploymentLimiter.NEVER);
     limiter.enable();
     assertThat(limiter.startTimeNanos(10 * S, 2)).isEqualTo(10 * S);
+  }
+
+  private static RateLimitObservation limits(long requests, long tokens) {
+    long u = RateLimitObservation.UNKNOWN;
+    return new RateLimitObservation(requests, tokens, u, u, u, u);
+  }
+
+  /**
+   * One garbled {@code x-ratelimit-limit-tokens: 1} once made every later request "too large" for
+   * good — no request reached the upstream to correct it. A limit far below the configured one is
+   * believed only after three answers in a row, and never below a hundredth of the configured one;
+   * a plausible lower limit is adopted at once.
+   */
+  @Test
+  void aFarLowerReportedLimitNeedsConfirmationAndNeverFallsBelowAFloor() {
+    DeploymentLimiter limiter =
+        new DeploymentLimiter("a", DeploymentLimits.of(1000, 100_000), NO_GUARD);
+    limiter.observe(limits(-1, 1), 0);
+    assertThat(limiter.tpm()).as("one lying answer").isEqualTo(100_000);
+    limiter.observe(limits(-1, 1), S);
+    limiter.observe(limits(-1, 90_000), 2 * S); // a sane answer breaks the run
+    assertThat(limiter.tpm()).isEqualTo(90_000);
+    limiter.observe(limits(-1, 1), 3 * S);
+    limiter.observe(limits(-1, 1), 4 * S);
+    assertThat(limiter.tpm()).as("two in a row").isEqualTo(90_000);
+    limiter.observe(limits(-1, 1), 5 * S);
+    assertThat(limiter.tpm()).as("three in a row, at the floor").isEqualTo(1_000);
+
+    limiter.observe(limits(600, -1), 6 * S);
+    assertThat(limiter.rpm()).as("a plausible lower limit, at once").isEqualTo(600);
+    limiter.observe(limits(5000, -1), 7 * S);
+    assertThat(limiter.rpm()).as("the configured limit holds again").isEqualTo(1000);
+  }
+
+  @Test
+  void anOperatorsEnableForgetsWhatTheUpstreamTaught() {
+    DeploymentLimiter limiter =
+        new DeploymentLimiter("a", DeploymentLimits.of(1000, 100_000), NO_GUARD);
+    limiter.observe(limits(300, 30_000), 0);
+    limiter.coolDownUntil(3_600 * S);
+    assertThat(limiter.readyAtNanos(S)).isEqualTo(3_600 * S);
+
+    limiter.forgetLearned();
+
+    assertThat(limiter.rpm()).isEqualTo(1000);
+    assertThat(limiter.tpm()).isEqualTo(100_000);
+    assertThat(limiter.readyAtNanos(S)).isLessThanOrEqualTo(S);
+  }
+
+  /**
+   * A refusal by the provider's own limiter (a requeued 429) returns the window's charge but keeps
+   * the pacing slot: an upstream refusing everything cannot make the next send come sooner.
+   */
+  @Test
+  void aRefusedAttemptReturnsItsWindowChargeButNotItsPacingSlot() {
+    DeploymentLimiter limiter =
+        new DeploymentLimiter("a", DeploymentLimits.of(60, 1_000_000), NO_GUARD);
+    Charge charge = limiter.reserve(0, 10, 10);
+    limiter.settle(charge, MS, Settlement.REFUSED, -1, -1);
+    assertThat(limiter.windowRequests(MS)).isZero();
+    assertThat(limiter.startTimeNanos(MS, 20)).as("the next slot stays a second away").isEqualTo(S);
+
+    DeploymentLimiter uncounted =
+        new DeploymentLimiter("b", DeploymentLimits.of(60, 1_000_000), NO_GUARD);
+    uncounted.settle(uncounted.reserve(0, 10, 10), MS, Settlement.UNCOUNTED, -1, -1);
+    assertThat(uncounted.startTimeNanos(MS, 20))
+        .as("never sent: the slot is returned")
+        .isEqualTo(MS);
   }
 }

@@ -21,6 +21,16 @@ public final class UpstreamSignals {
   private static final Pattern TRY_AGAIN =
       Pattern.compile("try again in ((?:\\d+(?:\\.\\d+)?(?:h|ms|m|s))+)");
 
+  /**
+   * The longest wait an upstream may ask for ({@code Retry-After}, {@code retry-after-ms}): a
+   * cool-down is clamped to it, so that an absurd value (a billion seconds once set a 31-year
+   * cool-down) costs at most a few minutes; an operator who wants longer disables the deployment.
+   */
+  public static final long MAX_RETRY_AFTER_NANOS = 5 * 60 * 1_000_000_000L;
+
+  /** The longest reset time believed from {@code x-ratelimit-reset-*} (a day's limits reset). */
+  public static final long MAX_RESET_NANOS = 24 * 60 * 60 * 1_000_000_000L;
+
   private UpstreamSignals() {}
 
   /** What kind of {@code 429} an upstream sent. */
@@ -67,16 +77,24 @@ public final class UpstreamSignals {
 
   /**
    * How long the upstream asks to wait: {@code retry-after-ms} first, then {@code retry-after}
-   * (seconds or an HTTP date), then "try again in 1.5s" in the error message; -1 if none says.
+   * (seconds or an HTTP date), then "try again in 1.5s" in the error message; -1 if none says
+   * anything usable (a negative, infinite or unreadable value is not). At most {@link
+   * #MAX_RETRY_AFTER_NANOS}.
    */
   public static long retryAfterNanos(
+      Function<String, Optional<String>> header, String message, long nowEpochMillis) {
+    long wait = askedWaitNanos(header, message, nowEpochMillis);
+    return wait < 0 ? -1 : Math.min(wait, MAX_RETRY_AFTER_NANOS);
+  }
+
+  private static long askedWaitNanos(
       Function<String, Optional<String>> header, String message, long nowEpochMillis) {
     Optional<String> millis = header.apply("retry-after-ms");
     if (millis.isPresent()) {
       try {
         double value = Double.parseDouble(millis.get().trim());
-        if (value >= 0) {
-          return (long) (value * 1_000_000);
+        if (Double.isFinite(value) && value >= 0) { // Infinity once overflowed into no wait at all
+          return (long) Math.min(value * 1_000_000, Long.MAX_VALUE / 2.0);
         }
       } catch (NumberFormatException e) {
         // fall through to the next source
@@ -87,8 +105,8 @@ public final class UpstreamSignals {
       String text = after.get().trim();
       try {
         double seconds = Double.parseDouble(text);
-        if (seconds >= 0) {
-          return (long) (seconds * 1_000_000_000L);
+        if (Double.isFinite(seconds) && seconds >= 0) {
+          return (long) Math.min(seconds * 1_000_000_000L, Long.MAX_VALUE / 2.0);
         }
       } catch (NumberFormatException e) {
         try {
@@ -96,7 +114,7 @@ public final class UpstreamSignals {
               ZonedDateTime.parse(text, DateTimeFormatter.RFC_1123_DATE_TIME)
                   .toInstant()
                   .toEpochMilli();
-          return Math.max(0, at - nowEpochMillis) * 1_000_000;
+          return Math.min(Math.max(0, at - nowEpochMillis), Long.MAX_VALUE / 2_000_000) * 1_000_000;
         } catch (DateTimeParseException ignored) {
           // fall through
         }
@@ -108,16 +126,24 @@ public final class UpstreamSignals {
 
   /**
    * Parses OpenAI's duration format ({@code 20ms}, {@code 1s}, {@code 1.5s}, {@code 6m0s}, {@code
-   * 1h2m3s}) or a plain number of seconds; -1 for anything else, {@code -1} and {@code 0} included.
+   * 1h2m3s}) or a plain number of seconds, at most {@link #MAX_RESET_NANOS}; -1 for anything else,
+   * {@code -1} and {@code 0} included.
    */
   public static long duration(String text) {
+    long nanos = parseDuration(text);
+    return nanos < 0 ? nanos : Math.min(nanos, MAX_RESET_NANOS);
+  }
+
+  private static long parseDuration(String text) {
     String trimmed = text.trim();
     if (trimmed.isEmpty() || trimmed.equals("-1") || trimmed.equals("0")) {
       return RateLimitObservation.UNKNOWN;
     }
     try {
       double seconds = Double.parseDouble(trimmed);
-      return seconds > 0 ? (long) (seconds * 1e9) : RateLimitObservation.UNKNOWN;
+      return Double.isFinite(seconds) && seconds > 0
+          ? (long) Math.min(seconds * 1e9, Long.MAX_VALUE / 2.0)
+          : RateLimitObservation.UNKNOWN;
     } catch (NumberFormatException e) {
       // a duration with units
     }
@@ -140,7 +166,9 @@ public final class UpstreamSignals {
             default -> value;
           };
     }
-    return consumed == trimmed.length() && nanos > 0 ? (long) nanos : RateLimitObservation.UNKNOWN;
+    return consumed == trimmed.length() && nanos > 0 && Double.isFinite(nanos)
+        ? (long) Math.min(nanos, Long.MAX_VALUE / 2.0)
+        : RateLimitObservation.UNKNOWN;
   }
 
   private static long number(Function<String, Optional<String>> header, String name) {

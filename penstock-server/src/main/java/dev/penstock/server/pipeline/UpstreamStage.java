@@ -50,6 +50,12 @@ final class UpstreamStage implements Stage {
   private static final Logger LOG = LoggerFactory.getLogger(UpstreamStage.class);
   private static final long DEFAULT_COOLDOWN_NANOS = 1_000_000_000L;
 
+  /**
+   * The shortest cool-down after an upstream 429, whatever it asks: a refusal that could be sent
+   * again at once would loop (an upstream answering {@code retry-after-ms: 0} to everything).
+   */
+  private static final long MIN_COOLDOWN_NANOS = 100_000_000L;
+
   /** An error body is read up to this size: enough for any real one, bounded for a hostile one. */
   private static final int MAX_ERROR_BODY = 1 << 20;
 
@@ -235,7 +241,7 @@ final class UpstreamStage implements Stage {
         long wait =
             UpstreamSignals.retryAfterNanos(response::header, r.message(), wallMillis.getAsLong());
         yield new AttemptOutcome.RateLimited(
-            ticker.nanos() + (wait > 0 ? wait : DEFAULT_COOLDOWN_NANOS),
+            ticker.nanos() + Math.max(MIN_COOLDOWN_NANOS, wait > 0 ? wait : DEFAULT_COOLDOWN_NANOS),
             observed,
             new Failure(429, errorBody));
       }

@@ -79,4 +79,26 @@ class UpstreamSignalsTest {
     assertThat(UpstreamSignals.classify(null, null, ""))
         .isEqualTo(UpstreamSignals.TooMany.RATE_LIMIT);
   }
+
+  /**
+   * {@code retry-after-ms: Infinity} once overflowed into no cool-down (3,190 upstream requests in
+   * 2 s against an rpm-600 deployment) and {@code retry-after: 1000000000} set a 31-year one.
+   */
+  @Test
+  void absurdWaitsAreIgnoredOrClamped() {
+    for (String value : new String[] {"Infinity", "NaN", "-5", "1e400"}) {
+      assertThat(UpstreamSignals.retryAfterNanos(headers(Map.of("retry-after-ms", value)), "", 0))
+          .as("retry-after-ms: " + value)
+          .isEqualTo(-1);
+    }
+    assertThat(UpstreamSignals.retryAfterNanos(headers(Map.of("retry-after", "1000000000")), "", 0))
+        .isEqualTo(UpstreamSignals.MAX_RETRY_AFTER_NANOS);
+    assertThat(
+            UpstreamSignals.retryAfterNanos(
+                headers(Map.of("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")), "", 0))
+        .isEqualTo(UpstreamSignals.MAX_RETRY_AFTER_NANOS);
+    assertThat(UpstreamSignals.retryAfterNanos(headers(Map.of("retry-after-ms", "250")), "", 0))
+        .isEqualTo(250 * MS);
+    assertThat(UpstreamSignals.duration("99999h")).isEqualTo(UpstreamSignals.MAX_RESET_NANOS);
+  }
 }
