@@ -80,7 +80,8 @@ public final class ConfigLoader {
           "read_timeout_ms",
           "max_body_bytes",
           "shutdown_grace_ms",
-          "client_write_timeout_ms");
+          "client_write_timeout_ms",
+          "max_answer_bytes");
   private static final Set<String> MODEL = Set.of("fallbacks", "deployments");
   private static final Set<String> DEPLOYMENT =
       Set.of(
@@ -318,7 +319,9 @@ public final class ConfigLoader {
               "defaults.",
               d.clientWriteTimeoutMillis(),
               1_000,
-              3_600_000));
+              3_600_000),
+          // at most 1 GiB: a whole answer is held in one byte[]
+          number(f, "max_answer_bytes", "defaults.", d.maxAnswerBytes(), 1 << 20, 1L << 30));
     }
 
     Map<String, ModelConfig> models(Node node, Defaults defaults) {

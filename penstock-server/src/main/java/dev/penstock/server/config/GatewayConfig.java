@@ -48,6 +48,7 @@ public record GatewayConfig(
    * @param shutdownGraceMillis how long a stopping gateway lets requests in flight finish
    * @param clientWriteTimeoutMillis how long a write to a client that stopped reading may block
    *     before the client is taken for gone
+   * @param maxAnswerBytes the largest non-streamed upstream answer read ({@code 502} above)
    */
   public record Defaults(
       long timeoutMillis,
@@ -59,10 +60,21 @@ public record GatewayConfig(
       long readTimeoutMillis,
       long maxBodyBytes,
       long shutdownGraceMillis,
-      long clientWriteTimeoutMillis) {
+      long clientWriteTimeoutMillis,
+      long maxAnswerBytes) {
     public static final Defaults STANDARD =
         new Defaults(
-            60_000, 256, 10_000, 500, 5_000, 600_000, 30_000, 32L * 1024 * 1024, 30_000, 30_000);
+            60_000,
+            256,
+            10_000,
+            500,
+            5_000,
+            600_000,
+            30_000,
+            32L * 1024 * 1024,
+            30_000,
+            30_000,
+            64L * 1024 * 1024);
   }
 
   /** One public model. */

@@ -46,13 +46,15 @@ public final class Pipeline {
    * The routing table: which deployment is addressed how, and the request settings.
    *
    * @param retryTimeouts whether an attempt that timed out after reaching its upstream is retried
+   * @param maxAnswerBytes the largest non-streamed upstream answer read
    */
   public record Routing(
       Map<String, UpstreamTarget> targets,
       Set<String> models,
       RequestReader reader,
       long defaultTimeoutMillis,
-      boolean retryTimeouts) {}
+      boolean retryTimeouts,
+      long maxAnswerBytes) {}
 
   private Pipeline(Routing routing, Ticker ticker, LongSupplier wallMillis, List<Stage> stages) {
     this.routing = routing;

@@ -34,8 +34,12 @@ final class Relay {
   /** Whether an attempt that timed out after reaching its upstream may be retried. */
   private final boolean retryTimeouts;
 
-  Relay(boolean retryTimeouts) {
+  /** The largest whole answer read into memory; a larger one is a failed attempt. */
+  private final long maxAnswerBytes;
+
+  Relay(boolean retryTimeouts, long maxAnswerBytes) {
     this.retryTimeouts = retryTimeouts;
+    this.maxAnswerBytes = maxAnswerBytes;
   }
 
   /** Relays a {@code 2xx} answer that is not a stream. */
@@ -43,7 +47,23 @@ final class Relay {
       ProxyCall call, UpstreamResponse response, String deployment, RateLimitObservation observed) {
     byte[] body;
     try {
-      body = readAll(response);
+      body = readAll(response, maxAnswerBytes);
+    } catch (AnswerTooLarge e) {
+      // A 200 MB answer was once read whole on each of three attempts, and a 3 GB one ran the
+      // gateway out of memory. It is not retried: the next attempt would likely be as large.
+      return new AttemptOutcome.Failed(
+          RetryReason.MALFORMED,
+          Settlement.COUNTED,
+          Failure.of(
+              upstreamError(
+                  502,
+                  "upstream_answer_too_large",
+                  "The upstream of deployment "
+                      + deployment
+                      + " answered with more than "
+                      + maxAnswerBytes
+                      + " bytes (defaults.max_answer_bytes).")),
+          false);
     } catch (IOException e) {
       return readFailed(call, deployment, e);
     }
@@ -231,11 +251,26 @@ final class Relay {
     }
   }
 
-  /** Reads a whole answer, exactly sized when the upstream declared its length. */
-  private static byte[] readAll(UpstreamResponse response) throws IOException {
+  /** A whole answer over the limit. */
+  private static final class AnswerTooLarge extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    AnswerTooLarge() {
+      super("upstream answer over the limit", null);
+    }
+  }
+
+  /**
+   * Reads a whole answer of at most {@code limit} bytes, exactly sized when the upstream declared
+   * its length; a larger one (declared or not) is refused before or as soon as it passes the limit.
+   */
+  private static byte[] readAll(UpstreamResponse response, long limit) throws IOException {
     InputStream in = response.body();
     long declared = response.header("Content-Length").map(Relay::parseLength).orElse(-1L);
-    if (declared >= 0 && declared < Integer.MAX_VALUE - 8) {
+    if (declared > limit) {
+      throw new AnswerTooLarge();
+    }
+    if (declared >= 0) {
       byte[] body = in.readNBytes((int) declared);
       if (body.length < declared) {
         throw new IOException("upstream answer shorter than its Content-Length");
@@ -243,7 +278,11 @@ final class Relay {
       in.read(); // see the end: the client returns the connection to its pool only then
       return body;
     }
-    return in.readAllBytes();
+    byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
+    if (body.length > limit) {
+      throw new AnswerTooLarge();
+    }
+    return body;
   }
 
   private static long parseLength(String value) {

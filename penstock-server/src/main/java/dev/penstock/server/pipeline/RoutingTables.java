@@ -55,6 +55,7 @@ public final class RoutingTables {
         java.util.Collections.unmodifiableSet(new LinkedHashSet<>(config.models().keySet())),
         new RequestReader(tokens, config.defaults().maxOutputTokens()),
         config.defaults().timeoutMillis(),
-        config.retryTimeouts());
+        config.retryTimeouts(),
+        config.defaults().maxAnswerBytes());
   }
 }

@@ -87,7 +87,7 @@ final class UpstreamStage implements Stage {
 
   @Override
   public void serve(ProxyCall call, Chain chain) throws InterruptedException {
-    Relay relay = new Relay(call.routing().retryTimeouts());
+    Relay relay = new Relay(call.routing().retryTimeouts(), call.routing().maxAnswerBytes());
     try (ReservationScope scope = admit(call)) {
       Failure last = null;
       while (true) {

@@ -82,6 +82,9 @@ public final class PooledHttp1Client implements UpstreamClient {
   private static final int BUFFER_SIZE = 8192;
   private static final int MAX_HEADER_BYTES = 64 * 1024;
 
+  /** 1xx answers skipped before the real one; more is an upstream flooding {@code 100 Continue}. */
+  private static final int MAX_INTERIM_ANSWERS = 10;
+
   private static final long WATCHDOG_TICK_MILLIS = 50;
 
   private final Map<Route, Idle> pools = new ConcurrentHashMap<>();
@@ -384,11 +387,14 @@ public final class PooledHttp1Client implements UpstreamClient {
     }
 
     private Response readResponse() throws IOException {
-      while (true) {
+      for (int interim = 0; ; interim++) {
         String statusLine = line();
         int status = parseStatus(statusLine);
         List<String[]> headers = headers();
         if (status >= 100 && status < 200 && status != 101) {
+          if (interim >= MAX_INTERIM_ANSWERS) {
+            throw new IOException("more than " + MAX_INTERIM_ANSWERS + " interim (1xx) answers");
+          }
           continue; // 100 Continue, 103 Early Hints: the real answer follows
         }
         boolean http10 = statusLine.startsWith("HTTP/1.0");
@@ -512,7 +518,11 @@ public final class PooledHttp1Client implements UpstreamClient {
       } catch (IOException e) {
         throw timeoutOr(e);
       }
-      lastActivityNanos = System.nanoTime();
+      if (bodyStarted) {
+        // Before the body, the first-byte timeout runs from the send, whatever trickles in: an
+        // upstream sending its head a byte a second once held a request past every timeout.
+        lastActivityNanos = System.nanoTime();
+      }
       if (n < 0) {
         return false;
       }
@@ -527,7 +537,9 @@ public final class PooledHttp1Client implements UpstreamClient {
         if (length >= buffer.length) {
           try {
             int n = in.read(target, offset, length); // large reads bypass the buffer
-            lastActivityNanos = System.nanoTime();
+            if (bodyStarted) {
+              lastActivityNanos = System.nanoTime();
+            }
             return n;
           } catch (IOException e) {
             throw timeoutOr(e);

@@ -38,7 +38,8 @@ final class PipelineHarness implements AutoCloseable {
 
   /** A routing table that routes nothing, for serving stages directly. */
   static final Pipeline.Routing NO_ROUTES =
-      new Pipeline.Routing(Map.of(), Set.of(), new RequestReader(TOKENS, 16), 60_000, false);
+      new Pipeline.Routing(
+          Map.of(), Set.of(), new RequestReader(TOKENS, 16), 60_000, false, 1 << 20);
 
   /**
    * Model {@code gpt-4o} on deployment {@code a}, and {@code b} behind it (priority 1: used only

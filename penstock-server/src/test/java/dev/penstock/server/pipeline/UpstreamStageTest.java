@@ -366,4 +366,24 @@ class UpstreamStageTest {
         .containsEntry("Content-Type", "application/json")
         .doesNotContainKeys("openai-version", "x-upstream-request-id");
   }
+
+  /**
+   * A 3 GB answer once ran the gateway out of memory (Penstock's own 500 and a leaked slot), and a
+   * 200 MB one was read whole on each of three attempts. An answer over defaults.max_answer_bytes
+   * is a failed attempt, not retried: 502, one upstream call, its connection closed.
+   */
+  @Test
+  void anAnswerOverTheLimitIsA502AndNotRetried() {
+    use("defaults: {max_answer_bytes: 1048576}\n" + PipelineHarness.TWO_DEPLOYMENTS);
+    String huge = "{\"pad\":\"" + "x".repeat(1 << 21) + "\"}";
+    h.upstream.then(whole(200, Map.of("Content-Type", "application/json"), huge));
+    RecordingExchange client = RecordingExchange.chat("gpt-4o", false);
+
+    h.handle(client);
+
+    assertThat(client.status()).isEqualTo(502);
+    assertThat(client.text()).contains("upstream_answer_too_large").doesNotContain("xxxx");
+    assertThat(h.upstream.calls()).hasSize(1);
+    assertThat(h.upstream.calls().get(0).responseClosed()).isTrue();
+  }
 }

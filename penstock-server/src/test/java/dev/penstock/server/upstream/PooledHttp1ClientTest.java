@@ -294,6 +294,49 @@ class PooledHttp1ClientTest {
     response.close();
   }
 
+  /**
+   * An upstream that sends its head a byte at a time: every byte used to reset the watchdog, so a
+   * drip held a request past every timeout. Until the body begins, the first-byte timeout runs from
+   * the send, whatever trickles in.
+   */
+  @Test
+  void aHeadDrippedAByteAtATimeIsBoundedByTheFirstByteTimeout() throws Exception {
+    raw = new ServerSocket(0);
+    ServerSocket server = raw;
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              try (Socket socket = server.accept()) {
+                socket.getInputStream().read(new byte[4096]);
+                OutputStream out = socket.getOutputStream();
+                for (byte b :
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: "
+                        .concat("x".repeat(200))
+                        .getBytes(StandardCharsets.ISO_8859_1)) {
+                  out.write(b); // the hostile upstream's pace: a byte every 20 ms
+                  out.flush();
+                  java.util.concurrent.locks.LockSupport.parkNanos(20_000_000);
+                }
+              } catch (IOException e) {
+                // the client gave up, as it should
+              }
+            });
+    String url = "http://127.0.0.1:" + server.getLocalPort() + "/v1/chat/completions";
+    assertThatThrownBy(
+            () -> client.send(call(url, CHAT, Duration.ofMillis(500), Duration.ofMillis(500))))
+        .isInstanceOf(UpstreamClient.TimeoutException.class);
+  }
+
+  /** An upstream flooding {@code 100 Continue} once looped the reader without limit. */
+  @Test
+  void aFloodOfInterimAnswersIsAFailure() throws Exception {
+    startRaw(request -> "HTTP/1.1 100 Continue\r\n\r\n".repeat(50), 1);
+    String url = "http://127.0.0.1:" + raw.getLocalPort() + "/v1/chat/completions";
+    assertThatThrownBy(() -> client.send(call(url, CHAT, Duration.ofSeconds(5))))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("interim");
+  }
+
   /** A cancel (the client left) aborts the wait for the answer at once and closes the socket. */
   @Test
   void aCancelAbortsTheWaitForTheAnswerAndClosesTheConnection() throws Exception {
