@@ -118,13 +118,9 @@ public final class GatewayServer implements AutoCloseable {
     this.admissions = new Admissions(RoutingTables.topology(initial), b.ticker, b.dispatcher);
     this.client = b.upstreamClient != null ? b.upstreamClient : new PooledHttp1Client();
     Pipeline.Routing routing = RoutingTables.routing(initial, tokens);
+    Redactor redactor = new Redactor(() -> upstreamKeys(this.config));
     this.telemetry =
-        new Telemetry(
-            initial.observability(),
-            admissions,
-            b.wallMillis,
-            new Redactor(() -> upstreamKeys(this.config)),
-            version());
+        new Telemetry(initial.observability(), admissions, b.wallMillis, redactor, version());
     LongSupplier writeTimeout = () -> this.config.defaults().clientWriteTimeoutMillis() * 1_000_000;
     this.clientWatch =
         b.clientWatchPeriodNanos > 0
@@ -139,7 +135,8 @@ public final class GatewayServer implements AutoCloseable {
             b.wallMillis,
             telemetry.observer(),
             initial.observability().logBodies(),
-            clientWatch);
+            clientWatch,
+            redactor);
     this.healthChecks = new ActiveHealthChecks(admissions);
     healthChecks.install(routing.targets().values());
     admissions.onHealthChange(

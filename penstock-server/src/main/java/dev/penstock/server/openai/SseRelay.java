@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Watches an SSE stream as it is relayed — without holding any of it back — to learn its usage and
@@ -26,7 +27,7 @@ public final class SseRelay {
   private final SseParser parser = new SseParser(this::onEvent);
   private Usage usage = Usage.UNKNOWN;
   private boolean finished;
-  private boolean errorEvent;
+  private int errorEvents;
 
   /** Feeds bytes that were just relayed to the client. */
   public void accept(byte[] bytes, int offset, int length) {
@@ -38,24 +39,35 @@ public final class SseRelay {
       finished = true;
       return;
     }
-    if (eventType.equals("error")) {
-      errorEvent = true;
-    }
+    boolean error = eventType.equals("error");
     if (TERMINAL.contains(eventType)) {
       finished = true;
     }
+    try {
+      error |= scan(data);
+    } catch (IOException e) {
+      // A malformed event is the client's to see; it carries no usage for us.
+    }
+    if (error) {
+      errorEvents++;
+    }
+  }
+
+  /** Reads an event's top level for usage and its end; returns whether it is an error. */
+  private boolean scan(String data) throws IOException {
+    boolean error = false;
     try (JsonParser json = RequestReader.JSON.getFactory().createParser(data)) {
       if (json.nextToken() != JsonToken.START_OBJECT) {
-        return;
+        return false;
       }
       while (json.nextToken() == JsonToken.FIELD_NAME) {
         String field = json.currentName();
         JsonToken value = json.nextToken();
         switch (field) {
-          case "type" -> onType(value == JsonToken.VALUE_STRING ? json.getText() : "");
+          case "type" -> error |= onType(value == JsonToken.VALUE_STRING ? json.getText() : "");
           case "usage" -> onUsage(value == JsonToken.START_OBJECT ? json.readValueAsTree() : null);
           case "error" -> {
-            errorEvent |= value != JsonToken.VALUE_NULL;
+            error |= value != JsonToken.VALUE_NULL;
             json.skipChildren();
           }
           case "response" -> {
@@ -67,20 +79,19 @@ public final class SseRelay {
           default -> json.skipChildren();
         }
       }
-    } catch (IOException e) {
-      // A malformed event is the client's to see; it carries no usage for us.
     }
+    return error;
   }
 
-  private void onType(String type) {
+  /** A Responses event's type: its end, or an error (returns whether it is one). */
+  private boolean onType(String type) {
     if (TERMINAL.contains(type)) {
       finished = true;
-    } else if (type.equals("error")) {
-      errorEvent = true;
     }
+    return type.equals("error");
   }
 
-  private void onUsage(JsonNode node) {
+  private void onUsage(@Nullable JsonNode node) {
     if (node == null) {
       return;
     }
@@ -101,6 +112,11 @@ public final class SseRelay {
 
   /** Whether the upstream itself sent an error event in the stream. */
   public boolean sawErrorEvent() {
-    return errorEvent;
+    return errorEvents > 0;
+  }
+
+  /** How many error events the upstream sent so far. */
+  public int errorEvents() {
+    return errorEvents;
   }
 }

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongSupplier;
+import java.util.function.UnaryOperator;
 
 /**
  * One proxied request's way, as a chain of {@link Stage}s assembled here, in order:
@@ -69,6 +70,7 @@ public final class Pipeline {
    * @param observer told of every request's end (metrics, access log, dashboard)
    * @param keepBodies whether request bodies go into the record ({@code logging.log_bodies})
    * @param watch watches clients while their requests are served
+   * @param redact removes upstream keys from what an upstream's error carries to the client
    */
   public static Pipeline standard(
       Admissions admissions,
@@ -78,7 +80,8 @@ public final class Pipeline {
       LongSupplier wallMillis,
       RequestObserver observer,
       boolean keepBodies,
-      ClientWatch watch) {
+      ClientWatch watch,
+      UnaryOperator<String> redact) {
     Pipeline[] self = new Pipeline[1];
     Pipeline pipeline =
         new Pipeline(
@@ -92,7 +95,13 @@ public final class Pipeline {
                 new ReadStage(keepBodies),
                 new WatchStage(watch),
                 new UpstreamStage(
-                    admissions, client, ticker, wallMillis, observer, () -> self[0].routing)));
+                    admissions,
+                    client,
+                    ticker,
+                    wallMillis,
+                    observer,
+                    () -> self[0].routing,
+                    new ErrorRedaction(redact))));
     self[0] = pipeline;
     return pipeline;
   }

@@ -37,9 +37,12 @@ final class Relay {
   /** The largest whole answer read into memory; a larger one is a failed attempt. */
   private final long maxAnswerBytes;
 
-  Relay(boolean retryTimeouts, long maxAnswerBytes) {
+  private final ErrorRedaction redaction;
+
+  Relay(boolean retryTimeouts, long maxAnswerBytes, ErrorRedaction redaction) {
     this.retryTimeouts = retryTimeouts;
     this.maxAnswerBytes = maxAnswerBytes;
+    this.redaction = redaction;
   }
 
   /** Relays a {@code 2xx} answer that is not a stream. */
@@ -137,9 +140,16 @@ final class Relay {
       return new AttemptOutcome.ClientLeft(Settlement.COUNTED, Usage.UNKNOWN);
     }
     while (n >= 0) {
+      int errorsBefore = sse.errorEvents();
       sse.accept(buffer, 0, n);
       try {
-        out.write(buffer, 0, n);
+        if (sse.errorEvents() > errorsBefore) {
+          // An error event in the stream (this chunk ends it): it may echo a key.
+          byte[] clean = redaction.body(java.util.Arrays.copyOf(buffer, n));
+          out.write(clean);
+        } else {
+          out.write(buffer, 0, n);
+        }
         out.flush();
       } catch (IOException | UncheckedIOException clientGone) {
         return new AttemptOutcome.ClientLeft(Settlement.COUNTED, sse.usage());

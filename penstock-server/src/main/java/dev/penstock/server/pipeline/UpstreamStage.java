@@ -69,6 +69,7 @@ final class UpstreamStage implements Stage {
   private final LongSupplier wallMillis;
   private final RequestObserver observer;
   private final Supplier<Pipeline.Routing> currentRouting;
+  private final ErrorRedaction redaction;
 
   UpstreamStage(
       Admissions admissions,
@@ -76,18 +77,21 @@ final class UpstreamStage implements Stage {
       Ticker ticker,
       LongSupplier wallMillis,
       RequestObserver observer,
-      Supplier<Pipeline.Routing> currentRouting) {
+      Supplier<Pipeline.Routing> currentRouting,
+      ErrorRedaction redaction) {
     this.admissions = admissions;
     this.client = client;
     this.ticker = ticker;
     this.wallMillis = wallMillis;
     this.observer = observer;
     this.currentRouting = currentRouting;
+    this.redaction = redaction;
   }
 
   @Override
   public void serve(ProxyCall call, Chain chain) throws InterruptedException {
-    Relay relay = new Relay(call.routing().retryTimeouts(), call.routing().maxAnswerBytes());
+    Relay relay =
+        new Relay(call.routing().retryTimeouts(), call.routing().maxAnswerBytes(), redaction);
     try (ReservationScope scope = admit(call)) {
       Failure last = null;
       while (true) {
@@ -225,7 +229,9 @@ final class UpstreamStage implements Stage {
     RateLimitObservation observed = UpstreamSignals.rateLimits(response::header);
     int status = response.status();
     String contentType = response.header("Content-Type").orElse("");
-    byte[] errorBody = status >= 200 && status < 300 ? NO_BODY : readBounded(response);
+    // An upstream's error may echo its key (OpenAI's 401 does, masked): the client never sees it.
+    byte[] errorBody =
+        status >= 200 && status < 300 ? NO_BODY : redaction.body(readBounded(response));
     return switch (UpstreamAnswers.classify(status, contentType, errorBody)) {
       case UpstreamAnswers.Verdict.Success s -> {
         relayHeaders(call, response);
@@ -336,17 +342,17 @@ final class UpstreamStage implements Stage {
    * a header value at all: it is dropped, never relayed — it would end the header early, and the
    * HTTP server refuses it (that was Penstock's own 500).
    */
-  private static void relayHeaders(ProxyCall call, UpstreamResponse response) {
+  private void relayHeaders(ProxyCall call, UpstreamResponse response) {
     for (String name : RELAYED_HEADERS) {
       response
           .header(name)
           .filter(UpstreamStage::printable)
-          .ifPresent(value -> call.upstreamHeader(name, value));
+          .ifPresent(value -> call.upstreamHeader(name, redaction.header(value)));
     }
     response
         .header("x-request-id")
         .filter(UpstreamStage::printable)
-        .ifPresent(id -> call.upstreamHeader("x-upstream-request-id", id));
+        .ifPresent(id -> call.upstreamHeader("x-upstream-request-id", redaction.header(id)));
   }
 
   private static boolean printable(String value) {

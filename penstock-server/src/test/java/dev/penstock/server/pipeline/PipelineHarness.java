@@ -107,7 +107,9 @@ final class PipelineHarness implements AutoCloseable {
             () -> 1_700_000_000_000L,
             observer,
             false,
-            watch);
+            watch,
+            new dev.penstock.server.telemetry.Redactor(
+                () -> java.util.List.of("sk-test-a", "sk-test-b")));
   }
 
   /** A chat call as {@link Pipeline#handle} makes one, for serving stages directly. */

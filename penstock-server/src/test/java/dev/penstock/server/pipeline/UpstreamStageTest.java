@@ -386,4 +386,64 @@ class UpstreamStageTest {
     assertThat(h.upstream.calls()).hasSize(1);
     assertThat(h.upstream.calls().get(0).responseClosed()).isTrue();
   }
+
+  /**
+   * An upstream 401 that echoes the key (OpenAI's does, masked) was relayed to the client verbatim
+   * while the logs redacted it. Every error an upstream sends through Penstock is redacted: the
+   * configured keys and anything key-shaped.
+   */
+  @Test
+  void anUpstreamErrorThatEchoesTheKeyReachesTheClientRedacted() {
+    h.upstream.then(
+        whole(
+            401,
+            Map.of("Content-Type", "application/json"),
+            "{\"error\":{\"message\":\"Incorrect API key provided: sk-test-a. Also"
+                + " sk-proj-****************wxyz.\",\"type\":\"invalid_request_error\","
+                + "\"code\":\"invalid_api_key\"}}"));
+    RecordingExchange client = RecordingExchange.chat("gpt-4o", false);
+
+    h.handle(client);
+
+    assertThat(client.status()).isEqualTo(401);
+    assertThat(client.text())
+        .doesNotContain("sk-test-a", "wxyz")
+        .contains("Incorrect API key provided: [redacted]", "invalid_api_key");
+  }
+
+  @Test
+  void aFinalUpstreamFailureThatEchoesTheKeyIsRedacted() {
+    for (int i = 0; i < 2; i++) {
+      h.upstream.then(
+          whole(
+              500,
+              Map.of("Content-Type", "application/json"),
+              "{\"error\":{\"message\":\"upstream sk-test-b broke\",\"type\":\"server_error\"}}"));
+    }
+    RecordingExchange client = RecordingExchange.chat("gpt-4o", false);
+
+    h.handle(client);
+
+    assertThat(client.status()).isEqualTo(500);
+    assertThat(client.text()).doesNotContain("sk-test-b").contains("[redacted]");
+  }
+
+  @Test
+  void anErrorEventInAStreamIsRedactedAndTheRestUntouched() {
+    String first =
+        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+            + "\"delta\":{\"content\":\"sk-looking text the model wrote\"}}]}\n\n";
+    String error =
+        "data: {\"error\":{\"message\":\"key sk-test-a revoked\",\"type\":\"server_error\"}}\n\n";
+    h.upstream.then(ScriptedUpstream.sse(first, error));
+    RecordingExchange client = RecordingExchange.chat("gpt-4o", true);
+
+    h.handle(client);
+
+    assertThat(client.text())
+        .as("a successful chunk is the client's data: untouched")
+        .startsWith(first)
+        .doesNotContain("sk-test-a")
+        .contains("key [redacted] revoked");
+  }
 }
