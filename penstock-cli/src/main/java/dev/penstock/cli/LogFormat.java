@@ -69,4 +69,15 @@ final class LogFormat {
       throw new IllegalStateException(resource + " is broken", e);
     }
   }
+
+  /**
+   * Writes out Logback's asynchronous queue and stops it: at the very end of the process, after the
+   * command (and a gateway's drain) is done — never in a shutdown hook of its own, which would run
+   * alongside the drain and lose its lines.
+   */
+  static void stopLogging() {
+    if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
+      context.stop();
+    }
+  }
 }

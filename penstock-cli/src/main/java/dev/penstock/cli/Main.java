@@ -29,7 +29,9 @@ public final class Main {
     LoggerFactory.getILoggerFactory();
     SLF4JBridgeHandler.removeHandlersForRootLogger();
     SLF4JBridgeHandler.install();
-    System.exit(commandLine().execute(args));
+    int code = commandLine().execute(args);
+    LogFormat.stopLogging(); // what the command logged last is written out before the exit
+    System.exit(code);
   }
 
   /**

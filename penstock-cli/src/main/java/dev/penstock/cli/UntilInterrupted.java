@@ -2,7 +2,11 @@ package dev.penstock.cli;
 
 import java.util.concurrent.CountDownLatch;
 
-/** Keeps a long-running command alive until the process is interrupted (Ctrl-C, SIGTERM). */
+/**
+ * Keeps a long-running command alive until the process is interrupted (Ctrl-C, SIGTERM), then stops
+ * it — the gateway drains here, for up to its grace period — and only then stops Logback, so that
+ * every line of the drain, and the asynchronous queue, is written.
+ */
 final class UntilInterrupted {
   private UntilInterrupted() {}
 
@@ -19,6 +23,7 @@ final class UntilInterrupted {
                       } catch (Exception e) {
                         System.err.println("penstock: error while stopping: " + e.getMessage());
                       } finally {
+                        LogFormat.stopLogging();
                         stopped.countDown();
                       }
                     }));

@@ -530,4 +530,165 @@ class ProcessEndToEndTest {
         .contains("models.m.deployments[0].base_url (line 4)")
         .contains("models.m.deployments[0].rpm (line 4): must be a whole number from 1");
   }
+
+  /** A gateway in front of a simulator whose streams take about {@code tokens} x 100 ms. */
+  private Child drainingGateway(int graceMillis) throws Exception {
+    String mock =
+        mock(
+            "--port",
+            "0",
+            "--key",
+            "sk-drain-00000001",
+            "--rpm",
+            "6000",
+            "--ttft-ms",
+            "20",
+            "--ms-per-token",
+            "100",
+            "--jitter",
+            "0");
+    Path config = dir.resolve("penstock.yaml");
+    Files.writeString(
+        config,
+        """
+        listen: 127.0.0.1:0
+        defaults: {shutdown_grace_ms: %d}
+        models:
+          m:
+            deployments:
+              - {name: a, base_url: "%s", api_key: sk-drain-00000001, rpm: 6000, tpm: 10000000}
+        """
+            .formatted(graceMillis, mock));
+    return serve("--no-watch", "--config", config.toString());
+  }
+
+  /** A stream of {@code tokens} tokens; counts the latch down at its first line, returns all. */
+  private static Future<String> stream(
+      ExecutorService threads,
+      HttpClient http,
+      String gatewayUrl,
+      int tokens,
+      java.util.concurrent.CountDownLatch started) {
+    String body =
+        "{\"model\":\"m\",\"stream\":true,\"max_tokens\":%d,\"messages\":[{\"role\":\"user\",\"content\":\"Go\"}]}"
+            .formatted(tokens);
+    return threads.submit(
+        () -> {
+          HttpResponse<java.util.stream.Stream<String>> response =
+              http.send(
+                  request(gatewayUrl + "/chat/completions")
+                      .header("Content-Type", "application/json")
+                      .POST(HttpRequest.BodyPublishers.ofString(body))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofLines());
+          StringBuilder all = new StringBuilder();
+          response
+              .body()
+              .forEach(
+                  line -> {
+                    if (all.isEmpty()) {
+                      started.countDown();
+                    }
+                    all.append(line).append('\n');
+                  });
+          return all.toString();
+        });
+  }
+
+  private void sigterm(Child child) throws Exception {
+    Process term = new ProcessBuilder("kill", "-TERM", Long.toString(child.process.pid())).start();
+    assertThat(term.waitFor(EXIT.toSeconds(), TimeUnit.SECONDS)).as("kill exited").isTrue();
+  }
+
+  /**
+   * SIGTERM with streams in flight: every stream finishes, a new request meanwhile gets {@code 503
+   * shutting_down} (not a refused connection), the drain says what it waits for, then the process
+   * exits. Before, Helidon's own shutdown hook cut every request after 2 s and closed the port.
+   */
+  @Test
+  void sigtermDrainsTheStreamsInFlightAndRefusesNewRequestsWith503() throws Exception {
+    Child gateway = drainingGateway(30_000);
+    String url = gateway.awaitBaseUrl("penstock gateway at", READY);
+    java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(3);
+    try (HttpClient http = HttpClient.newHttpClient();
+        ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+      List<Future<String>> streams = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        streams.add(stream(threads, http, url, 40, started)); // about 4 s each
+      }
+      assertThat(started.await(READY.toSeconds(), TimeUnit.SECONDS)).as("streams began").isTrue();
+
+      sigterm(gateway);
+      assertThat(gateway.awaitLine("stopping: waiting up to 30000 ms for", LINE))
+          .contains("3 requests in flight");
+      HttpResponse<String> refused =
+          http.send(
+              request(url + "/chat/completions")
+                  .header("Content-Type", "application/json")
+                  .POST(
+                      HttpRequest.BodyPublishers.ofString(
+                          "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(refused.statusCode()).isEqualTo(503);
+      assertThat(refused.body()).contains("shutting_down");
+
+      for (Future<String> stream : streams) {
+        String all = stream.get(REQUEST.toSeconds(), TimeUnit.SECONDS);
+        assertThat(all)
+            .as("a whole stream")
+            .endsWith("data: [DONE]\n\n")
+            .doesNotContain("\"error\"");
+      }
+    }
+    String output = gateway.awaitExit(EXIT);
+    assertThat(output).doesNotContain("still in flight after");
+  }
+
+  /**
+   * Streams still running when the grace period ends are not cut mid-byte: each ends with an SSE
+   * error event the SDKs raise ({@code shutting_down}), then the process exits.
+   */
+  @Test
+  void sigtermEndsStreamsStillRunningAfterTheGraceWithAnSseError() throws Exception {
+    Child gateway = drainingGateway(1_000);
+    String url = gateway.awaitBaseUrl("penstock gateway at", READY);
+    java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(2);
+    try (HttpClient http = HttpClient.newHttpClient();
+        ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+      List<Future<String>> streams = new ArrayList<>();
+      for (int i = 0; i < 2; i++) {
+        streams.add(stream(threads, http, url, 200, started)); // about 20 s each
+      }
+      assertThat(started.await(READY.toSeconds(), TimeUnit.SECONDS)).as("streams began").isTrue();
+      sigterm(gateway);
+      for (Future<String> stream : streams) {
+        String all = stream.get(REQUEST.toSeconds(), TimeUnit.SECONDS);
+        assertThat(all).contains("\"code\":\"shutting_down\"").doesNotContain("[DONE]");
+      }
+    }
+    assertThat(gateway.awaitExit(EXIT)).contains("still in flight after 1000 ms; ending them");
+  }
+
+  /** Under nohup SIGHUP is ignored and the JVM keeps it so: reload by SIGHUP is off, said so. */
+  @Test
+  void anIgnoredSighupIsSaidAtStart() throws Exception {
+    Path config = dir.resolve("penstock.yaml");
+    Files.writeString(
+        config,
+        "listen: 127.0.0.1:0\nmodels:\n  m:\n    deployments:\n"
+            + "      - {name: a, base_url: \"http://127.0.0.1:9/v1\", api_key: k, rpm: 1, tpm: 1}\n");
+    List<String> command = new ArrayList<>();
+    command.add("nohup");
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("--add-exports=java.base/sun.nio.ch=ALL-UNNAMED");
+    command.add("--enable-native-access=ALL-UNNAMED");
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add(Main.class.getName());
+    command.addAll(List.of("serve", "--no-watch", "--config", config.toString()));
+    Child child = new Child(new ProcessBuilder(command).redirectErrorStream(true).start());
+    children.add(child);
+    assertThat(child.awaitLine("SIGHUP", READY)).contains("SIGHUP is ignored");
+  }
 }

@@ -44,6 +44,7 @@ public final class DeploymentLimiter {
   private long observedTpm;
   private int lowRpmReports;
   private int lowTpmReports;
+  private long learnedUntilNanos = Long.MIN_VALUE;
   private ReservationLog.Phantom phantom = ReservationLog.Phantom.NONE;
   private long lastRemainingRequests = RateLimitObservation.UNKNOWN;
   private long lastRemainingTokens = RateLimitObservation.UNKNOWN;
@@ -102,6 +103,7 @@ public final class DeploymentLimiter {
    * limit or while its circuit's probe runs. May lie in the past (idle since then).
    */
   public long readyAtNanos(long nowNanos) {
+    forgetLapsedLimits(nowNanos);
     if (disabledReason != null
         || (limits.maxConcurrency() > 0 && inFlight >= limits.maxConcurrency())) {
       return NEVER;
@@ -125,6 +127,7 @@ public final class DeploymentLimiter {
    * start here, or {@link #NEVER}.
    */
   public long startTimeNanos(long nowNanos, long tokens) {
+    forgetLapsedLimits(nowNanos);
     if (tokens > tpm()) {
       return NEVER;
     }
@@ -203,6 +206,10 @@ public final class DeploymentLimiter {
     observedRpm = learned(seen.limitRequests(), limits.rpm(), observedRpm, lowRpmReports);
     lowTpmReports = lowRun(seen.limitTokens(), limits.tpm(), lowTpmReports);
     observedTpm = learned(seen.limitTokens(), limits.tpm(), observedTpm, lowTpmReports);
+    if ((observedRpm > 0 && seen.limitRequests() > 0)
+        || (observedTpm > 0 && seen.limitTokens() > 0)) {
+      learnedUntilNanos = nowNanos + LEARNED_TTL_NANOS; // a lower limit, reported again
+    }
     log.expire(nowNanos);
     long extraRequests = 0;
     long requestsUntil = Long.MIN_VALUE;
@@ -231,12 +238,20 @@ public final class DeploymentLimiter {
   static final int LOW_LIMIT_CONFIRMATIONS = 3;
 
   /**
+   * How long a lower limit learned from the upstream holds without being reported again. A real
+   * lower limit is reported on every answer; a wrong one that stops requests from reaching the
+   * upstream at all (too small a TPM makes every request "too large") lapses, and the next answer
+   * teaches afresh.
+   */
+  static final long LEARNED_TTL_NANOS = 10L * 60 * 1_000_000_000L;
+
+  /**
    * The limit to use after the upstream reported {@code reported} (0 = the configured one): a lower
    * limit than configured is adopted — at once when it is at least a quarter of the configured one,
-   * after {@link #LOW_LIMIT_CONFIRMATIONS} answers in a row when it is lower still — and never
-   * below a hundredth of the configured one. One lying or garbled header ({@code
-   * x-ratelimit-limit-tokens: 1} once made every later request "too large", with no request ever
-   * reaching the upstream to correct it) cannot take a deployment out.
+   * after {@link #LOW_LIMIT_CONFIRMATIONS} answers in a row when it is lower still — and lapses
+   * after {@link #LEARNED_TTL_NANOS} unless reported again. One lying or garbled header ({@code
+   * x-ratelimit-limit-tokens: 1} once made every later request "too large" for good, with no
+   * request ever reaching the upstream to correct it) cannot take a deployment out.
    *
    * @param lowRun answers in a row, this one included, that reported below a quarter
    */
@@ -248,7 +263,7 @@ public final class DeploymentLimiter {
       return 0; // the configured limit holds
     }
     if (reported >= configured / 4 || lowRun >= LOW_LIMIT_CONFIRMATIONS) {
-      return Math.max(reported, Math.max(1, configured / 100));
+      return reported;
     }
     return current;
   }
@@ -261,6 +276,13 @@ public final class DeploymentLimiter {
     return reported < configured / 4 ? run + 1 : 0;
   }
 
+  private void forgetLapsedLimits(long nowNanos) {
+    if (nowNanos >= learnedUntilNanos && (observedRpm > 0 || observedTpm > 0)) {
+      observedRpm = 0;
+      observedTpm = 0;
+    }
+  }
+
   /**
    * Forgets what the upstream taught: lower limits, use it reported beyond Penstock's own, and a
    * cool-down — an operator's {@code enable} starts the deployment afresh.
@@ -268,6 +290,7 @@ public final class DeploymentLimiter {
   public void forgetLearned() {
     observedRpm = 0;
     observedTpm = 0;
+    learnedUntilNanos = Long.MIN_VALUE;
     lowRpmReports = 0;
     lowTpmReports = 0;
     phantom = ReservationLog.Phantom.NONE;

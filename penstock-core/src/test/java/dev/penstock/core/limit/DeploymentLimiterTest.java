@@ -158,11 +158,11 @@ class DeploymentLimiterTest {
   /**
    * One garbled {@code x-ratelimit-limit-tokens: 1} once made every later request "too large" for
    * good — no request reached the upstream to correct it. A limit far below the configured one is
-   * believed only after three answers in a row, and never below a hundredth of the configured one;
-   * a plausible lower limit is adopted at once.
+   * believed only after three answers in a row, and lapses unless reported again; a plausible lower
+   * limit is adopted at once.
    */
   @Test
-  void aFarLowerReportedLimitNeedsConfirmationAndNeverFallsBelowAFloor() {
+  void aFarLowerReportedLimitNeedsConfirmationAndLapsesUnlessReportedAgain() {
     DeploymentLimiter limiter =
         new DeploymentLimiter("a", DeploymentLimits.of(1000, 100_000), NO_GUARD);
     limiter.observe(limits(-1, 1), 0);
@@ -174,11 +174,17 @@ class DeploymentLimiterTest {
     limiter.observe(limits(-1, 1), 4 * S);
     assertThat(limiter.tpm()).as("two in a row").isEqualTo(90_000);
     limiter.observe(limits(-1, 1), 5 * S);
-    assertThat(limiter.tpm()).as("three in a row, at the floor").isEqualTo(1_000);
+    assertThat(limiter.tpm()).as("three in a row").isEqualTo(1);
+    assertThat(limiter.startTimeNanos(6 * S, 100)).isEqualTo(DeploymentLimiter.NEVER);
+    long lapsed = 5 * S + DeploymentLimiter.LEARNED_TTL_NANOS;
+    assertThat(limiter.startTimeNanos(lapsed, 100))
+        .as("not reported again for ten minutes: the configured limit holds")
+        .isLessThan(DeploymentLimiter.NEVER);
+    assertThat(limiter.tpm()).isEqualTo(100_000);
 
-    limiter.observe(limits(600, -1), 6 * S);
+    limiter.observe(limits(600, -1), lapsed + S);
     assertThat(limiter.rpm()).as("a plausible lower limit, at once").isEqualTo(600);
-    limiter.observe(limits(5000, -1), 7 * S);
+    limiter.observe(limits(5000, -1), lapsed + 2 * S);
     assertThat(limiter.rpm()).as("the configured limit holds again").isEqualTo(1000);
   }
 

@@ -81,7 +81,10 @@ public final class ConfigLoader {
           "max_body_bytes",
           "shutdown_grace_ms",
           "client_write_timeout_ms",
-          "max_answer_bytes");
+          "max_answer_bytes",
+          "request_head_timeout_ms",
+          "request_body_timeout_ms",
+          "keepalive_timeout_ms");
   private static final Set<String> MODEL = Set.of("fallbacks", "deployments");
   private static final Set<String> DEPLOYMENT =
       Set.of(
@@ -321,7 +324,28 @@ public final class ConfigLoader {
               1_000,
               3_600_000),
           // at most 1 GiB: a whole answer is held in one byte[]
-          number(f, "max_answer_bytes", "defaults.", d.maxAnswerBytes(), 1 << 20, 1L << 30));
+          number(f, "max_answer_bytes", "defaults.", d.maxAnswerBytes(), 1 << 20, 1L << 30),
+          number(
+              f,
+              "request_head_timeout_ms",
+              "defaults.",
+              d.requestHeadTimeoutMillis(),
+              1_000,
+              600_000),
+          number(
+              f,
+              "request_body_timeout_ms",
+              "defaults.",
+              d.requestBodyTimeoutMillis(),
+              1_000,
+              3_600_000),
+          number(
+              f,
+              "keepalive_timeout_ms",
+              "defaults.",
+              d.keepAliveTimeoutMillis(),
+              1_000,
+              3_600_000));
     }
 
     Map<String, ModelConfig> models(Node node, Defaults defaults) {

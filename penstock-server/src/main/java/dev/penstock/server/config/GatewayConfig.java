@@ -49,6 +49,10 @@ public record GatewayConfig(
    * @param clientWriteTimeoutMillis how long a write to a client that stopped reading may block
    *     before the client is taken for gone
    * @param maxAnswerBytes the largest non-streamed upstream answer read ({@code 502} above)
+   * @param requestHeadTimeoutMillis how long a client may take to send a request's head ({@code
+   *     408} after)
+   * @param requestBodyTimeoutMillis how long it may take to send a request's body ({@code 408})
+   * @param keepAliveTimeoutMillis how long an idle keep-alive connection is kept (needs a restart)
    */
   public record Defaults(
       long timeoutMillis,
@@ -61,7 +65,10 @@ public record GatewayConfig(
       long maxBodyBytes,
       long shutdownGraceMillis,
       long clientWriteTimeoutMillis,
-      long maxAnswerBytes) {
+      long maxAnswerBytes,
+      long requestHeadTimeoutMillis,
+      long requestBodyTimeoutMillis,
+      long keepAliveTimeoutMillis) {
     public static final Defaults STANDARD =
         new Defaults(
             60_000,
@@ -74,7 +81,10 @@ public record GatewayConfig(
             32L * 1024 * 1024,
             30_000,
             30_000,
-            64L * 1024 * 1024);
+            64L * 1024 * 1024,
+            10_000,
+            60_000,
+            75_000);
   }
 
   /** One public model. */

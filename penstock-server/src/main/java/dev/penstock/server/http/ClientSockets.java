@@ -84,6 +84,26 @@ final class ClientSockets {
     }
   }
 
+  /**
+   * Shuts the input of {@code context}'s connection: a read blocked on it returns the end of the
+   * stream at once, while the output stays open for an answer. Returns false where it cannot.
+   */
+  static boolean shutdownInput(ConnectionContext context) {
+    Native n = NATIVE;
+    if (n == null) {
+      return false;
+    }
+    try {
+      if (n.channelField.get(context.serverSocket()) instanceof SocketChannel channel) {
+        channel.shutdownInput();
+        return true;
+      }
+    } catch (ReflectiveOperationException | java.io.IOException | RuntimeException e) {
+      // closed already, or not a socket channel
+    }
+    return false;
+  }
+
   /** One client connection's probe. */
   static final class Probe {
     private final Native n;

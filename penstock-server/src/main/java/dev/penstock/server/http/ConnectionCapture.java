@@ -1,5 +1,6 @@
 package dev.penstock.server.http;
 
+import io.helidon.http.Headers;
 import io.helidon.http.HttpPrologue;
 import io.helidon.webserver.ConnectionContext;
 import io.helidon.webserver.http1.Http1ConnectionListener;
@@ -15,9 +16,25 @@ import org.jspecify.annotations.Nullable;
 final class ConnectionCapture implements Http1ConnectionListener {
   private static final ThreadLocal<ConnectionContext> CURRENT = new ThreadLocal<>();
 
+  private final SlowRequestGuard guard;
+
+  /**
+   * @param guard told of each request's line and headers too. (It cannot be a second listener:
+   *     Helidon 4.5 combines several receive listeners into one that forwards nothing.)
+   */
+  ConnectionCapture(SlowRequestGuard guard) {
+    this.guard = guard;
+  }
+
   @Override
   public void prologue(ConnectionContext ctx, HttpPrologue prologue) {
     CURRENT.set(ctx);
+    guard.prologue(ctx);
+  }
+
+  @Override
+  public void headers(ConnectionContext ctx, Headers headers) {
+    guard.headers(ctx);
   }
 
   /** The connection of the request this thread is serving, or null outside a handler. */

@@ -65,6 +65,7 @@ final class GatewayRoutes {
   private final InFlight inFlight;
   private final BooleanSupplier draining;
   private final BooleanSupplier ready;
+  private final SlowRequestGuard guard;
   private final Map<String, StaticFile> ui = StaticFile.load("dev/penstock/server/ui/", UI_FILES);
 
   GatewayRoutes(
@@ -74,7 +75,8 @@ final class GatewayRoutes {
       Supplier<GatewayConfig> config,
       InFlight inFlight,
       BooleanSupplier draining,
-      BooleanSupplier ready) {
+      BooleanSupplier ready,
+      SlowRequestGuard guard) {
     this.pipeline = pipeline;
     this.admin = admin;
     this.telemetry = telemetry;
@@ -82,6 +84,7 @@ final class GatewayRoutes {
     this.inFlight = inFlight;
     this.draining = draining;
     this.ready = ready;
+    this.guard = guard;
   }
 
   void register(HttpRouting.Builder routing) {
@@ -139,7 +142,9 @@ final class GatewayRoutes {
       }
       String id = req.context().get(REQUEST_ID, String.class).orElseGet(Pipeline::newRequestId);
       pipeline.handle(
-          endpoint, new HelidonExchange(req, res, config.get().defaults().maxBodyBytes()), id);
+          endpoint,
+          new HelidonExchange(req, res, config.get().defaults().maxBodyBytes(), guard),
+          id);
     } catch (UncheckedIOException | CloseConnectionException e) {
       // The client left while its answer was written: nobody is there to answer.
       LOG.debug("client of {} went away: {}", req.path().path(), e.getMessage());

@@ -7,6 +7,7 @@ import dev.penstock.server.health.ActiveHealthChecks;
 import dev.penstock.server.openai.TokenEstimator;
 import dev.penstock.server.pipeline.ClientWatch;
 import dev.penstock.server.pipeline.Pipeline;
+import dev.penstock.server.pipeline.ProxyCall;
 import dev.penstock.server.pipeline.RoutingTables;
 import dev.penstock.server.telemetry.Redactor;
 import dev.penstock.server.telemetry.Telemetry;
@@ -35,6 +36,9 @@ import org.slf4j.LoggerFactory;
 public final class GatewayServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(GatewayServer.class);
 
+  /** How long requests cut at the end of the grace period get to write their last answer. */
+  private static final long ENDING_NANOS = 5_000_000_000L;
+
   /** How often the client watch looks for clients that left. */
   private static final long CLIENT_WATCH_PERIOD_NANOS = 200_000_000L;
 
@@ -45,6 +49,7 @@ public final class GatewayServer implements AutoCloseable {
   private final ActiveHealthChecks healthChecks;
   private final Telemetry telemetry;
   private final ClientWatch clientWatch;
+  private final SlowRequestGuard slowRequests;
   private final InFlight inFlight = new InFlight();
   private volatile boolean draining;
   private final WebServer server;
@@ -157,6 +162,10 @@ public final class GatewayServer implements AutoCloseable {
           "clients that leave while their request waits are noticed only when it is answered: {}",
           ClientSockets.unavailableReason());
     }
+    this.slowRequests =
+        new SlowRequestGuard(
+            () -> this.config.defaults().requestHeadTimeoutMillis() * 1_000_000,
+            () -> this.config.defaults().requestBodyTimeoutMillis() * 1_000_000);
     GatewayRoutes routes =
         new GatewayRoutes(
             pipeline,
@@ -165,7 +174,8 @@ public final class GatewayServer implements AutoCloseable {
             () -> this.config,
             inFlight,
             () -> draining,
-            this::ready);
+            this::ready,
+            slowRequests);
     this.server =
         WebServer.builder()
             .host(initial.host())
@@ -176,9 +186,15 @@ public final class GatewayServer implements AutoCloseable {
             // Exactly one protocol: with a single candidate Helidon answers a garbled request line
             // through the direct handlers; with several it closes the connection without a word.
             .protocolsDiscoverServices(false)
-            .addProtocol(HttpLimits.http1())
+            .addProtocol(HttpLimits.http1(slowRequests))
+            .idleConnectionTimeout(Duration.ofMillis(initial.defaults().keepAliveTimeoutMillis()))
+            .idleConnectionPeriod(
+                Duration.ofMillis(Math.max(1_000, initial.defaults().keepAliveTimeoutMillis() / 5)))
             .directHandlers(HttpLimits.directHandlers())
             .shutdownGracePeriod(Duration.ofSeconds(2)) // Penstock drains first; see close()
+            // Helidon's own hook would stop the server on SIGTERM alongside Penstock's, cutting
+            // every request in flight after its 2 s grace: the launcher's hook calls close().
+            .shutdownHook(false)
             .connectionOptions(socket -> socket.tcpNoDelay(true))
             .routing(routes::register)
             .build()
@@ -276,17 +292,23 @@ public final class GatewayServer implements AutoCloseable {
             "stopping: {} requests still in flight after {} ms; ending them",
             inFlight.count(),
             graceMillis);
+        // Each ends cleanly: a stream with an SSE error event, anything else with 503
+        // shutting_down; a request still waiting is refused the same way (admissions.close()).
+        clientWatch.cancelAll(ProxyCall.SHUTTING_DOWN);
+        admissions.close();
+        if (!inFlight.awaitIdle(ENDING_NANOS)) {
+          LOG.warn("stopping: {} requests did not end; the server stops now", inFlight.count());
+        }
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    // Waiting requests are refused and upstream calls cut before the server stops, so that every
-    // handler still running answers at once.
     healthChecks.close();
     admissions.close();
     client.close();
     server.stop();
     clientWatch.close();
+    slowRequests.close();
     telemetry.close();
   }
 

@@ -25,14 +25,17 @@ final class HelidonExchange implements ClientExchange {
   private final ServerRequest req;
   private final ServerResponse res;
   private final long maxBodyBytes;
+  private final SlowRequestGuard guard;
   private final @Nullable ConnectionContext connection;
   private volatile ClientSockets.@Nullable Probe probe;
   private volatile boolean probed;
 
-  HelidonExchange(ServerRequest req, ServerResponse res, long maxBodyBytes) {
+  HelidonExchange(
+      ServerRequest req, ServerResponse res, long maxBodyBytes, SlowRequestGuard guard) {
     this.req = req;
     this.res = res;
     this.maxBodyBytes = maxBodyBytes;
+    this.guard = guard;
     this.connection = ConnectionCapture.current();
   }
 
@@ -74,15 +77,20 @@ final class HelidonExchange implements ClientExchange {
       throw tooLarge();
     }
     byte[] body;
+    SlowRequestGuard.Clock clock = guard.bodyStarts();
     try (InputStream in = req.content().inputStream()) {
       body = declared >= 0 ? readDeclared(in, (int) declared) : readChunked(in);
     } catch (RequestException e) {
-      throw unreadable(e.status().code() / 100 == 4 ? e.status().code() : 400);
+      throw slow(clock)
+          ? tooSlow()
+          : unreadable(e.status().code() / 100 == 4 ? e.status().code() : 400);
     } catch (IOException | RuntimeException e) {
       // Only the client's bytes are read here, so whatever fails is their framing or their going
       // away (Helidon reports a bad chunk size as a NumberFormatException, a short body as an
       // InsufficientDataAvailableException); it is never a reason for a 500.
-      throw unreadable(400);
+      throw slow(clock) ? tooSlow() : unreadable(400);
+    } finally {
+      guard.bodyEnds(clock);
     }
     if (body.length > maxBodyBytes) {
       throw tooLarge();
@@ -114,6 +122,16 @@ final class HelidonExchange implements ClientExchange {
         null,
         "request_too_large",
         -1);
+  }
+
+  private static boolean slow(SlowRequestGuard.@Nullable Clock clock) {
+    return clock != null && clock.bodyTimedOut();
+  }
+
+  /** The guard cut a body that did not arrive in time; the connection closes after the 408. */
+  private ApiError tooSlow() {
+    res.header(HeaderValues.CONNECTION_CLOSE);
+    return SlowRequestGuard.requestTimeout("body");
   }
 
   /** The connection closes after this answer: the rest of the body cannot be framed. */

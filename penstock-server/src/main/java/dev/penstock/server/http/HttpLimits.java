@@ -46,12 +46,12 @@ final class HttpLimits {
    * HTTP/1.1 with the limits above; header values are validated (no control characters); each
    * handler can find its connection ({@link ConnectionCapture}).
    */
-  static Http1Config http1() {
+  static Http1Config http1(SlowRequestGuard guard) {
     return Http1Config.builder()
         .maxPrologueLength(MAX_REQUEST_LINE_BYTES)
         .maxHeadersSize(PARSER_HEADER_BYTES)
         .validateRequestHeaders(true)
-        .addReceiveListener(new ConnectionCapture())
+        .addReceiveListener(new ConnectionCapture(guard)) // one listener: see its constructor
         .build();
   }
 

@@ -24,14 +24,14 @@ final class AnswerStage implements Stage {
     } catch (UpstreamFailure e) {
       Failure failure = e.failure;
       record.failed(Outcome.UPSTREAM_ERROR, failure.code(), failure.message());
-      if (!call.cancel().cancelled()) {
+      if (!call.clientLeft()) {
         Map<String, String> headers = call.answerHeaders();
         headers.put("Content-Type", "application/json");
         call.exchange().send(failure.status(), headers, failure.body());
       }
     } catch (ApiError e) {
       record.failed(outcomeOf(e, record), e.code(), e.getMessage());
-      if (!call.cancel().cancelled()) {
+      if (!call.clientLeft()) {
         ErrorResponses.send(call.exchange(), e, call.answerHeaders());
       }
     } catch (InterruptedException e) {

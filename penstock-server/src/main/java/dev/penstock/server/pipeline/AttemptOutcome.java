@@ -50,4 +50,11 @@ sealed interface AttemptOutcome {
 
   /** Admitted at or after its deadline: not sent, since it could only time out. */
   record Expired() implements AttemptOutcome {}
+
+  /**
+   * A stopping gateway cut the attempt short after its grace period: a stream that began was ended
+   * with an SSE error event ({@code streamed}); otherwise the client is to get {@code 503
+   * shutting_down}. Tells the circuit nothing.
+   */
+  record ShutDown(boolean streamed, Settlement settlement, Usage usage) implements AttemptOutcome {}
 }

@@ -91,6 +91,21 @@ public final class ClientWatch implements AutoCloseable {
     return watched.size();
   }
 
+  /**
+   * Cancels every watched call with {@code reason}: a stopping gateway ending what still runs after
+   * its grace period. Returns how many it cancelled.
+   */
+  public int cancelAll(String reason) {
+    int cancelled = 0;
+    for (Watched w : watched) {
+      if (!w.cancel.cancelled()) {
+        w.cancel.cancel(reason);
+        cancelled++;
+      }
+    }
+    return cancelled;
+  }
+
   /** Looks at every watched client once; cancels the calls of those that left or stalled. */
   public void sweep() {
     long now = ticker.nanos();

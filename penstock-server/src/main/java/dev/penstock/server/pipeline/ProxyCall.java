@@ -81,9 +81,26 @@ public final class ProxyCall {
     return routing;
   }
 
-  /** Fires when the client leaves or stops reading; whatever blocks for the request lets go. */
+  /**
+   * Fires when the client leaves or stops reading ({@code client_closed}, {@code client_stalled}),
+   * or when a stopping gateway ends what is still running after its grace period ({@link
+   * #SHUTTING_DOWN}); whatever blocks for the request lets go.
+   */
   public CancelSignal cancel() {
     return cancel;
+  }
+
+  /** The cancel reason of a gateway ending what still runs after its shutdown grace period. */
+  public static final String SHUTTING_DOWN = "shutting_down";
+
+  /** Whether the client left: cancelled for any reason but shutdown (then it is still there). */
+  boolean clientLeft() {
+    return cancel.cancelled() && !SHUTTING_DOWN.equals(cancel.reason());
+  }
+
+  /** Whether a stopping gateway cut the request short; its client is still there. */
+  boolean shutDown() {
+    return cancel.cancelled() && SHUTTING_DOWN.equals(cancel.reason());
   }
 
   /** The parsed request; set by the read stage. */

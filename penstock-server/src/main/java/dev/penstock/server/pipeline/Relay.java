@@ -157,6 +157,10 @@ final class Relay {
       try {
         n = in.read(buffer);
       } catch (IOException e) {
+        if (call.shutDown()) {
+          broken(call, out, sse, ErrorResponses.shuttingDown());
+          return new AttemptOutcome.ShutDown(true, Settlement.COUNTED, sse.usage());
+        }
         if (call.cancel().cancelled()) {
           return new AttemptOutcome.ClientLeft(Settlement.COUNTED, sse.usage());
         }
@@ -197,20 +201,30 @@ final class Relay {
   private static AttemptOutcome broken(
       ProxyCall call, OutputStream out, SseRelay sse, String message) {
     call.record().failed(Outcome.UPSTREAM_ERROR, "stream_incomplete", message);
+    broken(
+        call,
+        out,
+        sse,
+        new ApiError(502, "upstream_error", message, null, "stream_incomplete", -1));
+    return new AttemptOutcome.Broke(sse.usage());
+  }
+
+  /** Ends a stream that began with {@code error} as its last event, in the SDKs' shape. */
+  private static void broken(ProxyCall call, OutputStream out, SseRelay sse, ApiError error) {
     try {
-      out.write(
-          ErrorResponses.sseEvent(
-              new ApiError(502, "upstream_error", message, null, "stream_incomplete", -1)));
+      out.write(ErrorResponses.sseEvent(error));
       out.flush();
     } catch (IOException | UncheckedIOException clientGone) {
       // the client left too; the stream is over either way
     }
     closeQuietly(out);
-    return new AttemptOutcome.Broke(sse.usage());
   }
 
   /** Reading the answer failed: the client left (the call was aborted), a timeout, or a break. */
   AttemptOutcome readFailed(ProxyCall call, String deployment, IOException e) {
+    if (call.shutDown()) {
+      return new AttemptOutcome.ShutDown(false, Settlement.COUNTED, Usage.UNKNOWN);
+    }
     if (call.cancel().cancelled()) {
       return new AttemptOutcome.ClientLeft(Settlement.COUNTED, Usage.UNKNOWN);
     }

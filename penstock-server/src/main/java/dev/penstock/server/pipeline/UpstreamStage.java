@@ -11,6 +11,7 @@ import dev.penstock.core.time.Ticker;
 import dev.penstock.server.openai.ApiError;
 import dev.penstock.server.openai.UpstreamSignals;
 import dev.penstock.server.openai.Usage;
+import dev.penstock.server.telemetry.Outcome;
 import dev.penstock.server.telemetry.RequestObserver;
 import dev.penstock.server.telemetry.RetryReason;
 import dev.penstock.server.upstream.UpstreamClient;
@@ -97,9 +98,11 @@ final class UpstreamStage implements Stage {
       while (true) {
         String deployment = scope.reservation().deployment();
         if (call.cancel().cancelled()) {
-          // Admitted in the moment its client left: never sent.
+          // Admitted in the moment its client left (or the gateway gave up on it): never sent.
           scope.settle(Settlement.UNCOUNTED, -1, -1, RateLimitObservation.NONE);
-          throw new ClientGone(call.cancel().reason());
+          throw call.shutDown()
+              ? ErrorResponses.shuttingDown()
+              : new ClientGone(call.cancel().reason());
         }
         long start = ticker.nanos();
         AttemptOutcome outcome = attempt(call, deployment, relay);
@@ -119,9 +122,23 @@ final class UpstreamStage implements Stage {
             scope.fail(Settlement.COUNTED, b.usage().promptTokens(), b.usage().completionTokens());
             return;
           }
+          case AttemptOutcome.ShutDown d -> {
+            usage(call, d.usage());
+            scope.leave(d.settlement(), d.usage().promptTokens(), d.usage().completionTokens());
+            ApiError shuttingDown = ErrorResponses.shuttingDown();
+            if (d.streamed()) {
+              call.record()
+                  .failed(Outcome.OVERLOADED, shuttingDown.code(), shuttingDown.getMessage());
+              return; // the stream ended with the error event
+            }
+            throw shuttingDown;
+          }
           case AttemptOutcome.ClientLeft c -> {
             usage(call, c.usage());
             scope.leave(c.settlement(), c.usage().promptTokens(), c.usage().completionTokens());
+            if (call.shutDown()) {
+              throw ErrorResponses.shuttingDown(); // cut before anything reached the client
+            }
             call.cancel().cancel("client_closed"); // no-op if the watcher saw it first
             throw new ClientGone(call.cancel().reason());
           }
@@ -322,7 +339,9 @@ final class UpstreamStage implements Stage {
   /** The client's answer to a refusal (or, for a client that left, nothing). */
   private static RuntimeException refusal(ProxyCall call, Admission.Rejected rejected) {
     if (rejected.reason() == Admission.Reason.CANCELLED) {
-      return new ClientGone(call.cancel().reason());
+      return call.shutDown()
+          ? ErrorResponses.shuttingDown()
+          : new ClientGone(call.cancel().reason());
     }
     Pipeline.rejected(call.record(), rejected.reason());
     return ErrorResponses.of(rejected);
