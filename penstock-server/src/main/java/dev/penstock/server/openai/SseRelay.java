@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.util.Set;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Watches an SSE stream as it is relayed — without holding any of it back — to learn its usage and
@@ -80,7 +81,7 @@ public final class SseRelay {
     }
   }
 
-  private void onUsage(JsonNode node) {
+  private void onUsage(@Nullable JsonNode node) {
     if (node == null) {
       return;
     }
