@@ -121,7 +121,7 @@ public final class HtmlReport {
             .series("offered", OFFERED_COLOR, rate(seconds, window, TimelineSecond::sent));
     if (result.options().limitRpm() > 0) {
       long limit = result.options().limitRpm();
-      chart.reference("configured limit " + limit + " rpm", limit);
+      chart.reference("configured limit " + limit + " rpm", (double) limit);
     }
     html.append("<h2>Throughput</h2>\n").append(chart.render()).append(windowNote(window));
   }
@@ -138,7 +138,7 @@ public final class HtmlReport {
             .xRange(0, seconds.size())
             .series("tokens (2xx)", OK_COLOR, rate(seconds, window, TimelineSecond::tokens));
     if (limit > 0) {
-      chart.reference("configured limit " + limit + " tpm", limit);
+      chart.reference("configured limit " + limit + " tpm", (double) limit);
     }
     html.append("<h2>Tokens</h2>\n").append(chart.render()).append(windowNote(window));
   }
