@@ -1,5 +1,6 @@
 package dev.penstock.cli.bench;
 
+import com.google.errorprone.annotations.FormatMethod;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -233,6 +234,7 @@ public final class HtmlReport {
         .append("</td></tr>\n");
   }
 
+  @FormatMethod
   private static String format(String pattern, Object... args) {
     return String.format(Locale.ROOT, pattern, args);
   }
