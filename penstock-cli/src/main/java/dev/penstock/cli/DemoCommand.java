@@ -212,8 +212,13 @@ final class DemoCommand implements Callable<Integer> {
     StringBuilder yaml =
         new StringBuilder(
             // One access log line per request would bury the demo's progress line.
-            "listen: 127.0.0.1:0\nlogging: {access_log: false}\n"
-                + "models:\n  gpt-4o-mini:\n    deployments:\n");
+            """
+            listen: 127.0.0.1:0
+            logging: {access_log: false}
+            models:
+              gpt-4o-mini:
+                deployments:
+            """);
     for (int i = 0; i < poolKeys.size(); i++) {
       yaml.append(
           String.format(

@@ -4,6 +4,7 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.joran.JoranConfigurator;
 import ch.qos.logback.core.joran.spi.JoranException;
 import dev.penstock.server.config.Observability;
+import java.io.Console;
 import java.net.URL;
 import java.util.Locale;
 import org.jspecify.annotations.Nullable;
@@ -29,11 +30,16 @@ final class LogFormat {
         switch (format) {
           case JSON -> true;
           case PLAIN -> false;
-          case AUTO -> System.console() == null || !System.console().isTerminal();
+          case AUTO -> !isTerminal(System.console());
         };
     if (json) {
       reconfigure("logback-json.xml");
     }
+  }
+
+  /** {@code isTerminal()} decides; the console is null only with -Djdk.console=java.base. */
+  private static boolean isTerminal(@Nullable Console console) {
+    return console != null && console.isTerminal();
   }
 
   private static Observability.LogFormat fromEnvironment(Observability.LogFormat configured) {

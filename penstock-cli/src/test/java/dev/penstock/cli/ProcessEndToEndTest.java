@@ -84,6 +84,9 @@ class ProcessEndToEndTest {
 
     final Process process;
     private final LinkedBlockingQueue<String> unread = new LinkedBlockingQueue<>();
+
+    // Appended by the pump thread while the test reads it: StringBuffer's locking is wanted.
+    @SuppressWarnings("JdkObsolete")
     private final StringBuffer transcript = new StringBuffer();
 
     Child(Process process) {

@@ -384,11 +384,7 @@ public final class Admissions implements AutoCloseable {
 
   /** Installs a new topology (hot reload); see {@link Scheduler#configure}. */
   public void configure(Topology topology) {
-    inspect(
-        s -> {
-          s.configure(topology, ticker.nanos());
-          return null;
-        });
+    modify(s -> s.configure(topology, ticker.nanos()));
     signal();
   }
 
@@ -400,6 +396,19 @@ public final class Admissions implements AutoCloseable {
     lock.lock();
     try {
       return reader.apply(scheduler);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Runs an operator action on the scheduler under the lock (disable, enable); like {@link
+   * #inspect}, but for changes that answer nothing. Wakes no waiter.
+   */
+  public void modify(Consumer<Scheduler> action) {
+    lock.lock();
+    try {
+      action.accept(scheduler);
     } finally {
       lock.unlock();
     }

@@ -86,7 +86,6 @@ class SchedulerSimulationTest {
     final PriorityQueue<Event> events =
         new PriorityQueue<>(
             (a, b) -> a.at != b.at ? Long.compare(a.at, b.at) : Long.compare(a.seq, b.seq));
-    final Map<Ticket, String> tenantOf = new HashMap<>();
     final List<long[]> waitsByTenant = new ArrayList<>();
     final Map<String, Integer> rejectedByTenant = new HashMap<>();
     final Map<String, Integer> servedByTenant = new HashMap<>();
@@ -96,8 +95,6 @@ class SchedulerSimulationTest {
     long seq;
     long lastWake = Long.MIN_VALUE;
     long now;
-    int queuedThenTimedOut;
-    int queuedTotal;
     final Map<String, TpmCharge> charging = new HashMap<>();
 
     /** Upstream faults and impatient clients; null for a clean run. */
@@ -141,7 +138,6 @@ class SchedulerSimulationTest {
         started(r);
       }
       for (Scheduler.Rejection rejection : dispatch.rejected()) {
-        queuedThenTimedOut++;
         rejectedByTenant.merge(rejection.ticket().tenant(), 1, Integer::sum);
       }
       checkInvariants();
@@ -167,7 +163,7 @@ class SchedulerSimulationTest {
 
     void checkNoHigherPriorityWaits(Reservation r) {
       for (Priority higher : Priority.values()) {
-        if (higher.ordinal() >= r.ticket().priority().ordinal()) {
+        if (higher.compareTo(r.ticket().priority()) >= 0) {
           break;
         }
         if (scheduler.queued(r.ticket().model(), higher) > 0) {
@@ -184,7 +180,6 @@ class SchedulerSimulationTest {
       switch (admission) {
         case Admitted a -> started(a.reservation());
         case Queued q -> {
-          queuedTotal++;
           if (faults != null && random.nextDouble() < faults.cancel()) {
             // The client gives up some time before its deadline (or never gets the chance).
             at(
@@ -253,7 +248,7 @@ class SchedulerSimulationTest {
     /** The provider answered 429: the request goes back to the front of its queue. */
     void requeue(Reservation r) {
       switch (scheduler.requeue(r, now + S, RateLimitObservation.NONE, now)) {
-        case Admitted a -> violations.add("a requeue started at once: " + a.reservation());
+        case Admitted a -> violations.add("a requeue started at once: " + a.reservation().ticket());
         case Queued q -> requeued++;
         case Rejected rejected -> failedFinally++;
       }

@@ -12,6 +12,7 @@ final class ApiException extends RuntimeException {
 
   private final int status;
   private final String type;
+  private final String message;
   private final @Nullable String param;
   private final @Nullable String code;
   private final boolean azureShape;
@@ -31,6 +32,7 @@ final class ApiException extends RuntimeException {
     super(message, null, false, false);
     this.status = status;
     this.type = type;
+    this.message = message;
     this.param = param;
     this.code = code;
     this.azureShape = azureShape;
@@ -40,9 +42,21 @@ final class ApiException extends RuntimeException {
     return new ApiException(400, "invalid_request_error", message, param, code);
   }
 
+  /** A 400 for a value the configuration validation refused; its message names the field. */
+  static ApiException invalid(IllegalArgumentException e) {
+    String message = e.getMessage();
+    return invalid(message != null ? message : e.toString(), null, null);
+  }
+
   /** An error in Azure's shape: {@code {"error": {"code": code, "message": message}}}. */
   static ApiException azure(int status, String code, String message) {
     return new ApiException(status, "", message, null, code, true);
+  }
+
+  /** Never null, unlike {@link Throwable#getMessage()} in general: every answer has a message. */
+  @Override
+  public String getMessage() {
+    return message;
   }
 
   int status() {

@@ -2,6 +2,7 @@ package dev.penstock.mock;
 
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -109,7 +110,8 @@ final class KeyState {
   }
 
   void recordFault(FaultKind kind) {
-    faults.get(kind).increment();
+    // The constructor puts a counter for every kind.
+    Objects.requireNonNull(faults.get(kind), kind.wireName()).increment();
   }
 
   void recordSuccess(long prompt, long completion) {

@@ -13,6 +13,7 @@ import org.jspecify.annotations.Nullable;
  * @param inputTokens per-input token counts of an embeddings request, else empty
  * @param inputTexts the embedding inputs, which seed their deterministic vectors
  */
+@SuppressWarnings("ArrayRecordComponent") // a carrier, never compared; the counts are read in order
 record MockRequest(
     Endpoint endpoint,
     String model,

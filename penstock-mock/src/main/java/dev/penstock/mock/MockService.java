@@ -49,6 +49,10 @@ final class MockService {
   private final TokenCounter tokens = new TokenCounter();
   private final Map<String, KeyState> keysBySecret = new ConcurrentHashMap<>();
   private final Map<String, KeyState> keysByName = new ConcurrentHashMap<>();
+
+  /** The keys in their configured order: the order of the admin views. */
+  private final List<KeyState> keys = new ArrayList<>();
+
   private final AtomicReference<FaultRates> globalFaults;
   private final AtomicLong sequence = new AtomicLong();
   private final CountDownLatch shutdown = new CountDownLatch(1);
@@ -68,6 +72,7 @@ final class MockService {
       KeyState state = new KeyState(spec);
       keysBySecret.put(spec.secret(), state);
       keysByName.put(spec.name(), state);
+      keys.add(state);
     }
   }
 
@@ -303,7 +308,7 @@ final class MockService {
     try {
       globalFaults.set(MockConfigLoader.faultRates(rates, "faults"));
     } catch (IllegalArgumentException e) {
-      throw ApiException.invalid(e.getMessage(), null, null);
+      throw ApiException.invalid(e);
     }
     sendJson(res, 200, configJson());
   }
@@ -331,7 +336,7 @@ final class MockService {
         after = after.withFaults(MockConfigLoader.faultRates(change.get("faults"), "faults"));
       }
     } catch (IllegalArgumentException e) {
-      throw ApiException.invalid(e.getMessage(), null, null);
+      throw ApiException.invalid(e);
     }
     key.spec(after);
     listeners.keyChanged(before, after);
@@ -349,19 +354,11 @@ final class MockService {
   }
 
   List<KeySpec> specs() {
-    List<KeySpec> specs = new ArrayList<>();
-    for (KeySpec configured : config.keys()) {
-      specs.add(keysByName.get(configured.name()).spec());
-    }
-    return specs;
+    return keys.stream().map(KeyState::spec).toList();
   }
 
   List<KeyStats> stats() {
-    List<KeyStats> stats = new ArrayList<>();
-    for (KeySpec configured : config.keys()) {
-      stats.add(keysByName.get(configured.name()).stats());
-    }
-    return stats;
+    return keys.stream().map(KeyState::stats).toList();
   }
 
   /** Releases requests held by {@code hang} faults so that the server can stop. */

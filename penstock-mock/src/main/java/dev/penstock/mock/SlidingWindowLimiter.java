@@ -42,7 +42,7 @@ final class SlidingWindowLimiter {
 
   record Accepted(Headroom headroom) implements Decision {}
 
-  /** Over the RPM ({@code requests}) or TPM ({@code tokens}) limit of the current window. */
+  /** Over the RPM (limit type {@code "requests"}) or TPM ({@code "tokens"}) limit of the window. */
   record RateLimited(
       String limitType,
       long limit,

@@ -266,7 +266,7 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   /** Turns a parser's IllegalArgumentException into picocli's conversion error. */
-  private abstract static class Converter<T> implements ITypeConverter<T> {
+  abstract static class Converter<T> implements ITypeConverter<T> {
     @Override
     public T convert(String value) {
       try {

@@ -48,7 +48,7 @@ public record BenchOptions(
   public BenchOptions {
     headers = List.copyOf(headers);
     String scheme = baseUrl.getScheme();
-    if (!"http".equals(scheme) && !"https".equals(scheme) || baseUrl.getHost() == null) {
+    if ((!"http".equals(scheme) && !"https".equals(scheme)) || baseUrl.getHost() == null) {
       throw new IllegalArgumentException(
           "--url must be an http:// or https:// URL with a host, got '" + baseUrl + "'");
     }
@@ -200,6 +200,8 @@ public record BenchOptions(
     }
 
     /**
+     * Checks the settings and makes the options.
+     *
      * @throws IllegalArgumentException naming the offending option when a setting is invalid
      */
     public BenchOptions build() {

@@ -178,8 +178,17 @@ final class HelidonTransport implements Transport {
       socket
           .getOutputStream()
           .write(
-              ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                      + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+              """
+              HTTP/1.1 200 OK\r
+              Content-Type: application/json\r
+              Connection: close\r
+              Transfer-Encoding: chunked\r
+              \r
+              2\r
+              {}\r
+              0\r
+              \r
+              """
                   .getBytes(StandardCharsets.US_ASCII));
     } catch (IOException | RuntimeException e) {
       // Best effort, as above.

@@ -1,5 +1,6 @@
 package dev.penstock.cli.bench;
 
+import com.google.errorprone.annotations.FormatMethod;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -121,7 +122,7 @@ public final class HtmlReport {
             .series("offered", OFFERED_COLOR, rate(seconds, window, TimelineSecond::sent));
     if (result.options().limitRpm() > 0) {
       long limit = result.options().limitRpm();
-      chart.reference("configured limit " + limit + " rpm", limit);
+      chart.reference("configured limit " + limit + " rpm", (double) limit);
     }
     html.append("<h2>Throughput</h2>\n").append(chart.render()).append(windowNote(window));
   }
@@ -138,7 +139,7 @@ public final class HtmlReport {
             .xRange(0, seconds.size())
             .series("tokens (2xx)", OK_COLOR, rate(seconds, window, TimelineSecond::tokens));
     if (limit > 0) {
-      chart.reference("configured limit " + limit + " tpm", limit);
+      chart.reference("configured limit " + limit + " tpm", (double) limit);
     }
     html.append("<h2>Tokens</h2>\n").append(chart.render()).append(windowNote(window));
   }
@@ -233,6 +234,7 @@ public final class HtmlReport {
         .append("</td></tr>\n");
   }
 
+  @FormatMethod
   private static String format(String pattern, Object... args) {
     return String.format(Locale.ROOT, pattern, args);
   }

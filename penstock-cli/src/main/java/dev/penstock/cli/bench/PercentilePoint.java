@@ -22,7 +22,7 @@ public record PercentilePoint(double percentile, double valueMillis) {
     if (count == 0) {
       return points;
     }
-    double maxNines = Math.min(4, Math.log10(count));
+    double maxNines = Math.min(4, Math.log10((double) count));
     int steps = (int) Math.floor(maxNines * POINTS_PER_NINE);
     for (int step = 0; step <= steps; step++) {
       double percentile = 100 * (1 - Math.pow(10, -(double) step / POINTS_PER_NINE));

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How progress is shown on stderr: a bar redrawn in place when stderr is a terminal, plain lines
@@ -30,9 +31,13 @@ public enum ProgressStyle {
     try {
       return ofStderrTarget(Files.readSymbolicLink(Path.of("/proc/self/fd/2")).toString());
     } catch (IOException | UnsupportedOperationException | SecurityException e) {
-      Console console = System.console();
-      return console != null && console.isTerminal() ? BAR : LINES;
+      return isTerminal(System.console()) ? BAR : LINES;
     }
+  }
+
+  /** {@code isTerminal()} decides; the console is null only with -Djdk.console=java.base. */
+  private static boolean isTerminal(@Nullable Console console) {
+    return console != null && console.isTerminal();
   }
 
   /** The style for what {@code /proc/self/fd/2} links to: a tty device, a file, a pipe... */

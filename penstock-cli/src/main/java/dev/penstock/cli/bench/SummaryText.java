@@ -1,5 +1,6 @@
 package dev.penstock.cli.bench;
 
+import com.google.errorprone.annotations.FormatMethod;
 import java.util.Locale;
 import java.util.Map;
 import java.util.StringJoiner;
@@ -111,6 +112,7 @@ public final class SummaryText {
     text.append(format("%-12s %s%n", label, value));
   }
 
+  @FormatMethod
   private static String format(String pattern, Object... args) {
     return String.format(Locale.ROOT, pattern, args);
   }

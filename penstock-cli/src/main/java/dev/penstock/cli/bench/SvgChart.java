@@ -1,5 +1,6 @@
 package dev.penstock.cli.bench;
 
+import com.google.errorprone.annotations.FormatMethod;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -240,6 +241,7 @@ final class SvgChart {
     return decimal.contains(".") ? decimal.replaceAll("\\.?0+$", "") : decimal;
   }
 
+  @FormatMethod
   private static String format(String pattern, Object... args) {
     return String.format(Locale.ROOT, pattern, args);
   }

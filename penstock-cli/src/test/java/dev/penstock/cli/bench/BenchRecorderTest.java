@@ -27,7 +27,7 @@ class BenchRecorderTest {
   void throughputIsSuccessesPerMinuteOfElapsedTime() {
     // 100 requests due every 100 ms over 10 s; each answered 1..100 ms after its due time.
     for (int i = 0; i < 100; i++) {
-      long due = START + i * 100 * MS;
+      long due = START + i * 100L * MS;
       recorder.sent(due, due);
       recorder.completed(due, ok(due + (i + 1) * MS, 10, 5));
     }

@@ -126,7 +126,7 @@ class BenchRunEndToEndTest {
         new ScriptedServer(
             (number, exchange) -> {
               // Request 0 is always refused an answer; request 1 only on its first attempt.
-              if (number == 0 || number == 1 && closedOnce.add(number)) {
+              if (number == 0 || (number == 1 && closedOnce.add(number))) {
                 return; // closing the exchange without a response closes the connection
               }
               ScriptedServer.json(exchange, 200, "{\"usage\":{\"prompt_tokens\":1}}");

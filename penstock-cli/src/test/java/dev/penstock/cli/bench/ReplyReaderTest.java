@@ -185,6 +185,11 @@ class ReplyReaderTest {
               public int read() throws IOException {
                 throw new IOException("connection reset");
               }
+
+              @Override
+              public int read(byte[] b, int off, int len) throws IOException {
+                throw new IOException("connection reset");
+              }
             });
 
     assertThat(read(Endpoint.CHAT, true, failing).outcome()).isEqualTo(Outcome.STREAM_ERROR);

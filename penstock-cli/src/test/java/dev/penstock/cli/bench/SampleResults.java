@@ -26,7 +26,7 @@ final class SampleResults {
             .build();
     BenchRecorder recorder = new BenchRecorder(START, 70);
     for (int i = 0; i < 60; i++) {
-      long due = START + i * 50 * MS;
+      long due = START + i * 50L * MS;
       recorder.sent(due, due);
       if (i == 7) {
         recorder.completed(
@@ -47,7 +47,7 @@ final class SampleResults {
     BenchOptions options = BenchOptions.builder().duration(Duration.ofSeconds(2)).build();
     BenchRecorder recorder = new BenchRecorder(START, 70);
     for (int i = 0; i < 10; i++) {
-      long due = START + i * 100 * MS;
+      long due = START + i * 100L * MS;
       recorder.sent(due, due);
       recorder.completed(due, new Completion(Outcome.OK, due + 5 * MS, -1, 10, 10, -1, ""));
     }

@@ -1,8 +1,10 @@
 package dev.penstock.core.queue;
 
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.SequencedSet;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -26,31 +28,39 @@ import org.jspecify.annotations.Nullable;
  * <p>Not thread-safe; the scheduler's lock guards it.
  */
 public final class WaitQueue<T extends QueueEntry> {
-  private final Level<T>[] levels;
+  /** One level per priority; an EnumMap iterates in declaration order, highest priority first. */
+  private final EnumMap<Priority, Level<T>> levels = new EnumMap<>(Priority.class);
+
   private int size;
 
-  @SuppressWarnings({"unchecked", "rawtypes"}) // generic array creation
   public WaitQueue() {
-    levels = new Level[Priority.values().length];
-    for (int i = 0; i < levels.length; i++) {
-      levels[i] = new Level<>();
+    for (Priority priority : Priority.values()) {
+      levels.put(priority, new Level<>());
     }
   }
 
   public void add(T entry) {
-    levels[entry.priority().ordinal()].add(entry, false);
+    level(entry.priority()).add(entry, false);
     size++;
   }
 
   /** Puts an entry back at the front of its tenant's FIFO. */
   public void addFirst(T entry) {
-    levels[entry.priority().ordinal()].add(entry, true);
+    level(entry.priority()).add(entry, true);
     size++;
+  }
+
+  private Level<T> level(Priority priority) {
+    Level<T> level = levels.get(priority);
+    if (level == null) {
+      throw new AssertionError("no level for " + priority); // the constructor makes every level
+    }
+    return level;
   }
 
   /** The entry that will be served next, or null when empty. */
   public @Nullable T peek() {
-    for (Level<T> level : levels) {
+    for (Level<T> level : levels.values()) {
       T head = level.peek();
       if (head != null) {
         return head;
@@ -61,7 +71,7 @@ public final class WaitQueue<T extends QueueEntry> {
 
   /** Removes and returns the next entry, passing the turn to the next tenant. */
   public @Nullable T poll() {
-    for (Level<T> level : levels) {
+    for (Level<T> level : levels.values()) {
       T head = level.poll();
       if (head != null) {
         size--;
@@ -72,7 +82,7 @@ public final class WaitQueue<T extends QueueEntry> {
   }
 
   public boolean remove(T entry) {
-    boolean removed = levels[entry.priority().ordinal()].remove(entry);
+    boolean removed = level(entry.priority()).remove(entry);
     if (removed) {
       size--;
     }
@@ -88,21 +98,23 @@ public final class WaitQueue<T extends QueueEntry> {
   }
 
   public int size(Priority priority) {
-    return levels[priority.ordinal()].size;
+    return level(priority).size;
   }
 
   /** How many entries of a higher priority than {@code priority} wait. */
   public int waitingAbove(Priority priority) {
     int above = 0;
-    for (int i = 0; i < priority.ordinal(); i++) {
-      above += levels[i].size;
+    for (Map.Entry<Priority, Level<T>> e : levels.entrySet()) {
+      if (e.getKey().compareTo(priority) < 0) {
+        above += e.getValue().size;
+      }
     }
     return above;
   }
 
   /** Every waiting entry, in no particular order (for invariant checks and views). */
   public void forEach(java.util.function.Consumer<? super T> action) {
-    for (Level<T> level : levels) {
+    for (Level<T> level : levels.values()) {
       level.byTenant.values().forEach(fifo -> fifo.forEach(action));
     }
   }
@@ -115,20 +127,23 @@ public final class WaitQueue<T extends QueueEntry> {
    */
   public void checkInvariants() {
     int total = 0;
-    for (int i = 0; i < levels.length; i++) {
-      Level<T> level = levels[i];
+    for (Map.Entry<Priority, Level<T>> l : levels.entrySet()) {
+      Priority priority = l.getKey();
+      Level<T> level = l.getValue();
       int count = 0;
       for (Map.Entry<String, LinkedHashSet<T>> e : level.byTenant.entrySet()) {
         check(!e.getValue().isEmpty(), "an empty FIFO is kept for tenant " + e.getKey());
         check(level.turns.contains(e.getKey()), "tenant " + e.getKey() + " has no turn");
         for (T entry : e.getValue()) {
-          check(entry.priority().ordinal() == i, entry + " sits in the wrong priority level");
+          check(entry.priority() == priority, entry + " sits in the wrong priority level");
           check(entry.tenant().equals(e.getKey()), entry + " sits in another tenant's FIFO");
         }
         count += e.getValue().size();
       }
       check(level.turns.size() == level.byTenant.size(), "turns and tenants differ");
-      check(level.size == count, "level " + i + " counts " + level.size + " but holds " + count);
+      check(
+          level.size == count,
+          "level " + priority + " counts " + level.size + " but holds " + count);
       total += count;
     }
     check(size == total, "size " + size + " but " + total + " entries");
@@ -146,11 +161,7 @@ public final class WaitQueue<T extends QueueEntry> {
    * many rounds as the tenant has requests ahead of it.
    */
   public long ahead(Priority priority, String tenant) {
-    long ahead = 0;
-    for (int i = 0; i < priority.ordinal(); i++) {
-      ahead += levels[i].size;
-    }
-    return ahead + levels[priority.ordinal()].ahead(tenant);
+    return waitingAbove(priority) + level(priority).ahead(tenant);
   }
 
   private static final class Level<T extends QueueEntry> {
@@ -181,7 +192,7 @@ public final class WaitQueue<T extends QueueEntry> {
     }
 
     @Nullable T peek() {
-      return turns.isEmpty() ? null : byTenant.get(turns.getFirst()).getFirst();
+      return turns.isEmpty() ? null : fifo(turns.getFirst()).getFirst();
     }
 
     @Nullable T poll() {
@@ -189,7 +200,7 @@ public final class WaitQueue<T extends QueueEntry> {
         return null;
       }
       String tenant = turns.removeFirst();
-      LinkedHashSet<T> fifo = byTenant.get(tenant);
+      SequencedSet<T> fifo = fifo(tenant);
       T entry = fifo.removeFirst();
       if (fifo.isEmpty()) {
         byTenant.remove(tenant);
@@ -198,6 +209,15 @@ public final class WaitQueue<T extends QueueEntry> {
       }
       size--;
       return entry;
+    }
+
+    /** The FIFO of a tenant that has a turn: every such tenant has a non-empty one. */
+    private SequencedSet<T> fifo(String tenant) {
+      LinkedHashSet<T> fifo = byTenant.get(tenant);
+      if (fifo == null) {
+        throw new IllegalStateException("tenant " + tenant + " has a turn but no FIFO");
+      }
+      return fifo;
     }
 
     boolean remove(T entry) {
@@ -215,7 +235,7 @@ public final class WaitQueue<T extends QueueEntry> {
 
     long ahead(String tenant) {
       LinkedHashSet<T> own = byTenant.get(tenant);
-      long rounds = (own == null ? 0 : own.size()) + 1;
+      long rounds = (own == null ? 0L : own.size()) + 1L;
       long ahead = 0;
       for (Map.Entry<String, LinkedHashSet<T>> e : byTenant.entrySet()) {
         ahead += e.getKey().equals(tenant) ? rounds - 1 : Math.min(e.getValue().size(), rounds);

@@ -6,7 +6,6 @@ import dev.penstock.core.retry.RetryPolicy;
 import dev.penstock.server.config.GatewayConfig.Defaults;
 import dev.penstock.server.config.GatewayConfig.DeploymentConfig;
 import dev.penstock.server.config.GatewayConfig.ModelConfig;
-import dev.penstock.server.config.GatewayConfig.Provider;
 import java.io.IOException;
 import java.io.StringReader;
 import java.net.URI;
@@ -151,19 +150,19 @@ public final class ConfigLoader {
       if (fields == null) {
         return null;
       }
-      String listen =
-          fields.containsKey("listen") ? string(fields.get("listen"), "listen") : "127.0.0.1:8080";
       String host = "127.0.0.1";
       int port = 8080;
-      if (listen != null) {
+      Node listenNode = fields.get("listen");
+      String listen = listenNode == null ? null : string(listenNode, "listen");
+      if (listenNode != null && listen != null) {
         int colon = listen.lastIndexOf(':');
         host = colon <= 0 ? "" : listen.substring(0, colon).replace("[", "").replace("]", "");
         port = colon < 0 ? -1 : parsePort(listen.substring(colon + 1));
         if (host.isEmpty() || port < 0) {
-          problem(fields.get("listen"), "listen", "must be host:port, e.g. 127.0.0.1:8080");
+          problem(listenNode, "listen", "must be host:port, e.g. 127.0.0.1:8080");
         } else if (!isLoopback(host)) {
           problem(
-              fields.get("listen"),
+              listenNode,
               "listen",
               "open mode (no tenants configured) listens on loopback only; use 127.0.0.1 or ::1");
         }
@@ -401,12 +400,16 @@ public final class ConfigLoader {
         }
         models.put(name, new ModelConfig(name, fallbacks, deployments));
       }
-      for (Map.Entry<String, Node> e : fallbackNodes.entrySet()) {
-        for (String fallback : models.get(e.getKey()).fallbacks()) {
-          if (fallback.equals(e.getKey()) || !models.containsKey(fallback)) {
+      for (ModelConfig m : models.values()) {
+        Node fallbacksNode = fallbackNodes.get(m.name());
+        if (fallbacksNode == null) {
+          continue;
+        }
+        for (String fallback : m.fallbacks()) {
+          if (fallback.equals(m.name()) || !models.containsKey(fallback)) {
             problem(
-                e.getValue(),
-                "models." + e.getKey() + ".fallbacks",
+                fallbacksNode,
+                "models." + m.name() + ".fallbacks",
                 "'" + fallback + "' is not another model of this file");
           }
         }
@@ -423,24 +426,29 @@ public final class ConfigLoader {
       String name = required(f, "name", p, node);
       String baseUrlText = required(f, "base_url", p, node);
       String apiKey = required(f, "api_key", p, node);
+      // A field that required() found is in f; the nodes are kept to name the lines of problems.
+      Node baseUrlNode = f.get("base_url");
+      Node apiKeyNode = f.get("api_key");
       URI baseUrl = null;
-      if (baseUrlText != null) {
-        baseUrl = url(baseUrlText, f.get("base_url"), p + "base_url");
+      if (baseUrlText != null && baseUrlNode != null) {
+        baseUrl = url(baseUrlText, baseUrlNode, p + "base_url");
       }
-      if (apiKey != null && apiKey.isBlank()) {
-        problem(f.get("api_key"), p + "api_key", "is empty (is its environment variable set?)");
-      } else if (apiKey != null && apiKey.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+      if (apiKey != null && apiKeyNode != null && apiKey.isBlank()) {
+        problem(apiKeyNode, p + "api_key", "is empty (is its environment variable set?)");
+      } else if (apiKey != null
+          && apiKeyNode != null
+          && apiKey.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
         // It goes into a request header: a CR or LF would end the header and begin another.
         problem(
-            f.get("api_key"),
+            apiKeyNode,
             p + "api_key",
             "contains a control character (a line break from its environment variable?)");
       }
-      Provider provider = Provider.OPENAI;
+      GatewayConfig.Provider provider = GatewayConfig.Provider.OPENAI;
       if (f.containsKey("provider")) {
         String text = string(f.get("provider"), p + "provider");
         if ("azure".equals(text)) {
-          provider = Provider.AZURE;
+          provider = GatewayConfig.Provider.AZURE;
         } else if (!"openai".equals(text)) {
           problem(f.get("provider"), p + "provider", "must be openai or azure");
         }
@@ -456,7 +464,8 @@ public final class ConfigLoader {
       }
       String apiVersion =
           f.containsKey("api_version") ? string(f.get("api_version"), p + "api_version") : "";
-      if (provider == Provider.AZURE && (apiVersion == null || apiVersion.isBlank())) {
+      if (provider == GatewayConfig.Provider.AZURE
+          && (apiVersion == null || apiVersion.isBlank())) {
         problem(node, p + "api_version", "is required for provider azure (e.g. 2024-10-21)");
       }
       long rpm = required(f, "rpm", p, node) == null ? 1 : number(f, "rpm", p, 1, 1, 1_000_000_000);

@@ -46,14 +46,16 @@ public final class ConfigWatcher implements AutoCloseable {
     this.settleMillis = settleMillis;
     this.onChange = onChange;
     this.lastDigest = digest(this.file);
+    Path directory = this.file.getParent();
+    if (directory == null) {
+      throw new IllegalArgumentException(file + " is a root, not a file in a directory");
+    }
     this.watch = this.file.getFileSystem().newWatchService();
-    this.file
-        .getParent()
-        .register(
-            watch,
-            StandardWatchEventKinds.ENTRY_CREATE,
-            StandardWatchEventKinds.ENTRY_MODIFY,
-            StandardWatchEventKinds.ENTRY_DELETE);
+    directory.register(
+        watch,
+        StandardWatchEventKinds.ENTRY_CREATE,
+        StandardWatchEventKinds.ENTRY_MODIFY,
+        StandardWatchEventKinds.ENTRY_DELETE);
     this.thread = Thread.ofPlatform().name("penstock-config-watcher").daemon().start(this::run);
   }
 

@@ -14,6 +14,7 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -86,16 +87,19 @@ final class AdminApi {
     ObjectNode root = JsonNodeFactory.instance.objectNode();
     root.put("object", "list");
     ArrayNode data = root.putArray("data");
-    admissions.inspect(
-        s -> {
-          long now = admissions.ticker().nanos();
-          for (Map.Entry<String, List<String>> model : s.deploymentsByModel().entrySet()) {
-            for (String name : model.getValue()) {
-              s.deployment(name).ifPresent(l -> data.add(view(model.getKey(), l, now)));
-            }
-          }
-          return null;
-        });
+    List<ObjectNode> views =
+        admissions.inspect(
+            s -> {
+              long now = admissions.ticker().nanos();
+              List<ObjectNode> out = new ArrayList<>();
+              for (Map.Entry<String, List<String>> model : s.deploymentsByModel().entrySet()) {
+                for (String name : model.getValue()) {
+                  s.deployment(name).ifPresent(l -> out.add(view(model.getKey(), l, now)));
+                }
+              }
+              return out;
+            });
+    data.addAll(views);
     return new Answer(200, root);
   }
 

@@ -52,12 +52,6 @@ final class GatewayRoutes {
           "/v1/models");
   private static final List<String> UI_FILES = List.of("index.html", "app.js", "style.css");
 
-  private static final ApiError METRICS_OFF =
-      ApiError.notFound(
-          "Metrics are off in this gateway's configuration (metrics.enabled: false).",
-          null,
-          "metrics_disabled");
-
   private final Pipeline pipeline;
   private final AdminApi admin;
   private final Telemetry telemetry;
@@ -174,7 +168,7 @@ final class GatewayRoutes {
   private void metrics(ServerResponse res) {
     Optional<GatewayMetrics> metrics = telemetry.metrics();
     if (metrics.isEmpty()) {
-      send(res, METRICS_OFF);
+      send(res, metricsOff());
       return;
     }
     res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
@@ -186,7 +180,15 @@ final class GatewayRoutes {
     return telemetry
         .dashboard()
         .map(d -> new AdminApi.Answer(200, d.state()))
-        .orElseThrow(() -> METRICS_OFF);
+        .orElseThrow(GatewayRoutes::metricsOff);
+  }
+
+  /** A new error per answer, as exceptions should be; the path is rare, the allocation free. */
+  private static ApiError metricsOff() {
+    return ApiError.notFound(
+        "Metrics are off in this gateway's configuration (metrics.enabled: false).",
+        null,
+        "metrics_disabled");
   }
 
   /** The dashboard page's own files: static, no data in them, so no authorisation. */

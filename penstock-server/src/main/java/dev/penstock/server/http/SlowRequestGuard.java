@@ -67,6 +67,7 @@ final class SlowRequestGuard implements AutoCloseable {
         Thread.ofPlatform().name("penstock-slow-request-guard").daemon().start(this::sweepEvery);
   }
 
+  @SuppressWarnings("ReferenceEquality") // the same connection, not an equal one
   private static Clock clock(ConnectionContext ctx) {
     Clock clock = CLOCK.get();
     if (clock == null || clock.connection != ctx) {

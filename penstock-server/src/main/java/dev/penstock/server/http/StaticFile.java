@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 /** A file the gateway serves as it is (the dashboard page), read from the classpath at start. */
+@SuppressWarnings("ArrayRecordComponent") // a carrier, never compared: the bytes are sent as is
 record StaticFile(byte[] bytes, String contentType) {
 
   /** Loads {@code names} from the classpath folder {@code folder}; missing ones are left out. */

@@ -6,8 +6,6 @@ import org.jspecify.annotations.Nullable;
  * An error answered to the client in OpenAI's shape: {@code {"error": {"message", "type", "param",
  * "code"}}}. Thrown anywhere in the pipeline; turned into a response in exactly one place ({@link
  * dev.penstock.server.pipeline.ErrorResponses}). Its message never contains a credential.
- *
- * @param retryAfterMillis for {@code 429}/{@code 503}: when a retry makes sense, or -1
  */
 public final class ApiError extends RuntimeException {
   private static final long serialVersionUID = 1L;
@@ -18,6 +16,11 @@ public final class ApiError extends RuntimeException {
   private final @Nullable String code;
   private final long retryAfterMillis;
 
+  /**
+   * An error with every field given.
+   *
+   * @param retryAfterMillis for {@code 429}/{@code 503}: when a retry makes sense, or -1
+   */
   public ApiError(
       int status,
       String type,

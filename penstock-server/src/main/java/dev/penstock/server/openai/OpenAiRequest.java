@@ -6,6 +6,7 @@ package dev.penstock.server.openai;
  *
  * @param outputTokens the output cap charged: the request's own times {@code n}, else the default
  */
+@SuppressWarnings("ArrayRecordComponent") // a carrier, never compared: the body is forwarded as is
 public record OpenAiRequest(
     Endpoint endpoint,
     String model,

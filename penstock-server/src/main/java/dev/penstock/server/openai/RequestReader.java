@@ -10,6 +10,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads a client request body: checks what the gateway relies on, in OpenAI's words, and estimates
@@ -176,7 +177,7 @@ public final class RequestReader {
   /**
    * Jackson's message names the problem and its position; keep the first line, quoted bytes out.
    */
-  private static String sanitize(String message) {
+  private static String sanitize(@Nullable String message) {
     if (message == null) {
       return "";
     }

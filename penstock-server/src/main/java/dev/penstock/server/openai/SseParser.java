@@ -21,6 +21,8 @@ public final class SseParser {
   @FunctionalInterface
   public interface Listener {
     /**
+     * Called once per dispatched event.
+     *
      * @param type the {@code event} field, or "" when the event named none
      * @param data the {@code data} lines joined by {@code \n}
      */

@@ -7,12 +7,15 @@ package dev.penstock.server.pipeline;
 final class ClientGone extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
+  private final String reason;
+
   ClientGone(String reason) {
     super(reason, null, false, false);
+    this.reason = reason;
   }
 
   /** {@code client_closed} or {@code client_stalled}. */
   String reason() {
-    return getMessage();
+    return reason;
   }
 }

@@ -10,6 +10,7 @@ import org.jspecify.annotations.Nullable;
  * A failed attempt's answer, kept in case no later attempt succeeds: the upstream's own status and
  * OpenAI-shaped body, or Penstock's error.
  */
+@SuppressWarnings("ArrayRecordComponent") // a carrier, never compared: the body is answered as is
 record Failure(int status, byte[] body) {
   static Failure of(ApiError error) {
     return new Failure(error.status(), ErrorResponses.body(error));

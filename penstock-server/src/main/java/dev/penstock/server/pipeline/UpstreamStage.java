@@ -164,11 +164,7 @@ final class UpstreamStage implements Stage {
             LOG.warn(
                 "deployment {} reported insufficient_quota: disabled until re-enabled", deployment);
             long now = ticker.nanos();
-            admissions.inspect(
-                s -> {
-                  s.disable(deployment, "insufficient_quota", now);
-                  return null;
-                });
+            admissions.modify(s -> s.disable(deployment, "insufficient_quota", now));
             requeue(call, scope, now, q.observed());
           }
           case AttemptOutcome.Failed f -> {

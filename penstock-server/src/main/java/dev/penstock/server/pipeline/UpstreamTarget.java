@@ -1,7 +1,7 @@
 package dev.penstock.server.pipeline;
 
+import dev.penstock.server.config.GatewayConfig;
 import dev.penstock.server.config.GatewayConfig.DeploymentConfig;
-import dev.penstock.server.config.GatewayConfig.Provider;
 import dev.penstock.server.openai.Endpoint;
 import dev.penstock.server.openai.OpenAiRequest;
 import dev.penstock.server.openai.RequestReader;
@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * How to address one deployment: its URL scheme (OpenAI or Azure), credential header and model
@@ -35,7 +36,7 @@ public final class UpstreamTarget {
    * later). The body carries {@code upstream_model} either way.
    */
   private URI uri(Endpoint endpoint) {
-    if (config.provider() == Provider.AZURE) {
+    if (config.provider() == GatewayConfig.Provider.AZURE) {
       String version =
           "?api-version=" + URLEncoder.encode(config.apiVersion(), StandardCharsets.UTF_8);
       if (endpoint == Endpoint.RESPONSES) {
@@ -66,7 +67,7 @@ public final class UpstreamTarget {
    */
   public java.net.http.HttpRequest healthCheck() {
     URI uri =
-        config.provider() == Provider.AZURE
+        config.provider() == GatewayConfig.Provider.AZURE
             ? URI.create(
                 config.baseUrl()
                     + "/openai/models?api-version="
@@ -76,7 +77,7 @@ public final class UpstreamTarget {
         java.net.http.HttpRequest.newBuilder(uri)
             .GET()
             .timeout(Duration.ofMillis(config.readTimeoutMillis()));
-    if (config.provider() == Provider.AZURE) {
+    if (config.provider() == GatewayConfig.Provider.AZURE) {
       request.header("api-key", config.apiKey().reveal());
     } else {
       request.header("Authorization", "Bearer " + config.apiKey().reveal());
@@ -97,13 +98,13 @@ public final class UpstreamTarget {
     Map<String, String> headers = new LinkedHashMap<>();
     headers.put("Content-Type", "application/json");
     headers.put("Accept", request.stream() ? "text/event-stream" : "application/json");
-    if (config.provider() == Provider.AZURE) {
+    if (config.provider() == GatewayConfig.Provider.AZURE) {
       headers.put("api-key", config.apiKey().reveal());
     } else {
       headers.put("Authorization", "Bearer " + config.apiKey().reveal());
     }
     return new UpstreamCall(
-        uris.get(request.endpoint()),
+        Objects.requireNonNull(uris.get(request.endpoint()), "the constructor maps every endpoint"),
         headers,
         body,
         Duration.ofMillis(config.connectTimeoutMillis()),

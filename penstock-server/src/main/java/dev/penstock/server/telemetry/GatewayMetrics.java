@@ -315,8 +315,9 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
     overhead.record(r.overheadNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
     if (!r.deployment().isEmpty() && (r.promptTokens() > 0 || r.completionTokens() > 0)) {
       Counter[] pair = tokens.computeIfAbsent(new TokenKey(model, r.deployment()), this::tokenPair);
-      pair[0].increment(Math.max(0, r.promptTokens()));
-      pair[1].increment(Math.max(0, r.completionTokens()));
+      // Token counts are far below 2^53, so the counter's double holds them exactly.
+      pair[0].increment((double) Math.max(0, r.promptTokens()));
+      pair[1].increment((double) Math.max(0, r.completionTokens()));
     }
     String reason = r.rejectedReason();
     if (reason != null) {

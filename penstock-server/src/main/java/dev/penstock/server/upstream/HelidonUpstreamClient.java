@@ -1,10 +1,8 @@
 package dev.penstock.server.upstream;
 
 import dev.penstock.core.CancelSignal;
-import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.webclient.api.HttpClientResponse;
-import io.helidon.webclient.api.Proxy;
 import io.helidon.webclient.http1.Http1Client;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,6 +13,7 @@ import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -29,10 +28,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * read, and a cancel closes the answer once its head arrived but cannot abort the wait for it.
  */
 public final class HelidonUpstreamClient implements UpstreamClient {
-  private static final Proxy NO_PROXY = Proxy.noProxy();
-
   private final Map<Duration, Http1Client> clients = new ConcurrentHashMap<>();
-  private final Map<String, HeaderName> headerNames = new ConcurrentHashMap<>();
 
   private Http1Client client(Duration connectTimeout) {
     return clients.computeIfAbsent(
@@ -65,7 +61,8 @@ public final class HelidonUpstreamClient implements UpstreamClient {
                           .forEach((name, value) -> h.set(HeaderNames.create(name), value)))
               .submit(call.body());
     } catch (UncheckedIOException e) {
-      throw classify(call, e.getCause());
+      // An UncheckedIOException always has a cause: its constructors require one.
+      throw classify(call, Objects.requireNonNull(e.getCause()));
     } catch (RuntimeException e) {
       if (e.getCause() instanceof IOException io) {
         throw classify(call, io);

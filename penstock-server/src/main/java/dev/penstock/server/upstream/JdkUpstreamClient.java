@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The upstream client on the JDK's {@link HttpClient}: HTTP/1.1 for {@code http://} upstreams (no
@@ -70,7 +71,7 @@ public final class JdkUpstreamClient implements UpstreamClient {
     return new Response(response, cancel.onCancel(() -> closeQuietly(response)));
   }
 
-  private static IOException unwrap(UpstreamCall call, Throwable failure) {
+  private static IOException unwrap(UpstreamCall call, @Nullable Throwable failure) {
     IOException e =
         failure instanceof IOException io ? io : new IOException("upstream call failed", failure);
     if (e instanceof java.net.http.HttpTimeoutException

@@ -188,7 +188,7 @@ public final class PooledHttp1Client implements UpstreamClient {
     return opened.get();
   }
 
-  private static Connection borrow(Idle pool) {
+  private static @Nullable Connection borrow(Idle pool) {
     long now = System.nanoTime();
     for (Connection c = pool.poll(); c != null; c = pool.poll()) {
       if (now - c.idleSince < IDLE_NANOS && !c.socket.isClosed()) {
@@ -600,6 +600,9 @@ public final class PooledHttp1Client implements UpstreamClient {
         byte[] one = new byte[1];
         return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
       }
+
+      @Override
+      public abstract int read(byte[] target, int offset, int length) throws IOException;
     }
 
     /** A body of a known length. */

@@ -13,6 +13,7 @@ import java.util.Map;
  *     answer's body: the whole thinking time of a non-streamed answer
  * @param idleTimeout how long it may fall silent once the body began (between stream chunks)
  */
+@SuppressWarnings("ArrayRecordComponent") // a carrier, never compared: the body is sent as is
 public record UpstreamCall(
     URI uri,
     Map<String, String> headers,

@@ -17,7 +17,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -192,9 +191,11 @@ class MonitoringAssetsTest {
 
     Set<String> unknown = new TreeSet<>();
     dashboardNames.stream()
-        .filter(notInContract())
+        .filter(MonitoringAssetsTest::notInContract)
         .forEach(name -> unknown.add(DASHBOARD + ": " + name));
-    alertNames.stream().filter(notInContract()).forEach(name -> unknown.add(ALERTS + ": " + name));
+    alertNames.stream()
+        .filter(MonitoringAssetsTest::notInContract)
+        .forEach(name -> unknown.add(ALERTS + ": " + name));
     assertThat(unknown).as("metric names that are not in the /metrics contract").isEmpty();
   }
 
@@ -211,7 +212,7 @@ class MonitoringAssetsTest {
     }
     names.remove("up");
     assertThat(names).isNotEmpty();
-    assertThat(names.stream().filter(notInContract()))
+    assertThat(names.stream().filter(MonitoringAssetsTest::notInContract))
         .as("series in %s that are not in the /metrics contract", ALERT_TESTS)
         .isEmpty();
   }
@@ -312,8 +313,8 @@ class MonitoringAssetsTest {
     return (List<?>) yaml;
   }
 
-  private static Predicate<String> notInContract() {
-    return name -> !MetricNames.EXPOSED.contains(name);
+  private static boolean notInContract(String name) {
+    return !MetricNames.EXPOSED.contains(name);
   }
 
   private static Set<String> penstockNames(String text) {

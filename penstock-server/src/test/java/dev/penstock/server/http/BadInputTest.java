@@ -39,6 +39,7 @@ class BadInputTest {
   }
 
   /** One bad request and the answer it must get; {@code code} may be null, as OpenAI's is. */
+  @SuppressWarnings("ArrayRecordComponent") // a test case, never compared: the bytes are sent
   record Case(String name, byte[] request, int status, String type, @Nullable String code) {
     @Override
     public String toString() {

@@ -234,7 +234,7 @@ class HotReloadAndShutdownTest {
       long drainStart = System.nanoTime();
       int inFlightAtShutdown = gateway.inFlight();
       CountDownLatch closed = new CountDownLatch(1);
-      pool.submit(
+      pool.execute(
           () -> {
             gateway.close();
             closed.countDown();

@@ -8,6 +8,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -25,6 +26,7 @@ final class RawHttp {
   private RawHttp() {}
 
   /** One answer; header names lower-cased. */
+  @SuppressWarnings("ArrayRecordComponent") // an answer read once, never compared
   record Response(int status, Map<String, String> headers, byte[] body) {
     String text() {
       return new String(body, StandardCharsets.UTF_8);
@@ -41,7 +43,7 @@ final class RawHttp {
 
   /** Sends {@code request} on a new connection; the final (non-1xx) answers, in order. */
   static List<Response> exchange(int port, byte[] request) {
-    try (Socket socket = new Socket("127.0.0.1", port)) {
+    try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
       socket.setSoTimeout(20_000); // a guard against a hang, never reached when the server works
       OutputStream out = socket.getOutputStream();
       out.write(request);
@@ -100,8 +102,8 @@ final class RawHttp {
       if (end < 0) {
         throw new AssertionError("incomplete answer: " + ascii(wire, at, wire.length));
       }
-      String[] lines = ascii(wire, at, end).split("\r\n");
-      int status = Integer.parseInt(lines[0].split(" ")[1]);
+      String[] lines = ascii(wire, at, end).split("\r\n", -1);
+      int status = Integer.parseInt(lines[0].split(" ", 3)[1]);
       Map<String, String> headers = new LinkedHashMap<>();
       for (int i = 1; i < lines.length; i++) {
         int colon = lines[i].indexOf(':');

@@ -15,10 +15,16 @@ class SseRelayTest {
 
   @Test
   void findsUsageAndDoneHoweverTheBytesAreCut() {
+    // The second event ends in CRLFs, the others in LFs: a stream may mix them.
     String stream =
-        "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}],\"usage\":null}\n\n"
-            + "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":3,\"total_tokens\":12}}\r\n\r\n"
-            + "data: [DONE]\n\n";
+        """
+        data: {"choices":[{"delta":{"content":"Hi"}}],"usage":null}
+
+        data: {"choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}\r
+        \r
+        data: [DONE]
+
+        """;
     for (int piece : new int[] {1, 3, 7, 1000}) {
       SseRelay relay = new SseRelay();
       feedInPieces(relay, stream, piece);
@@ -40,8 +46,14 @@ class SseRelayTest {
     SseRelay relay = new SseRelay();
     feedInPieces(
         relay,
-        "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"x\"}\n\n"
-            + "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"usage\":{\"input_tokens\":5,\"output_tokens\":2}}}\n\n",
+        """
+        event: response.output_text.delta
+        data: {"type":"response.output_text.delta","delta":"x"}
+
+        event: response.completed
+        data: {"type":"response.completed","response":{"usage":{"input_tokens":5,"output_tokens":2}}}
+
+        """,
         4);
     assertThat(relay.finished()).isTrue();
     assertThat(relay.usage()).isEqualTo(new Usage(5, 2));

@@ -170,14 +170,14 @@ class TelemetryEndToEndTest {
     // Tokens: what the upstream reported, which is what the simulator counted.
     assertThat(promptTokens).isEqualTo(steady.promptTokens());
     assertThat(metrics.sum("penstock_tokens_total", "deployment", "steady", "type", "input"))
-        .isEqualTo(steady.promptTokens());
+        .isEqualTo((double) steady.promptTokens());
     assertThat(metrics.sum("penstock_tokens_total", "deployment", "steady", "type", "output"))
-        .isEqualTo(steady.completionTokens())
-        .isEqualTo(completionTokens);
+        .isEqualTo((double) steady.completionTokens())
+        .isEqualTo((double) completionTokens);
 
     // The pool's state: steady carried the 40 answers in this window, against 600 RPM.
     assertThat(metrics.sum("penstock_deployment_requests_in_window", "deployment", "steady"))
-        .isEqualTo(steady.requests());
+        .isEqualTo((double) steady.requests());
     assertThat(
             metrics.sum(
                 "penstock_deployment_utilization_ratio",
@@ -335,7 +335,7 @@ class TelemetryEndToEndTest {
 
   private static JsonNode lastUsage(String sse) throws IOException {
     JsonNode usage = RequestReader.JSON.createObjectNode();
-    for (String line : sse.split("\n")) {
+    for (String line : sse.split("\n", -1)) {
       if (line.startsWith("data: {")) {
         JsonNode chunk = RequestReader.JSON.readTree(line.substring(6));
         if (chunk.path("usage").isObject()) {

@@ -16,9 +16,12 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -141,6 +144,7 @@ class DashboardBrowserTest {
     private final ScheduledExecutorService clock = Executors.newSingleThreadScheduledExecutor();
     private final AtomicInteger sent = new AtomicInteger();
     private final Semaphore inFlight = new Semaphore(200);
+    private final List<ScheduledFuture<?>> ticks = new CopyOnWriteArrayList<>();
 
     Traffic(String baseUrl) {
       this.baseUrl = baseUrl;
@@ -148,19 +152,20 @@ class DashboardBrowserTest {
 
     /** One request every 166 ms, every twentieth of them malformed. */
     void start() {
-      clock.scheduleAtFixedRate(
-          () -> {
-            String body =
-                sent.incrementAndGet() % 20 == 0
-                    ? "{\"model\":\"gpt-4o-mini\""
-                    : "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":16}";
-            if (inFlight.tryAcquire()) {
-              threads.submit(() -> send(body));
-            }
-          },
-          0,
-          166,
-          TimeUnit.MILLISECONDS);
+      ticks.add(
+          clock.scheduleAtFixedRate(
+              () -> {
+                String body =
+                    sent.incrementAndGet() % 20 == 0
+                        ? "{\"model\":\"gpt-4o-mini\""
+                        : "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":16}";
+                if (inFlight.tryAcquire()) {
+                  threads.execute(() -> send(body));
+                }
+              },
+              0,
+              166,
+              TimeUnit.MILLISECONDS));
     }
 
     private void send(String body) {
@@ -180,6 +185,7 @@ class DashboardBrowserTest {
 
     @Override
     public void close() {
+      ticks.forEach(t -> t.cancel(false));
       clock.shutdownNow();
       threads.shutdownNow();
       http.shutdownNow();

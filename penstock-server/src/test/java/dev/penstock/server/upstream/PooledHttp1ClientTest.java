@@ -233,9 +233,14 @@ class PooledHttp1ClientTest {
                 socket
                     .getOutputStream()
                     .write(
-                        ("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                                + "Transfer-Encoding: chunked\r\n\r\n"
-                                + "6\r\ndata: \r\n")
+                        """
+                        HTTP/1.1 200 OK\r
+                        Content-Type: text/event-stream\r
+                        Transfer-Encoding: chunked\r
+                        \r
+                        6\r
+                        data: \r
+                        """
                             .getBytes(StandardCharsets.ISO_8859_1));
                 socket.getOutputStream().flush();
                 never.join(); // holds the connection open, silent

@@ -3,7 +3,11 @@ package dev.penstock.core.time;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** A ticker that moves only when told to: for tests and virtual-time simulations. Thread-safe. */
+/**
+ * A ticker that moves only when told to: for tests and virtual-time simulations. Thread-safe.
+ *
+ * <p>A test double, so it lives in test sources; other modules' tests get it from core's test-jar.
+ */
 public final class FakeTicker implements Ticker {
   private final AtomicLong nanos = new AtomicLong();
 
