@@ -27,6 +27,7 @@ final class Sighup {
   }
 
   /** Installs {@code action}; says whether SIGHUP was ignored before, or does not exist. */
+  @SuppressWarnings("ReferenceEquality") // SIG_IGN is a singleton: identity is the question
   static Installed onSignal(Runnable action) {
     try {
       Class<?> signal = Class.forName("sun.misc.Signal");

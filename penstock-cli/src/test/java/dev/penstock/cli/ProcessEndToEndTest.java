@@ -679,8 +679,13 @@ class ProcessEndToEndTest {
     Path config = dir.resolve("penstock.yaml");
     Files.writeString(
         config,
-        "listen: 127.0.0.1:0\nmodels:\n  m:\n    deployments:\n"
-            + "      - {name: a, base_url: \"http://127.0.0.1:9/v1\", api_key: k, rpm: 1, tpm: 1}\n");
+        """
+        listen: 127.0.0.1:0
+        models:
+          m:
+            deployments:
+              - {name: a, base_url: "http://127.0.0.1:9/v1", api_key: k, rpm: 1, tpm: 1}
+        """);
     List<String> command = new ArrayList<>();
     command.add("nohup");
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -693,5 +698,62 @@ class ProcessEndToEndTest {
     Child child = new Child(new ProcessBuilder(command).redirectErrorStream(true).start());
     children.add(child);
     assertThat(child.awaitLine("SIGHUP", READY)).contains("SIGHUP is ignored");
+  }
+
+  /**
+   * Connections up to the process's descriptor limit once ended Helidon's accept loop on EMFILE:
+   * the port stayed closed for good while the process lived on. The gateway now serves at most a
+   * number of connections that fits its descriptors; the rest wait in the backlog, and once they
+   * are gone the gateway serves again.
+   */
+  @Test
+  void manyMoreConnectionsThanDescriptorsLeaveTheListenerAlive() throws Exception {
+    String mock = mock("--port", "0", "--key", "sk-fd-00000001", "--rpm", "6000");
+    Path config = dir.resolve("penstock.yaml");
+    Files.writeString(
+        config,
+        """
+        listen: 127.0.0.1:0
+        models:
+          m:
+            deployments:
+              - {name: a, base_url: "%s", api_key: sk-fd-00000001, rpm: 6000, tpm: 10000000}
+        """
+            .formatted(mock));
+    String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String launch =
+        "ulimit -n 400 && exec '%s' --add-exports=java.base/sun.nio.ch=ALL-UNNAMED"
+                .formatted(javaBin)
+            + " --enable-native-access=ALL-UNNAMED -cp '%s' %s serve --no-watch --config '%s'"
+                .formatted(System.getProperty("java.class.path"), Main.class.getName(), config);
+    Child gateway =
+        new Child(new ProcessBuilder("bash", "-c", launch).redirectErrorStream(true).start());
+    children.add(gateway);
+    String url = gateway.awaitBaseUrl("penstock gateway at", READY);
+    URI address = URI.create(url);
+
+    List<Socket> flood = new ArrayList<>();
+    try {
+      for (int i = 0; i < 600; i++) { // more than the gateway's 400 descriptors
+        flood.add(new Socket(InetAddress.getLoopbackAddress(), address.getPort()));
+      }
+    } finally {
+      for (Socket socket : flood) {
+        socket.close();
+      }
+    }
+    try (HttpClient http = HttpClient.newHttpClient()) {
+      HttpResponse<String> answer =
+          http.send(
+              request(url + "/chat/completions")
+                  .header("Content-Type", "application/json")
+                  .POST(
+                      HttpRequest.BodyPublishers.ofString(
+                          "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(answer.statusCode()).as(answer.body()).isEqualTo(200);
+    }
+    assertThat(gateway.process.isAlive()).isTrue();
   }
 }

@@ -83,7 +83,8 @@ public final class ConfigLoader {
           "max_answer_bytes",
           "request_head_timeout_ms",
           "request_body_timeout_ms",
-          "keepalive_timeout_ms");
+          "keepalive_timeout_ms",
+          "max_connections");
   private static final Set<String> MODEL = Set.of("fallbacks", "deployments");
   private static final Set<String> DEPLOYMENT =
       Set.of(
@@ -339,12 +340,8 @@ public final class ConfigLoader {
               1_000,
               3_600_000),
           number(
-              f,
-              "keepalive_timeout_ms",
-              "defaults.",
-              d.keepAliveTimeoutMillis(),
-              1_000,
-              3_600_000));
+              f, "keepalive_timeout_ms", "defaults.", d.keepAliveTimeoutMillis(), 1_000, 3_600_000),
+          (int) number(f, "max_connections", "defaults.", d.maxConnections(), 0, 1_000_000));
     }
 
     Map<String, ModelConfig> models(Node node, Defaults defaults) {

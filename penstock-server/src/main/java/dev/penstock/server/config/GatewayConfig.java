@@ -53,6 +53,8 @@ public record GatewayConfig(
    *     408} after)
    * @param requestBodyTimeoutMillis how long it may take to send a request's body ({@code 408})
    * @param keepAliveTimeoutMillis how long an idle keep-alive connection is kept (needs a restart)
+   * @param maxConnections the most client connections served at once, 0 = from the process's file
+   *     descriptor limit (needs a restart)
    */
   public record Defaults(
       long timeoutMillis,
@@ -68,7 +70,8 @@ public record GatewayConfig(
       long maxAnswerBytes,
       long requestHeadTimeoutMillis,
       long requestBodyTimeoutMillis,
-      long keepAliveTimeoutMillis) {
+      long keepAliveTimeoutMillis,
+      int maxConnections) {
     public static final Defaults STANDARD =
         new Defaults(
             60_000,
@@ -84,7 +87,8 @@ public record GatewayConfig(
             64L * 1024 * 1024,
             10_000,
             60_000,
-            75_000);
+            75_000,
+            0);
   }
 
   /** One public model. */

@@ -166,6 +166,7 @@ public final class GatewayServer implements AutoCloseable {
         new SlowRequestGuard(
             () -> this.config.defaults().requestHeadTimeoutMillis() * 1_000_000,
             () -> this.config.defaults().requestBodyTimeoutMillis() * 1_000_000);
+    int maxConnections = ConnectionLimit.of(initial.defaults().maxConnections());
     GatewayRoutes routes =
         new GatewayRoutes(
             pipeline,
@@ -181,6 +182,7 @@ public final class GatewayServer implements AutoCloseable {
             .host(initial.host())
             .port(initial.port())
             .backlog(8192)
+            .maxTcpConnections(maxConnections)
             // The body limit is max_body_bytes, enforced (and reloadable) in HelidonExchange.
             .maxPayloadSize(-1)
             // Exactly one protocol: with a single candidate Helidon answers a garbled request line
@@ -200,11 +202,14 @@ public final class GatewayServer implements AutoCloseable {
             .build()
             .start();
     LOG.info(
-        "penstock listening on http://{}:{}/v1 with {} models, {} deployments",
+        "penstock listening on http://{}:{}/v1 with {} models, {} deployments; at most {} client"
+            + " connections (of {} file descriptors)",
         initial.host(),
         server.port(),
         initial.models().size(),
-        initial.models().values().stream().mapToInt(m -> m.deployments().size()).sum());
+        initial.models().values().stream().mapToInt(m -> m.deployments().size()).sum(),
+        maxConnections,
+        ConnectionLimit.maxDescriptors());
   }
 
   public int port() {

@@ -115,23 +115,16 @@ final class SlowRequestGuard implements AutoCloseable {
   /** Cuts the heads and bodies that took too long. */
   void sweep() {
     long now = System.nanoTime();
-    if (!running.isEmpty())
-      System.err.println(
-          "SWEEP "
-              + running.size()
-              + " "
-              + running.iterator().next().bodySince
-              + " "
-              + running.iterator().next().headSince);
-    for (Clock clock : running) {
+    for (java.util.Iterator<Clock> it = running.iterator(); it.hasNext(); ) {
+      Clock clock = it.next();
       long head = clock.headSince;
       long body = clock.bodySince;
       if (head >= 0 && now - head > headTimeoutNanos.getAsLong()) {
-        running.remove(clock);
+        it.remove(); // a concurrent set: removal while iterating is safe
         clock.headSince = -1;
         timeOutHead(clock.connection);
       } else if (body >= 0 && now - body > bodyTimeoutNanos.getAsLong()) {
-        running.remove(clock);
+        it.remove();
         clock.bodyTimedOut = true;
         ClientSockets.shutdownInput(clock.connection);
       }

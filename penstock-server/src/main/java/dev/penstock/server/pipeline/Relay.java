@@ -158,7 +158,7 @@ final class Relay {
         n = in.read(buffer);
       } catch (IOException e) {
         if (call.shutDown()) {
-          broken(call, out, sse, ErrorResponses.shuttingDown());
+          endWith(out, ErrorResponses.shuttingDown());
           return new AttemptOutcome.ShutDown(true, Settlement.COUNTED, sse.usage());
         }
         if (call.cancel().cancelled()) {
@@ -201,16 +201,12 @@ final class Relay {
   private static AttemptOutcome broken(
       ProxyCall call, OutputStream out, SseRelay sse, String message) {
     call.record().failed(Outcome.UPSTREAM_ERROR, "stream_incomplete", message);
-    broken(
-        call,
-        out,
-        sse,
-        new ApiError(502, "upstream_error", message, null, "stream_incomplete", -1));
+    endWith(out, new ApiError(502, "upstream_error", message, null, "stream_incomplete", -1));
     return new AttemptOutcome.Broke(sse.usage());
   }
 
   /** Ends a stream that began with {@code error} as its last event, in the SDKs' shape. */
-  private static void broken(ProxyCall call, OutputStream out, SseRelay sse, ApiError error) {
+  private static void endWith(OutputStream out, ApiError error) {
     try {
       out.write(ErrorResponses.sseEvent(error));
       out.flush();

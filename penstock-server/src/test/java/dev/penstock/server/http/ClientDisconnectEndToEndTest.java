@@ -77,7 +77,7 @@ class ClientDisconnectEndToEndTest {
 
   /** Sends a request on a raw socket and returns the socket, its answer unread. */
   private Socket send(String body, Map<String, String> headers) throws IOException {
-    Socket socket = new Socket("127.0.0.1", fixture.gateway().port());
+    Socket socket = new Socket(java.net.InetAddress.getLoopbackAddress(), fixture.gateway().port());
     socket.setSoTimeout(60_000); // a bound, not an expectation: the machine may be busy
     Map<String, String> all = new java.util.LinkedHashMap<>(headers);
     all.put("Content-Type", "application/json");
@@ -187,7 +187,9 @@ class ClientDisconnectEndToEndTest {
                     "defaults: {pacing_guard_ms: 0, client_write_timeout_ms: 1000}"));
     Socket client = new Socket();
     client.setReceiveBufferSize(4096); // little for the kernel to absorb
-    client.connect(new java.net.InetSocketAddress("127.0.0.1", fixture.gateway().port()));
+    client.connect(
+        new java.net.InetSocketAddress(
+            java.net.InetAddress.getLoopbackAddress(), fixture.gateway().port()));
     byte[] body =
         STREAM
             .replace("\"max_tokens\":40", "\"max_tokens\":400000")

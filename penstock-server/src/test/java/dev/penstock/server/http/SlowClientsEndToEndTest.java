@@ -68,7 +68,8 @@ class SlowClientsEndToEndTest {
   @Test
   void aHeadSentAByteAtATimeGetsA408AndTheConnectionCloses() throws Exception {
     start();
-    try (Socket client = new Socket("127.0.0.1", fixture.gateway().port())) {
+    try (Socket client =
+        new Socket(java.net.InetAddress.getLoopbackAddress(), fixture.gateway().port())) {
       OutputStream out = client.getOutputStream();
       out.write(
           "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -98,7 +99,8 @@ class SlowClientsEndToEndTest {
   @Test
   void aBodyShorterThanItsContentLengthGetsA408() throws Exception {
     start();
-    try (Socket client = new Socket("127.0.0.1", fixture.gateway().port())) {
+    try (Socket client =
+        new Socket(java.net.InetAddress.getLoopbackAddress(), fixture.gateway().port())) {
       client
           .getOutputStream()
           .write(

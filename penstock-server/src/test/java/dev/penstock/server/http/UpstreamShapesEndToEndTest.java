@@ -266,7 +266,8 @@ class UpstreamShapesEndToEndTest {
   @Test
   void azureRequestsCarryTheKeyInApiKeyAndTheDeploymentInTheUrl() throws Exception {
     List<String> seen = Collections.synchronizedList(new ArrayList<>());
-    HttpServer upstream = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    HttpServer upstream =
+        HttpServer.create(new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
     upstream.createContext(
         "/",
         exchange -> {

@@ -170,7 +170,7 @@ final class PipelineHarness implements AutoCloseable {
       if (System.nanoTime() > deadline) {
         throw new AssertionError("timed out waiting until " + what);
       }
-      Thread.yield();
+      Thread.onSpinWait();
     }
   }
 

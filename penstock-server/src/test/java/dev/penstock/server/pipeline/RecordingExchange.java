@@ -35,7 +35,8 @@ final class RecordingExchange implements ClientExchange {
   private volatile int status;
   private volatile @Nullable Map<String, String> headers;
   private volatile boolean streamed;
-  private volatile int answers;
+  private final java.util.concurrent.atomic.AtomicInteger answers =
+      new java.util.concurrent.atomic.AtomicInteger();
   private final ByteArrayOutputStream written = new ByteArrayOutputStream();
   private volatile boolean outputClosed;
 
@@ -164,8 +165,7 @@ final class RecordingExchange implements ClientExchange {
   }
 
   private void begin(int status, Map<String, String> headers, boolean streamed) {
-    answers++;
-    if (answers > 1) {
+    if (answers.incrementAndGet() > 1) {
       throw new AssertionError("answered twice: first " + this.status + ", then " + status);
     }
     this.status = status;
@@ -234,7 +234,7 @@ final class RecordingExchange implements ClientExchange {
   }
 
   boolean answered() {
-    return answers > 0;
+    return answers.get() > 0;
   }
 
   boolean streamed() {

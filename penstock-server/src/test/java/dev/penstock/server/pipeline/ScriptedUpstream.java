@@ -41,6 +41,7 @@ final class ScriptedUpstream implements UpstreamClient {
   sealed interface Answer {}
 
   /** A whole answer: status, headers and body at once. */
+  @SuppressWarnings("ArrayRecordComponent") // a script's value, never compared
   record Whole(int status, Map<String, String> headers, byte[] body) implements Answer {}
 
   /**

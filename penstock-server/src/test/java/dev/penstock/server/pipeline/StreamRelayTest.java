@@ -191,8 +191,11 @@ class StreamRelayTest {
   @Test
   void aResponsesStreamEndsWithItsTerminalEventAndCarriesItsUsage() {
     String delta =
-        "event: response.output_text.delta\n"
-            + "data: {\"delta\":\"Hi\",\"type\":\"response.output_text.delta\"}\n\n";
+        """
+        event: response.output_text.delta
+        data: {"delta":"Hi","type":"response.output_text.delta"}
+
+        """;
     String completed =
         "event: response.completed\n"
             + "data: {\"response\": {\"id\":\"resp_1\",\"usage\": {\"output_tokens\": 2,"
@@ -213,8 +216,9 @@ class StreamRelayTest {
 
   /** The data of the stream's last event, as JSON. */
   static JsonNode lastEventData(String stream) throws Exception {
-    String[] events = stream.split("\n\n");
-    String last = events[events.length - 1];
+    List<String> events =
+        java.util.Arrays.stream(stream.split("\n\n", -1)).filter(e -> !e.isEmpty()).toList();
+    String last = events.getLast();
     assertThat(last).startsWith("data: ");
     return RequestReader.JSON.readTree(last.substring("data: ".length()));
   }
