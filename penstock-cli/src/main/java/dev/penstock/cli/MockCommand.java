@@ -165,7 +165,9 @@ final class MockCommand implements Callable<Integer> {
 
   private static void printBanner(PrintStream out, MockServer server) {
     MockConfig c = server.config();
-    out.printf("penstock mock: an OpenAI-compatible provider simulator at %s%n", server.baseUrl());
+    out.print( // one write: see ServeCommand's ready line
+        "penstock mock: an OpenAI-compatible provider simulator at %s%n"
+            .formatted(server.baseUrl()));
     out.printf(
         "  latency: first token %d ms + %.1f ms/token (±%.0f%%); answers of %d tokens%n",
         c.latency().ttftMillis(),

@@ -98,9 +98,11 @@ final class ServeCommand implements Callable<Integer> {
         noWatch
             ? null
             : new ConfigWatcher(config, SETTLE_MILLIS, () -> reloader.reload("file change"));
-    System.out.printf(
-        "penstock gateway at %s, dashboard at %s (Ctrl-C stops)%n",
-        server.baseUrl(), server.dashboardUrl());
+    // One write: printf writes its pieces one by one, and a log line on stderr (merged with stdout
+    // by a supervisor) could land in the middle of the address.
+    System.out.print(
+        "penstock gateway at %s, dashboard at %s (Ctrl-C stops)%n"
+            .formatted(server.baseUrl(), server.dashboardUrl()));
     System.out.flush();
     UntilInterrupted.run(
         () -> {
