@@ -48,9 +48,6 @@ sealed interface AttemptOutcome {
   /** The upstream refused the request itself (too large for the key): the client's error. */
   record Refused(ApiError error, RateLimitObservation observed) implements AttemptOutcome {}
 
-  /** Admitted at or after its deadline: not sent, since it could only time out. */
-  record Expired() implements AttemptOutcome {}
-
   /**
    * A stopping gateway cut the attempt short after its grace period: a stream that began was ended
    * with an SSE error event ({@code streamed}); otherwise the client is to get {@code 503

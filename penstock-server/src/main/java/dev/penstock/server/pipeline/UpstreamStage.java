@@ -36,7 +36,6 @@ import org.slf4j.LoggerFactory;
  * Broke ────────► fail (a stream cut after its first byte; SSE error sent)      ─► done
  * ClientLeft ───► leave (the upstream call was closed; nothing to answer)       ─► done
  * Refused ──────► settle, uncounted                         ─► the client's error (400)
- * Expired ──────► settle, uncounted (never sent)            ─► the last failure, or 504
  * RateLimited ──► cool the deployment down, requeue in front (not a failure)    ─► again
  * QuotaExhausted► disable the deployment, requeue for another                   ─► again
  * Failed ───────► retry elsewhere or after a backoff, while attempts, time and the
@@ -146,12 +145,6 @@ final class UpstreamStage implements Stage {
             scope.settle(Settlement.UNCOUNTED, -1, -1, r.observed());
             throw r.error();
           }
-          case AttemptOutcome.Expired e -> {
-            scope.settle(Settlement.UNCOUNTED, -1, -1, RateLimitObservation.NONE);
-            throw last != null
-                ? new UpstreamFailure(last)
-                : Relay.upstreamError(504, "upstream_timeout", "The request's deadline passed.");
-          }
           case AttemptOutcome.RateLimited r -> {
             last = r.failure();
             observer.upstreamRateLimited(deployment);
@@ -198,9 +191,6 @@ final class UpstreamStage implements Stage {
    */
   private AttemptOutcome attempt(ProxyCall call, String deployment, Relay relay)
       throws InterruptedException {
-    if (ticker.nanos() >= call.deadlineNanos()) {
-      return new AttemptOutcome.Expired(); // never sent: not an attempt
-    }
     UpstreamTarget target = target(call, deployment);
     if (target == null) {
       // Removed by a reload since it was reserved: nothing sent, so not an attempt to report.
