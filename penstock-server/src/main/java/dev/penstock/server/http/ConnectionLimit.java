@@ -42,6 +42,24 @@ final class ConnectionLimit {
   }
 
   /**
+   * Whether the process holds more than 95% of its descriptors: the gateway then reports itself not
+   * ready, so that a load balancer sends new connections elsewhere before accepting fails.
+   */
+  static boolean nearDescriptorLimit() {
+    if (ManagementFactory.getOperatingSystemMXBean()
+        instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
+      return nearDescriptorLimit(
+          unix.getOpenFileDescriptorCount(), unix.getMaxFileDescriptorCount());
+    }
+    return false;
+  }
+
+  /** Whether {@code open} of {@code max} descriptors is more than 95%; never with no known max. */
+  static boolean nearDescriptorLimit(long open, long max) {
+    return max > 0 && open * 100 > max * 95;
+  }
+
+  /**
    * The process's descriptor limit (the JVM raises its soft limit to the hard one at start on
    * Linux, MaxFDLimit), or -1 where it cannot be read.
    */

@@ -252,7 +252,7 @@ public final class GatewayServer implements AutoCloseable {
   }
 
   private boolean ready() {
-    if (draining) {
+    if (draining || ConnectionLimit.nearDescriptorLimit()) {
       return false;
     }
     return admissions.inspect(

@@ -14,4 +14,12 @@ class ConnectionLimitTest {
     assertThat(ConnectionLimit.fromDescriptors(-1)).as("unknown").isEqualTo(ConnectionLimit.MAX);
     assertThat(ConnectionLimit.of(123)).as("configured").isEqualTo(123);
   }
+
+  @Test
+  void readinessEndsAbove95PercentOfTheDescriptors() {
+    assertThat(ConnectionLimit.nearDescriptorLimit(950, 1000)).isFalse();
+    assertThat(ConnectionLimit.nearDescriptorLimit(951, 1000)).isTrue();
+    assertThat(ConnectionLimit.nearDescriptorLimit(10, 0)).as("limit unknown").isFalse();
+    assertThat(ConnectionLimit.nearDescriptorLimit(1L << 40, 1L << 40)).as("no overflow").isTrue();
+  }
 }
