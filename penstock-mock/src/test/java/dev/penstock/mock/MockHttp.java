@@ -2,16 +2,24 @@ package dev.penstock.mock;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.EOFException;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import org.jspecify.annotations.Nullable;
 
 /** A small JDK HttpClient wrapper for talking to a simulator in tests. */
 final class MockHttp implements AutoCloseable {
@@ -64,30 +72,76 @@ final class MockHttp implements AutoCloseable {
   }
 
   /** What a client read of a stream before it ended, and how it ended. */
-  record StreamRead(List<String> lines, @org.jspecify.annotations.Nullable IOException failure) {}
+  record StreamRead(List<String> lines, @Nullable IOException failure) {}
 
-  /** Reads a stream line by line, keeping what arrived before a broken connection. */
-  StreamRead streamUntilEnd(String path, String key, String body) throws Exception {
-    HttpRequest request =
-        HttpRequest.newBuilder(URI.create(root + path))
-            .timeout(Duration.ofSeconds(10))
-            .header("Authorization", "Bearer " + key)
-            .POST(HttpRequest.BodyPublishers.ofString(body))
-            .build();
-    HttpResponse<java.io.InputStream> response =
-        client.send(request, HttpResponse.BodyHandlers.ofInputStream());
-    List<String> lines = new java.util.ArrayList<>();
-    try (var reader =
-        new java.io.BufferedReader(
-            new java.io.InputStreamReader(
-                response.body(), java.nio.charset.StandardCharsets.UTF_8))) {
-      for (String line = reader.readLine(); line != null; line = reader.readLine()) {
-        lines.add(line);
+  /**
+   * Reads a stream line by line over a plain socket, keeping what arrived before the connection
+   * ended. The JDK client is no use here: when a connection breaks it may report the failure before
+   * handing over the bytes that arrived ahead of it, so what a client "saw" would be a race.
+   */
+  StreamRead streamUntilEnd(String path, String key, String body) throws IOException {
+    URI uri = URI.create(root);
+    byte[] payload = body.getBytes(StandardCharsets.UTF_8);
+    String head =
+        "POST "
+            + path
+            + " HTTP/1.1\r\nHost: "
+            + uri.getHost()
+            + "\r\nAuthorization: Bearer "
+            + key
+            + "\r\nContent-Type: application/json\r\nContent-Length: "
+            + payload.length
+            + "\r\n\r\n";
+    try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
+      socket.setSoTimeout(10_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(head.getBytes(StandardCharsets.US_ASCII));
+      out.write(payload);
+      out.flush();
+      DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+      String status = asciiLine(in);
+      if (status == null || !status.startsWith("HTTP/1.1 200")) {
+        throw new IOException("not a 200: " + status);
       }
-      return new StreamRead(lines, null);
-    } catch (IOException e) {
-      return new StreamRead(lines, e);
+      for (String line = asciiLine(in); line != null && !line.isEmpty(); line = asciiLine(in)) {
+        // headers: the body is chunked
+      }
+      ByteArrayOutputStream content = new ByteArrayOutputStream();
+      IOException failure = null;
+      try {
+        while (true) {
+          String size = asciiLine(in);
+          if (size == null) {
+            throw new EOFException("the connection ended inside the chunked body");
+          }
+          int length = Integer.parseInt(size.trim(), 16);
+          if (length == 0) {
+            break;
+          }
+          byte[] chunk = new byte[length];
+          in.readFully(chunk);
+          content.write(chunk);
+          asciiLine(in); // the CRLF after the chunk
+        }
+      } catch (IOException e) {
+        failure = e;
+      }
+      return new StreamRead(content.toString(StandardCharsets.UTF_8).lines().toList(), failure);
     }
+  }
+
+  /** One line of a response head or chunk size, without its CRLF; null at the end of input. */
+  private static @Nullable String asciiLine(DataInputStream in) throws IOException {
+    StringBuilder line = new StringBuilder();
+    for (int b = in.read(); b != '\n'; b = in.read()) {
+      if (b < 0) {
+        return null;
+      }
+      if (b != '\r') {
+        line.append((char) b);
+      }
+    }
+    return line.toString();
   }
 
   /** Sends {@code method path} with exactly the given headers (say, Azure's {@code api-key}). */
