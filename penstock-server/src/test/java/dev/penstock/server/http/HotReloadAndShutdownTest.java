@@ -103,7 +103,74 @@ class HotReloadAndShutdownTest {
           answer.statusCode(),
           answer.headers().firstValue("x-penstock-deployment").orElse(""));
     } catch (Exception e) {
+      if (e instanceof java.net.http.HttpTimeoutException
+          && firstStall.compareAndSet(false, true)) {
+        stalls.add(snapshot()); // the first lost request: where everything stood
+      }
       return new Sent(start, -1, e.getClass().getSimpleName());
+    }
+  }
+
+  /** Where the gateway stood when a client gave up: for the failure message, never asserted on. */
+  private final List<String> stalls = Collections.synchronizedList(new ArrayList<>());
+
+  private final AtomicBoolean firstStall = new AtomicBoolean();
+
+  private String snapshot() {
+    long now = gateway.admissions().ticker().nanos();
+    String state =
+        gateway
+            .admissions()
+            .inspect(
+                s -> {
+                  StringBuilder b =
+                      new StringBuilder("in flight " + gateway.inFlight())
+                          .append(", queued ")
+                          .append(s.queued())
+                          .append(", reservations open ")
+                          .append(s.outstanding());
+                  for (String name : List.of("a", "b", "c")) {
+                    s.deployment(name)
+                        .ifPresent(
+                            d ->
+                                b.append("; ")
+                                    .append(name)
+                                    .append(": in flight ")
+                                    .append(d.inFlight())
+                                    .append(", window ")
+                                    .append(d.windowRequests(now))
+                                    .append(
+                                        d.readyAtNanos(now) <= now
+                                            ? ", ready"
+                                            : ", ready in "
+                                                + (d.readyAtNanos(now) - now) / 1_000_000
+                                                + " ms")
+                                    .append(", circuit ")
+                                    .append(d.health().state(now)));
+                  }
+                  return b.toString();
+                });
+    return state + "\n" + penstockThreads();
+  }
+
+  /** The stacks of the threads (virtual ones included) that run Penstock's code. */
+  private static String penstockThreads() {
+    try {
+      Path dump = Files.createTempDirectory("penstock-threads").resolve("threads.txt");
+      java.lang.management.ManagementFactory.getPlatformMXBean(
+              com.sun.management.HotSpotDiagnosticMXBean.class)
+          .dumpThreads(
+              dump.toString(),
+              com.sun.management.HotSpotDiagnosticMXBean.ThreadDumpFormat.TEXT_PLAIN);
+      StringBuilder out = new StringBuilder();
+      for (String block : Files.readString(dump).split("\n\n", -1)) {
+        if (block.contains("dev.penstock.server") && !block.contains("HotReloadAndShutdownTest")) {
+          out.append(block).append("\n\n");
+        }
+      }
+      return out.toString();
+    } catch (java.io.IOException | RuntimeException e) {
+      return "(no thread dump: " + e + ")";
     }
   }
 
@@ -179,7 +246,9 @@ class HotReloadAndShutdownTest {
       System.out.printf(
           "reloads under load: %d requests, %d failed (a reload applied, an invalid file refused)%n",
           sent.size(), sent.stream().filter(s -> s.status() != 200).count());
-      assertThat(sent).as("every request answered 200").allMatch(s -> s.status() == 200);
+      assertThat(sent)
+          .as(() -> "every request answered 200; at the first lost one: " + stalls)
+          .allMatch(s -> s.status() == 200);
       // A request that started after the reload (plus a margin for those admitted just before)
       // never went to the removed deployment, and some went to the new one.
       List<Sent> after =

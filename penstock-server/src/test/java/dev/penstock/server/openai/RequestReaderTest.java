@@ -165,6 +165,33 @@ class RequestReaderTest {
   }
 
   /**
+   * The model is checked before the body is looked at any further: a request for a model nobody
+   * serves is refused with 404 even when the rest of its body is wrong too (so counting, which
+   * comes after that validation, never runs for it).
+   */
+  @Test
+  void theModelIsCheckedBeforeTheMessagesAreReadOrCounted() {
+    byte[] body =
+        ("{\"model\":\"nobody-serves-this\",\"messages\":\"" + "a".repeat(1 << 20) + "\"}")
+            .getBytes(StandardCharsets.UTF_8);
+    java.util.List<String> checked = new java.util.ArrayList<>();
+    assertThatThrownBy(
+            () ->
+                reader.read(
+                    Endpoint.CHAT,
+                    body,
+                    model -> {
+                      checked.add(model);
+                      throw ApiError.modelNotFound(model);
+                    }))
+        .isInstanceOfSatisfying(ApiError.class, e -> assertThat(e.status()).isEqualTo(404));
+    assertThat(checked).containsExactly("nobody-serves-this");
+    assertThatThrownBy(() -> reader.read(Endpoint.CHAT, body, model -> {}))
+        .as("the same body for a served model is refused for its messages")
+        .isInstanceOfSatisfying(ApiError.class, e -> assertThat(e.status()).isEqualTo(400));
+  }
+
+  /**
    * BPE is superlinear in a word's length: a 16 MiB body of one "word" once cost 12.5 s of CPU
    * before its answer. Long runs are counted in pieces and a request's text past 1 Mi characters at
    * one token per character — upper bounds, so the TPM charge stays conservative. (A regression
