@@ -122,6 +122,7 @@ final class GatewayRoutes {
   private void proxy(Endpoint endpoint, ServerRequest req, ServerResponse res) {
     // Counted before the draining check: a drain that starts now waits for this request.
     inFlight.enter();
+    boolean clientLeft = false;
     try {
       if (draining.getAsBoolean()) {
         res.header(HeaderNames.CONNECTION, "close");
@@ -135,10 +136,10 @@ final class GatewayRoutes {
         return;
       }
       String id = req.context().get(REQUEST_ID, String.class).orElseGet(Pipeline::newRequestId);
-      pipeline.handle(
-          endpoint,
-          new HelidonExchange(req, res, config.get().defaults().maxBodyBytes(), guard),
-          id);
+      HelidonExchange exchange =
+          new HelidonExchange(req, res, config.get().defaults().maxBodyBytes(), guard);
+      pipeline.handle(endpoint, exchange, id);
+      clientLeft = exchange.leftUnanswered();
     } catch (UncheckedIOException | CloseConnectionException e) {
       // The client left while its answer was written: nobody is there to answer.
       LOG.debug("client of {} went away: {}", req.path().path(), e.getMessage());
@@ -151,6 +152,12 @@ final class GatewayRoutes {
       }
     } finally {
       inFlight.exit();
+    }
+    if (clientLeft) {
+      // The pipeline answers every request except one whose client left (or stopped reading):
+      // its connection is closed quietly, rather than the server answering 500 to nobody (and
+      // logging a warning with a stack trace for each).
+      throw new CloseConnectionException("the client left before its answer");
     }
   }
 

@@ -29,6 +29,7 @@ final class HelidonExchange implements ClientExchange {
   private final @Nullable ConnectionContext connection;
   private volatile ClientSockets.@Nullable Probe probe;
   private volatile boolean probed;
+  private boolean unanswered;
 
   HelidonExchange(
       ServerRequest req, ServerResponse res, long maxBodyBytes, SlowRequestGuard guard) {
@@ -58,6 +59,16 @@ final class HelidonExchange implements ClientExchange {
         // already closed, or closing failed: the write it should end fails either way
       }
     }
+  }
+
+  @Override
+  public void leaveUnanswered() {
+    unanswered = true;
+  }
+
+  /** Whether the pipeline left this request unanswered: its connection is to be closed. */
+  boolean leftUnanswered() {
+    return unanswered;
   }
 
   @Override

@@ -21,17 +21,22 @@ final class AnswerStage implements Stage {
     } catch (ClientGone e) {
       record.failed(
           Outcome.CLIENT_CLOSED, e.reason(), "The client left before its answer was complete.");
+      call.exchange().leaveUnanswered();
     } catch (UpstreamFailure e) {
       Failure failure = e.failure;
       record.failed(Outcome.UPSTREAM_ERROR, failure.code(), failure.message());
-      if (!call.clientLeft()) {
+      if (call.clientLeft()) {
+        call.exchange().leaveUnanswered();
+      } else {
         Map<String, String> headers = call.answerHeaders();
         headers.put("Content-Type", "application/json");
         call.exchange().send(failure.status(), headers, failure.body());
       }
     } catch (ApiError e) {
       record.failed(outcomeOf(e, record), e.code(), e.getMessage());
-      if (!call.clientLeft()) {
+      if (call.clientLeft()) {
+        call.exchange().leaveUnanswered();
+      } else {
         ErrorResponses.send(call.exchange(), e, call.answerHeaders());
       }
     } catch (InterruptedException e) {

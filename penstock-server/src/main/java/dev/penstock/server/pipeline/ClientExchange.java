@@ -41,6 +41,12 @@ public interface ClientExchange {
   default void abort() {}
 
   /**
+   * The request ends without an answer, or with part of one: its client left (or stopped reading).
+   * The connection is to be closed rather than answered; called once, by the request's own thread.
+   */
+  default void leaveUnanswered() {}
+
+  /**
    * Since when (ticker nanos) a write to the client has been blocked, or -1 while none is: a client
    * that stopped reading shows here.
    */

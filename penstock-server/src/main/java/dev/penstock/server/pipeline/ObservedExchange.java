@@ -92,6 +92,11 @@ final class ObservedExchange implements ClientExchange {
   }
 
   @Override
+  public void leaveUnanswered() {
+    delegate.leaveUnanswered();
+  }
+
+  @Override
   public long writeBlockedSinceNanos() {
     return writingSince;
   }

@@ -41,7 +41,11 @@ final class BadInputGateway implements AutoCloseable {
                 deployment.formatted("chat", "${MOCK}"),
                 EMBEDDING_MODEL,
                 deployment.formatted("emb", "${MOCK}"));
-    fixture = GatewayFixture.start(simulator, yaml);
+    // RawHttp half-closes after its request, which the client watch rightly takes for a client
+    // that left (nginx does the same): a request still running at its sweep would be dropped.
+    // These tests are about reading input, so the watch never sweeps here.
+    fixture =
+        GatewayFixture.start(simulator, yaml, b -> b.clientWatchPeriod(java.time.Duration.ZERO));
     gateway = fixture.gateway();
   }
 

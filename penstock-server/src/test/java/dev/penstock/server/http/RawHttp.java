@@ -20,7 +20,8 @@ import java.util.Map;
 
 /**
  * A raw HTTP/1.1 client for tests that must send what no well-behaved client would: it writes the
- * bytes it is given, half-closes, and parses every answer the server sends until it closes.
+ * bytes it is given, half-closes, and parses every answer the server sends until it closes. (A
+ * gateway whose client watch sweeps takes the half-close for a client that left.)
  */
 final class RawHttp {
   private RawHttp() {}

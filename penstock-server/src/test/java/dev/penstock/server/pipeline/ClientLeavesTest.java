@@ -40,6 +40,7 @@ class ClientLeavesTest {
     h.handle(client);
 
     assertThat(client.text()).as("no error event for nobody").isEqualTo(HEL);
+    assertThat(client.leftUnanswered()).as("the connection is closed, the stream unended").isTrue();
     assertThat(h.upstream.calls()).hasSize(1);
     assertThat(h.upstream.calls().get(0).responseClosed()).isTrue();
     RequestRecord record = h.observer.only();

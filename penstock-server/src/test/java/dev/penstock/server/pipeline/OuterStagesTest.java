@@ -64,6 +64,7 @@ class OuterStagesTest {
         });
 
     assertThat(client.answered()).isFalse();
+    assertThat(client.leftUnanswered()).as("its connection is closed instead").isTrue();
   }
 
   @Test
@@ -75,6 +76,7 @@ class OuterStagesTest {
         });
 
     assertThat(client.answered()).isFalse();
+    assertThat(client.leftUnanswered()).as("its connection is closed instead").isTrue();
     assertThat(call.record().outcome()).isEqualTo(Outcome.CLIENT_CLOSED);
     assertThat(call.record().errorCode()).isEqualTo("client_stalled");
   }

@@ -39,6 +39,7 @@ final class RecordingExchange implements ClientExchange {
       new java.util.concurrent.atomic.AtomicInteger();
   private final ByteArrayOutputStream written = new ByteArrayOutputStream();
   private volatile boolean outputClosed;
+  private volatile boolean leftUnanswered;
 
   // Misbehaviour.
   private volatile boolean closed;
@@ -221,7 +222,17 @@ final class RecordingExchange implements ClientExchange {
     afterAbort.run();
   }
 
+  @Override
+  public void leaveUnanswered() {
+    leftUnanswered = true;
+  }
+
   // ---- what the client got
+
+  /** Whether the pipeline gave up on answering: the connection is to be closed instead. */
+  boolean leftUnanswered() {
+    return leftUnanswered;
+  }
 
   /** Whether the connection was aborted (by the client watch). */
   boolean aborted() {
