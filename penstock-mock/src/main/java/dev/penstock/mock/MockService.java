@@ -173,14 +173,18 @@ final class MockService {
       injectFault(fault, endpoint, request, generation, random, res);
       return;
     }
+    // Counted before the answer's last bytes go out, so that a client that has read its whole
+    // answer always finds it in /__stats.
+    Runnable succeeded =
+        () ->
+            key.recordSuccess(
+                request.promptTokens(),
+                endpoint == Endpoint.EMBEDDINGS ? 0 : generation.completionTokens());
     if (request.stream()) {
-      streamWriter(res, random).write(endpoint, request, generation, false);
+      streamWriter(res, random).write(endpoint, request, generation, false, succeeded);
     } else {
-      answer(endpoint, request, generation, random, res);
+      answer(endpoint, request, generation, random, res, succeeded);
     }
-    key.recordSuccess(
-        request.promptTokens(),
-        endpoint == Endpoint.EMBEDDINGS ? 0 : generation.completionTokens());
   }
 
   private void answer(
@@ -188,7 +192,8 @@ final class MockService {
       MockRequest request,
       Generation generation,
       SplittableRandom random,
-      ServerResponse res)
+      ServerResponse res,
+      Runnable succeeded)
       throws InterruptedException {
     long latency = config.latency().firstTokenNanos(random);
     if (endpoint != Endpoint.EMBEDDINGS) {
@@ -198,7 +203,9 @@ final class MockService {
     }
     TimeUnit.NANOSECONDS.sleep(latency);
     res.header("openai-processing-ms", Long.toString(latency / 1_000_000));
-    sendJson(res, 200, body(endpoint, request, generation));
+    ObjectNode body = body(endpoint, request, generation);
+    succeeded.run();
+    sendJson(res, 200, body);
   }
 
   private static ObjectNode body(Endpoint endpoint, MockRequest request, Generation generation) {
@@ -232,7 +239,7 @@ final class MockService {
       }
       case MALFORMED -> {
         if (request.stream()) {
-          streamWriter(res, random).write(endpoint, request, generation, true);
+          streamWriter(res, random).write(endpoint, request, generation, true, () -> {});
         } else {
           byte[] whole = Wire.bytes(body(endpoint, request, generation));
           res.header(HeaderNames.CONTENT_TYPE, JSON);

@@ -45,8 +45,12 @@ final class StreamWriter {
     this.style = style;
   }
 
-  /** Streams the whole answer; with {@code malformed} one early event carries broken JSON. */
-  void write(Endpoint endpoint, MockRequest request, Generation g, boolean malformed)
+  /**
+   * Streams the whole answer; with {@code malformed} one early event carries broken JSON. {@code
+   * beforeLast} runs just before the last event is written.
+   */
+  void write(
+      Endpoint endpoint, MockRequest request, Generation g, boolean malformed, Runnable beforeLast)
       throws IOException, InterruptedException {
     List<Event> events = events(endpoint, request, g, style);
     if (malformed) {
@@ -59,7 +63,10 @@ final class StreamWriter {
               victim.token()));
     }
     OutputStream out = open();
-    send(out, events);
+    int last = events.size() - 1;
+    send(out, events.subList(0, last), true);
+    beforeLast.run();
+    send(out, events.subList(last, events.size()), last == 0);
     out.close();
   }
 
@@ -68,7 +75,7 @@ final class StreamWriter {
       throws IOException, InterruptedException {
     List<Event> events = events(endpoint, request, g, style);
     OutputStream out = open();
-    send(out, events.subList(0, Math.max(1, events.size() / 2)));
+    send(out, events.subList(0, Math.max(1, events.size() / 2)), true);
     throw new CloseConnectionException("injected stream cut");
   }
 
@@ -79,8 +86,10 @@ final class StreamWriter {
     return res.outputStream();
   }
 
-  private void send(OutputStream out, List<Event> events) throws IOException, InterruptedException {
-    boolean first = true;
+  /** Writes {@code events}; {@code fromStart}: the first of them opens the answer (first token). */
+  private void send(OutputStream out, List<Event> events, boolean fromStart)
+      throws IOException, InterruptedException {
+    boolean first = fromStart;
     for (Event event : events) {
       long delay =
           first
