@@ -494,8 +494,24 @@ public final class Scheduler {
     for (Route route : routes.values()) {
       rerouteIfUnusable(route, nowNanos);
       for (Ticket head = route.queue.peek(); head != null; head = route.queue.peek()) {
-        int index =
-            route.pool.choose(nowNanos, head.demand().tokens(), avoidFor(route, head, nowNanos));
+        long tokens = head.demand().tokens();
+        Set<String> avoid = avoidFor(route, head, nowNanos);
+        int index = route.pool.choose(nowNanos, tokens, avoid);
+        if (index < 0 && !avoid.isEmpty() && route.pool.choose(nowNanos, tokens, Set.of()) >= 0) {
+          // Only deployments this retry failed on could take it now. It steps aside until another
+          // can, rather than hold back the requests behind it (a retry that avoided the one idle
+          // deployment once kept a whole queue waiting 30 s for a slow one).
+          long other = route.pool.earliestStartNanos(nowNanos, tokens, avoid);
+          if (other != DeploymentLimiter.NEVER && other < head.demand().deadlineNanos()) {
+            route.queue.poll();
+            route.queuedTokens -= tokens;
+            head.notBeforeNanos(other);
+            delayed.add(head); // still waiting: counted in queued and byDeadline as before
+            continue;
+          }
+          head.forgetAvoided(); // no other deployment in time: one it failed on may serve it
+          index = route.pool.choose(nowNanos, tokens, Set.of());
+        }
         if (index < 0) {
           break;
         }
@@ -526,11 +542,13 @@ public final class Scheduler {
     for (Route route : routes.values()) {
       Ticket head = route.queue.peek();
       if (head != null) {
-        wake =
-            Math.min(
-                wake,
-                route.pool.earliestStartNanos(
-                    nowNanos, head.demand().tokens(), avoidFor(route, head, nowNanos)));
+        long tokens = head.demand().tokens();
+        Set<String> avoid = avoidFor(route, head, nowNanos);
+        wake = Math.min(wake, route.pool.earliestStartNanos(nowNanos, tokens, avoid));
+        if (!avoid.isEmpty()) {
+          // When any deployment could take it, a retry head starts or steps aside (startHeads).
+          wake = Math.min(wake, route.pool.earliestStartNanos(nowNanos, tokens, Set.of()));
+        }
       }
     }
     return wake;

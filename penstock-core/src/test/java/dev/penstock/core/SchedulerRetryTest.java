@@ -233,6 +233,42 @@ class SchedulerRetryTest {
     assertThat(s.dispatch(S).admitted()).extracting(Reservation::deployment).containsExactly("b");
   }
 
+  /**
+   * A retry that waits for another deployment steps aside while the one it failed on could serve
+   * the requests behind it: it no longer holds the queue until its alternative is free.
+   */
+  @Test
+  void aRetryWaitingForABusyAlternativeDoesNotHoldBackTheRequestsBehindIt() {
+    Topology.DeploymentSpec slowB =
+        new Topology.DeploymentSpec("b", DeploymentLimits.of(60, 10_000_000), 0, 1);
+    Topology topology =
+        new Topology(
+            List.of(new Topology.ModelRoute("m", List.of(deployment("a"), slowB), List.of())),
+            NO_GUARD,
+            1000,
+            RetryPolicy.DEFAULT,
+            BREAKER);
+    Scheduler s = new Scheduler(topology, 0, new SplittableRandom(1));
+    Reservation first = admitted(s.submit(demand("m", 60 * S), 0));
+    Reservation second = admitted(s.submit(demand("m", 60 * S), 0));
+    Reservation failing = first.deployment().equals("a") ? first : second;
+    assertThat(describe(0, s.submit(demand("m", 60 * S), 0))).isEqualTo("queued");
+    // The retry goes to the front, waiting for b (1 s away); a's next slot is 10 ms away.
+    assertThat(describe(0, s.retry(failing, Settlement.COUNTED, 0))).isEqualTo("queued");
+    assertThat(s.nextWakeNanos(0))
+        .as("woken when a can serve the request behind")
+        .isEqualTo(10 * MS);
+
+    assertThat(s.dispatch(10 * MS).admitted())
+        .as("the request behind the retry starts on a")
+        .extracting(Reservation::deployment)
+        .containsExactly("a");
+    assertThat(s.queued()).as("the retry still waits").isEqualTo(1);
+    assertThat(s.nextWakeNanos(10 * MS)).isEqualTo(S);
+    assertThat(s.dispatch(S).admitted()).extracting(Reservation::deployment).containsExactly("b");
+    s.checkInvariantsDeeply(S);
+  }
+
   @Test
   void aWaitingRetryCanBeCancelled() {
     Scheduler s = scheduler("a");

@@ -244,9 +244,13 @@ public final class GatewayServer implements AutoCloseable {
    * they hold; deployments that stay keep their limit state. The listen address is not changed.
    */
   public synchronized void reload(GatewayConfig next) {
-    admissions.configure(RoutingTables.topology(next));
+    // The routes first: the scheduler may admit a waiting request to an added deployment the
+    // moment it knows it, and that request must then find where to send it. (Done the other way
+    // round, such a request failed as "removed" and, retried elsewhere, once held a queue back.)
+    // A deployment being removed stays reachable for the requests that started before.
     Pipeline.Routing routing = RoutingTables.routing(next, tokens);
     pipeline.routing(routing);
+    admissions.configure(RoutingTables.topology(next));
     healthChecks.install(routing.targets().values());
     config = next;
   }
