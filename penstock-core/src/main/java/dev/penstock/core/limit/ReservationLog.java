@@ -60,6 +60,11 @@ final class ReservationLog {
     }
   }
 
+  /** When the newest entry stops counting, or {@link Long#MIN_VALUE} when the log is empty. */
+  long lastExpiryNanos() {
+    return size == 0 ? Long.MIN_VALUE : expiries[index(headSeq + size - 1)];
+  }
+
   boolean contains(long seq) {
     return seq >= headSeq && seq < headSeq + size;
   }
