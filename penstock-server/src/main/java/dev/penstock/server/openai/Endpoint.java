@@ -26,6 +26,15 @@ public enum Endpoint {
   }
 
   /**
+   * Whether a stream of this endpoint carries its usage only when the request asks for it ({@code
+   * stream_options.include_usage}): chat and legacy completions. A Responses stream always ends
+   * with its usage in {@code response.completed}; embeddings do not stream.
+   */
+  public boolean streamsUsageOnlyWhenAsked() {
+    return this == CHAT || this == COMPLETIONS;
+  }
+
+  /**
    * Whether a stream of this endpoint ends with {@code data: [DONE]} (Responses streams do not).
    */
   public boolean streamEndsWithDone() {

@@ -2,15 +2,22 @@ package dev.penstock.server.openai;
 
 /**
  * A client request as the gateway needs to know it: the raw body (forwarded as received, except for
- * the model), and what scheduling needs.
+ * the model and, on a stream, {@code stream_options.include_usage}), and what scheduling needs.
  *
+ * @param clientWantsUsage whether the client gets the answer's usage as it asked: false only for a
+ *     streamed chat or legacy completion without {@code stream_options.include_usage: true} — the
+ *     gateway asks the upstream for the usage chunk anyway (to count and price the request) and
+ *     withholds that chunk from the client, which did not ask for it
  * @param outputTokens the output cap charged: the request's own times {@code n}, else the default
+ * @param body the client's body, byte for byte; the edits for an upstream are made per deployment
+ *     ({@link UpstreamBody})
  */
 @SuppressWarnings("ArrayRecordComponent") // a carrier, never compared: the body is forwarded as is
 public record OpenAiRequest(
     Endpoint endpoint,
     String model,
     boolean stream,
+    boolean clientWantsUsage,
     long promptTokens,
     long outputTokens,
     byte[] body) {}

@@ -1,12 +1,10 @@
 package dev.penstock.server.openai;
 
 import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
@@ -109,38 +107,49 @@ public final class RequestReader {
       }
       default -> throw new IllegalStateException(endpoint.toString());
     }
-    return new OpenAiRequest(endpoint, model, stream, prompt, output, body);
+    boolean clientWantsUsage = !stream || !endpoint.streamsUsageOnlyWhenAsked() || asksUsage(root);
+    return new OpenAiRequest(endpoint, model, stream, clientWantsUsage, prompt, output, body);
   }
 
   /**
-   * The body with its top-level {@code model} value replaced, every other byte unchanged. The value
-   * is located with a streaming parse, so that nothing else is re-serialised.
+   * Whether a stream's request asks for its usage chunk ({@code stream_options.include_usage:
+   * true}). The types are checked here, in OpenAI's words, because the gateway edits this field
+   * ({@link UpstreamBody}) and relies on what it says.
+   */
+  private static boolean asksUsage(JsonNode root) {
+    JsonNode options = root.get("stream_options");
+    if (options == null || options.isNull()) {
+      return false;
+    }
+    if (!options.isObject()) {
+      throw ApiError.invalid(
+          "Invalid type for 'stream_options': expected an object, but got "
+              + kind(options)
+              + " instead.",
+          "stream_options",
+          "invalid_type");
+    }
+    JsonNode include = options.get("include_usage");
+    if (include == null || include.isNull()) {
+      return false;
+    }
+    if (!include.isBoolean()) {
+      throw ApiError.invalid(
+          "Invalid type for 'stream_options.include_usage': expected a boolean, but got "
+              + kind(include)
+              + " instead.",
+          "stream_options.include_usage",
+          "invalid_type");
+    }
+    return include.asBoolean();
+  }
+
+  /**
+   * The body with its top-level {@code model} value replaced, every other byte unchanged ({@link
+   * UpstreamBody}).
    */
   public static byte[] withModel(byte[] body, String model) {
-    try (JsonParser parser = JSON.getFactory().createParser(body)) {
-      if (parser.nextToken() != JsonToken.START_OBJECT) {
-        throw new IllegalArgumentException("not an object");
-      }
-      while (parser.nextToken() == JsonToken.FIELD_NAME) {
-        String name = parser.currentName();
-        JsonToken value = parser.nextToken();
-        if ("model".equals(name) && value == JsonToken.VALUE_STRING) {
-          int start = (int) parser.currentTokenLocation().getByteOffset();
-          parser.getText(); // consume the string so that the location moves past it
-          int end = (int) parser.currentLocation().getByteOffset();
-          byte[] replacement = JSON.writeValueAsBytes(model);
-          ByteArrayOutputStream out = new ByteArrayOutputStream(body.length + replacement.length);
-          out.write(body, 0, start);
-          out.write(replacement, 0, replacement.length);
-          out.write(body, end, body.length - end);
-          return out.toByteArray();
-        }
-        parser.skipChildren();
-      }
-      throw new IllegalArgumentException("no model");
-    } catch (IOException e) {
-      throw new IllegalArgumentException(e);
-    }
+    return UpstreamBody.of(body, model, false);
   }
 
   private static JsonNode parse(byte[] body) {

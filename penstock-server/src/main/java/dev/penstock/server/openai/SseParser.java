@@ -27,6 +27,14 @@ public final class SseParser {
      * @param data the {@code data} lines joined by {@code \n}
      */
     void event(String type, String data);
+
+    /**
+     * Called at every blank line — the end of a block of lines, whether or not it dispatched an
+     * event (a block of comments does not) — after {@link #event} for that block. {@link
+     * #position()} is then just past the blank line's line break (for a CRLF, past its CR: the LF
+     * that may follow belongs to the same break). Lets a relay cut the stream at block bounds.
+     */
+    default void blockEnd() {}
   }
 
   private final Listener listener;
@@ -38,6 +46,7 @@ public final class SseParser {
   private boolean hasData;
   private boolean eventDamaged;
   private String type = "";
+  private long position;
 
   public SseParser(Listener listener) {
     this.listener = listener;
@@ -47,6 +56,7 @@ public final class SseParser {
   public void accept(byte[] bytes, int offset, int length) {
     for (int i = offset; i < offset + length; i++) {
       byte b = bytes[i];
+      position++;
       if (b == '\n' && afterCarriageReturn) {
         afterCarriageReturn = false; // the LF of a CRLF: the line already ended
         continue;
@@ -60,6 +70,11 @@ public final class SseParser {
         lineTooLong = true;
       }
     }
+  }
+
+  /** How many bytes were fed so far. */
+  public long position() {
+    return position;
   }
 
   private void endLine() {
@@ -115,5 +130,6 @@ public final class SseParser {
     hasData = false;
     eventDamaged = false;
     type = "";
+    listener.blockEnd();
   }
 }

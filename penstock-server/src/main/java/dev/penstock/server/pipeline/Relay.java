@@ -108,10 +108,15 @@ final class Relay {
     return new AttemptOutcome.Answered(Settlement.COUNTED, Usage.UNKNOWN, observed);
   }
 
-  /** Relays a {@code 2xx} SSE stream chunk by chunk, watching it for usage and its proper end. */
+  /**
+   * Relays a {@code 2xx} SSE stream chunk by chunk, watching it for usage and its proper end. For a
+   * client that did not ask for the stream's usage (which the upstream was asked for on its behalf)
+   * the chunks are whole events, the usage chunk taken out ({@link SseRelay#withholdingUsage()}).
+   */
   AttemptOutcome stream(
       ProxyCall call, UpstreamResponse response, String deployment, RateLimitObservation observed) {
-    SseRelay sse = new SseRelay();
+    SseRelay sse =
+        call.request().clientWantsUsage() ? SseRelay.watching() : SseRelay.withholdingUsage();
     byte[] buffer = new byte[BUFFER];
     InputStream in = response.body();
     int n;
@@ -142,15 +147,17 @@ final class Relay {
     while (n >= 0) {
       int errorsBefore = sse.errorEvents();
       sse.accept(buffer, 0, n);
+      byte[] chunk = sse.withholding() ? sse.release() : buffer;
+      int length = sse.withholding() ? chunk.length : n;
       try {
         if (sse.errorEvents() > errorsBefore) {
           // An error event in the stream (this chunk ends it): it may echo a key.
-          byte[] clean = redaction.body(java.util.Arrays.copyOf(buffer, n));
-          out.write(clean);
-        } else {
-          out.write(buffer, 0, n);
+          out.write(redaction.body(java.util.Arrays.copyOf(chunk, length)));
+          out.flush();
+        } else if (length > 0) {
+          out.write(chunk, 0, length);
+          out.flush();
         }
-        out.flush();
       } catch (IOException | UncheckedIOException clientGone) {
         return new AttemptOutcome.ClientLeft(Settlement.COUNTED, sse.usage());
       }
@@ -173,6 +180,18 @@ final class Relay {
                 + (e instanceof UpstreamClient.TimeoutException
                     ? " stalled past its read timeout."
                     : " broke off."));
+      }
+    }
+    if (sse.withholding()) {
+      // An unfinished last block, as the upstream sent it (a watching relay forwarded it already).
+      byte[] rest = sse.rest();
+      try {
+        if (rest.length > 0) {
+          out.write(rest);
+          out.flush();
+        }
+      } catch (IOException | UncheckedIOException clientGone) {
+        return new AttemptOutcome.ClientLeft(Settlement.COUNTED, sse.usage());
       }
     }
     if (!sse.finished()) {

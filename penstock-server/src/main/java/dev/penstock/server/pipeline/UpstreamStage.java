@@ -372,7 +372,7 @@ final class UpstreamStage implements Stage {
 
   private static void usage(ProxyCall call, Usage usage) {
     if (usage.known()) {
-      call.record().usage(usage.promptTokens(), usage.completionTokens());
+      call.record().usage(usage.promptTokens(), usage.completionTokens(), usage.cachedTokens());
     }
   }
 

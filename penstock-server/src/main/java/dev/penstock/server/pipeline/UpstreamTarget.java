@@ -4,7 +4,7 @@ import dev.penstock.server.config.GatewayConfig;
 import dev.penstock.server.config.GatewayConfig.DeploymentConfig;
 import dev.penstock.server.openai.Endpoint;
 import dev.penstock.server.openai.OpenAiRequest;
-import dev.penstock.server.openai.RequestReader;
+import dev.penstock.server.openai.UpstreamBody;
 import dev.penstock.server.upstream.UpstreamCall;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -22,8 +22,12 @@ public final class UpstreamTarget {
   private final DeploymentConfig config;
   private final java.util.EnumMap<Endpoint, URI> uris = new java.util.EnumMap<>(Endpoint.class);
 
+  /** Whether a stream may be sent with {@code stream_options} to ask for its usage chunk. */
+  private final boolean acceptsStreamOptions;
+
   public UpstreamTarget(DeploymentConfig config) {
     this.config = config;
+    this.acceptsStreamOptions = acceptsStreamOptions(config.provider(), config.apiVersion());
     for (Endpoint endpoint : Endpoint.values()) {
       uris.put(endpoint, uri(endpoint));
     }
@@ -50,6 +54,22 @@ public final class UpstreamTarget {
               + version);
     }
     return URI.create(config.baseUrl() + endpoint.path());
+  }
+
+  /**
+   * Azure OpenAI refuses {@code stream_options} in the api-versions before it learnt the field
+   * ({@code 400 Unrecognized request argument supplied: stream_options}); the GA version 2024-10-21
+   * has it, and so does every later one. On an older version the gateway does not ask for a
+   * stream's usage: such a stream is relayed, uncounted, as before. A version that is not a date
+   * ({@code preview}, {@code latest}) names the current API, which has it.
+   */
+  static boolean acceptsStreamOptions(GatewayConfig.Provider provider, String apiVersion) {
+    if (provider != GatewayConfig.Provider.AZURE
+        || apiVersion.length() < 10
+        || !apiVersion.substring(0, 10).matches("\\d{4}-\\d{2}-\\d{2}")) {
+      return true;
+    }
+    return apiVersion.substring(0, 10).compareTo("2024-10-21") >= 0;
   }
 
   public String name() {
@@ -92,9 +112,10 @@ public final class UpstreamTarget {
    */
   public UpstreamCall call(OpenAiRequest request) {
     byte[] body =
-        request.model().equals(config.upstreamModel())
-            ? request.body()
-            : RequestReader.withModel(request.body(), config.upstreamModel());
+        UpstreamBody.of(
+            request.body(),
+            request.model().equals(config.upstreamModel()) ? null : config.upstreamModel(),
+            !request.clientWantsUsage() && acceptsStreamOptions);
     Map<String, String> headers = new LinkedHashMap<>();
     headers.put("Content-Type", "application/json");
     headers.put("Accept", request.stream() ? "text/event-stream" : "application/json");

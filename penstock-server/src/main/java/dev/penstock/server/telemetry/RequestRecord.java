@@ -32,6 +32,7 @@ public final class RequestRecord {
   private @Nullable String rejectedReason;
   private long promptTokens = -1;
   private long completionTokens = -1;
+  private long cachedTokens;
   private long queueNanos;
   private long upstreamNanos;
   private long firstByteNanos = -1;
@@ -75,8 +76,17 @@ public final class RequestRecord {
 
   /** The real usage the upstream reported; a negative value is unknown. */
   public void usage(long promptTokens, long completionTokens) {
+    usage(promptTokens, completionTokens, 0);
+  }
+
+  /**
+   * The real usage the upstream reported, with the prompt tokens it served from its prompt cache
+   * (part of {@code promptTokens}, billed cheaper); a negative count is unknown.
+   */
+  public void usage(long promptTokens, long completionTokens, long cachedTokens) {
     this.promptTokens = promptTokens;
     this.completionTokens = completionTokens;
+    this.cachedTokens = cachedTokens;
   }
 
   /** The first byte of the answer goes to the client now (once; later calls are ignored). */
@@ -177,6 +187,11 @@ public final class RequestRecord {
 
   public long completionTokens() {
     return completionTokens;
+  }
+
+  /** Of the prompt tokens, those served from the provider's prompt cache; 0 when not reported. */
+  public long cachedTokens() {
+    return cachedTokens;
   }
 
   public long queueNanos() {

@@ -185,6 +185,50 @@ class UpstreamShapesEndToEndTest {
     assertTokensAsTheSimulatorCounted(metrics, "openai");
   }
 
+  /**
+   * A client that streams without {@code stream_options.include_usage} gets no usage chunk, as from
+   * OpenAI; the gateway asked the simulator for it all the same (which, like OpenAI, sends it only
+   * when asked), so it counts every token — for chat and legacy completions.
+   */
+  @Test
+  void aStreamingClientThatDidNotAskForUsageGetsNoUsageChunkYetItsTokensAreCounted()
+      throws Exception {
+    OpenAIClient sdk = start(StreamJsonStyle.COMPACT, openAiModels());
+
+    StringBuilder text = new StringBuilder();
+    List<ChatCompletionChunk> withUsage = new ArrayList<>();
+    try (StreamResponse<ChatCompletionChunk> stream =
+        sdk.chat().completions().createStreaming(chat())) {
+      stream.stream()
+          .forEach(
+              chunk -> {
+                chunk.choices().forEach(c -> text.append(c.delta().content().orElse("")));
+                chunk.usage().ifPresent(u -> withUsage.add(chunk));
+              });
+    }
+    assertThat(text.toString()).isEqualTo(TEXT);
+    assertThat(withUsage).as("no usage chunk reached the client").isEmpty();
+
+    String completions =
+        rawStream(
+            "/v1/completions",
+            "{\"model\":\"gpt-4o-mini\",\"prompt\":\"Say something\",\"max_tokens\":64,"
+                + "\"stream\":true}");
+    assertEndsProperly(completions, "[DONE]");
+    for (String event : completions.strip().split("\n\n", -1)) {
+      String data = event.substring(event.indexOf("data: ") + 6);
+      if (!data.equals("[DONE]")) {
+        assertThat(RequestReader.JSON.readTree(data).path("usage").isObject()).as(event).isFalse();
+      }
+    }
+
+    PrometheusText metrics = metricsAfter(2);
+    assertThat(outcomes(metrics)).containsExactly("ok=2");
+    assertThat(tokens(metrics, "input")).isPositive();
+    assertThat(tokens(metrics, "output")).isEqualTo(16);
+    assertTokensAsTheSimulatorCounted(metrics, "openai");
+  }
+
   @Test
   void anAzureUpstreamServesChatEmbeddingsAndResponsesWithoutShowingItsKey() throws Exception {
     OpenAIClient sdk =

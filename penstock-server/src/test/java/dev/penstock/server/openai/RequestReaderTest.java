@@ -150,6 +150,79 @@ class RequestReaderTest {
     }
   }
 
+  /**
+   * Only a stream of chat or legacy completions says whether its client wants the usage chunk: the
+   * others always carry their usage (a whole answer, a Responses stream's last event).
+   */
+  @Test
+  void aStreamedChatOrCompletionWithoutIncludeUsageDoesNotWantItsUsage() {
+    String chat = "{\"model\":\"m\",\"messages\":[{}]";
+    assertThat(read(Endpoint.CHAT, chat + ",\"stream\":true}").clientWantsUsage()).isFalse();
+    assertThat(
+            read(Endpoint.CHAT, chat + ",\"stream\":true,\"stream_options\":null}")
+                .clientWantsUsage())
+        .isFalse();
+    assertThat(
+            read(Endpoint.CHAT, chat + ",\"stream\":true,\"stream_options\":{}}")
+                .clientWantsUsage())
+        .isFalse();
+    assertThat(
+            read(
+                    Endpoint.CHAT,
+                    chat + ",\"stream\":true,\"stream_options\":{\"include_usage\":false}}")
+                .clientWantsUsage())
+        .isFalse();
+    assertThat(
+            read(
+                    Endpoint.CHAT,
+                    chat + ",\"stream\":true,\"stream_options\":{\"include_usage\":true}}")
+                .clientWantsUsage())
+        .isTrue();
+    assertThat(read(Endpoint.CHAT, chat + "}").clientWantsUsage()).isTrue();
+    assertThat(
+            read(Endpoint.COMPLETIONS, "{\"model\":\"m\",\"prompt\":\"x\",\"stream\":true}")
+                .clientWantsUsage())
+        .isFalse();
+    assertThat(
+            read(Endpoint.RESPONSES, "{\"model\":\"m\",\"input\":\"x\",\"stream\":true}")
+                .clientWantsUsage())
+        .isTrue();
+    assertThat(read(Endpoint.EMBEDDINGS, "{\"model\":\"m\",\"input\":\"x\"}").clientWantsUsage())
+        .isTrue();
+  }
+
+  @Test
+  void aStreamsOptionsOfTheWrongTypeAreTheClientsError() {
+    String chat = "{\"model\":\"m\",\"messages\":[{}],\"stream\":true,\"stream_options\":";
+    assertThatThrownBy(() -> read(Endpoint.CHAT, chat + "true}"))
+        .isInstanceOfSatisfying(
+            ApiError.class,
+            e -> {
+              assertThat(e.status()).isEqualTo(400);
+              assertThat(e.getMessage())
+                  .isEqualTo(
+                      "Invalid type for 'stream_options': expected an object, but got a boolean"
+                          + " instead.");
+              assertThat(e.param()).isEqualTo("stream_options");
+            });
+    assertThatThrownBy(
+            () ->
+                read(
+                    Endpoint.COMPLETIONS,
+                    chat.replace("\"messages\":[{}]", "\"prompt\":\"x\"")
+                        + "{\"include_usage\":\"yes\"}}"))
+        .isInstanceOfSatisfying(
+            ApiError.class,
+            e -> {
+              assertThat(e.getMessage())
+                  .isEqualTo(
+                      "Invalid type for 'stream_options.include_usage': expected a boolean, but"
+                          + " got a string instead.");
+              assertThat(e.param()).isEqualTo("stream_options.include_usage");
+              assertThat(e.code()).isEqualTo("invalid_type");
+            });
+  }
+
   @Test
   void theModelIsRewrittenWithoutTouchingAnyOtherByte() {
     String body =

@@ -43,10 +43,17 @@ class StreamRelayTest {
     }
   }
 
+  /** A chat stream whose client asks for its usage chunk. */
+  static RecordingExchange askingForUsage() {
+    return RecordingExchange.of(
+        "{\"model\":\"gpt-4o\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+            + "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}");
+  }
+
   @Test
   void aStreamIsRelayedToItsDoneWithItsUsage() {
     h.upstream.then(sse(HEL, LO, USAGE, DONE));
-    RecordingExchange client = RecordingExchange.chat("gpt-4o", true);
+    RecordingExchange client = askingForUsage();
 
     h.handle(client);
 
@@ -67,6 +74,67 @@ class StreamRelayTest {
     assertThat(record.completionTokens()).isEqualTo(2);
     assertThat(h.windowTokens("a")).isEqualTo(11);
     assertThat(h.consecutiveFailures("a")).isZero();
+  }
+
+  /**
+   * OpenAI sends a stream's usage only when asked; the gateway needs it for every request. A client
+   * that did not ask has it asked for on its behalf, and does not get the usage chunk it did not
+   * ask for — everything else, [DONE] included, byte for byte.
+   */
+  @Test
+  void aClientThatDidNotAskForUsageGetsNoUsageChunkButTheGatewayCountsIt() {
+    String usage =
+        "data: {\"id\":\"c1\",\"choices\":[],\"usage\": {\"completion_tokens\": 2,"
+            + " \"prompt_tokens\": 9, \"prompt_tokens_details\": {\"cached_tokens\": 8}}}\n\n";
+    h.upstream.then(sse(HEL, LO + usage, DONE));
+    RecordingExchange client = RecordingExchange.chat("gpt-4o", true);
+
+    h.handle(client);
+
+    assertThat(client.text()).isEqualTo(HEL + LO + DONE);
+    assertThat(h.upstream.calls().get(0).body())
+        .as("asked for on the client's behalf")
+        .startsWith("{\"stream_options\":{\"include_usage\":true},\"model\":\"gpt-4o\",");
+    RequestRecord record = h.observer.only();
+    assertThat(record.outcome()).isEqualTo(Outcome.OK);
+    assertThat(record.promptTokens()).isEqualTo(9);
+    assertThat(record.completionTokens()).isEqualTo(2);
+    assertThat(record.cachedTokens()).isEqualTo(8);
+    assertThat(h.windowTokens("a")).isEqualTo(11);
+  }
+
+  @Test
+  void aClientThatAskedForUsageGetsTheUpstreamBodyAndStreamUntouched() {
+    h.upstream.then(sse(HEL, LO, USAGE, DONE));
+    RecordingExchange client = askingForUsage();
+
+    h.handle(client);
+
+    assertThat(client.text()).isEqualTo(HEL + LO + USAGE + DONE);
+    assertThat(h.upstream.calls().get(0).body())
+        .isEqualTo(
+            "{\"model\":\"gpt-4o\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}");
+  }
+
+  @Test
+  void aLegacyCompletionStreamHasItsUsageWithheldAlike() {
+    String text = "data: {\"id\":\"c2\",\"choices\":[{\"text\":\"Hi\",\"index\":0}]}\n\n";
+    String usage =
+        "data: {\"id\":\"c2\",\"choices\":[],"
+            + "\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":1}}\n\n";
+    h.upstream.then(sse(text + usage + DONE));
+    RecordingExchange client =
+        RecordingExchange.of(
+            "{\"model\":\"gpt-4o\",\"prompt\":\"Say hi\",\"stream\":true,"
+                + "\"stream_options\":{\"include_usage\":false}}");
+
+    h.handle(Endpoint.COMPLETIONS, client);
+
+    assertThat(client.text()).isEqualTo(text + DONE);
+    assertThat(h.upstream.calls().get(0).body()).contains("{\"include_usage\":true}");
+    assertThat(h.observer.only().promptTokens()).isEqualTo(4);
+    assertThat(h.observer.only().completionTokens()).isEqualTo(1);
   }
 
   @Test
