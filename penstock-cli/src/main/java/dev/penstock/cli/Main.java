@@ -1,7 +1,12 @@
 package dev.penstock.cli;
 
+import dev.penstock.cli.admin.AdminOptions;
+import dev.penstock.cli.admin.KeysCommand;
+import dev.penstock.cli.admin.UsageCommand;
 import dev.penstock.cli.bench.BenchCommand;
 import dev.penstock.cli.bench.ProgressStyle;
+import java.time.Clock;
+import java.util.Map;
 import org.slf4j.LoggerFactory;
 import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
@@ -18,7 +23,9 @@ import picocli.CommandLine.Command;
       CheckCommand.class,
       DemoCommand.class,
       MockCommand.class,
-      BenchCommand.class
+      BenchCommand.class,
+      KeysCommand.class,
+      UsageCommand.class
     })
 public final class Main {
   private Main() {}
@@ -44,7 +51,16 @@ public final class Main {
 
   /** The command line, with the progress style chosen by the caller. */
   public static CommandLine commandLine(ProgressStyle progressStyle) {
-    CommandLine cli = new CommandLine(new Main(), new Commands(progressStyle));
+    return commandLine(progressStyle, System.getenv(), Clock.systemUTC());
+  }
+
+  /**
+   * The command line, with what the commands read from the machine chosen by the caller: the
+   * environment ({@code PENSTOCK_URL}, {@code PENSTOCK_ADMIN_KEY}) and the clock.
+   */
+  public static CommandLine commandLine(
+      ProgressStyle progressStyle, Map<String, String> environment, Clock clock) {
+    CommandLine cli = new CommandLine(new Main(), new Commands(progressStyle, environment, clock));
     cli.setCaseInsensitiveEnumValuesAllowed(true);
     cli.setExecutionExceptionHandler(
         (e, command, parsed) -> {
@@ -54,8 +70,13 @@ public final class Main {
     return cli;
   }
 
-  /** Builds the commands that show progress with the style decided once, at startup. */
-  private record Commands(ProgressStyle progressStyle) implements CommandLine.IFactory {
+  /**
+   * Builds the commands that show progress with the style decided once, at startup, and the admin
+   * commands' shared options (a mixin, which picocli creates through this factory too) with the
+   * environment and clock.
+   */
+  private record Commands(ProgressStyle progressStyle, Map<String, String> environment, Clock clock)
+      implements CommandLine.IFactory {
     @Override
     public <K> K create(Class<K> type) throws Exception {
       if (type == BenchCommand.class) {
@@ -63,6 +84,9 @@ public final class Main {
       }
       if (type == DemoCommand.class) {
         return type.cast(new DemoCommand(progressStyle));
+      }
+      if (type == AdminOptions.class) {
+        return type.cast(new AdminOptions(environment, clock));
       }
       return CommandLine.defaultFactory().create(type);
     }

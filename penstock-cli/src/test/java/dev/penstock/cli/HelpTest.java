@@ -8,20 +8,45 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import picocli.CommandLine;
 
 /**
- * {@code penstock --help} and every subcommand's: what a user reads first must be clean (picocli
- * prints its format warnings on {@link System#err}, hence the swap of the standard streams), point
- * to documents the user has, and summarise each command in a whole sentence.
+ * {@code penstock --help} and every subcommand's, nested ones ({@code keys create}) included: what
+ * a user reads first must be clean (picocli prints its format warnings on {@link System#err}, hence
+ * the swap of the standard streams), point to documents the user has, and summarise each command in
+ * a whole sentence.
  */
 class HelpTest {
+  /** Every command as its words after {@code penstock}, space-separated; "" for penstock itself. */
   static Stream<String> commands() {
-    return Stream.concat(
-        Stream.of(""), Main.commandLine(ProgressStyle.LINES).getSubcommands().keySet().stream());
+    return Stream.concat(Stream.of(""), below("", Main.commandLine(ProgressStyle.LINES)));
+  }
+
+  private static Stream<String> below(String prefix, CommandLine command) {
+    return command.getSubcommands().entrySet().stream()
+        .flatMap(
+            sub -> {
+              String path = prefix + sub.getKey();
+              return Stream.concat(Stream.of(path), below(path + " ", sub.getValue()));
+            });
+  }
+
+  /** The command line of {@code penstock COMMAND}. */
+  private static CommandLine find(CommandLine root, String command) {
+    CommandLine cli = root;
+    for (String word : words(command)) {
+      cli = cli.getSubcommands().get(word);
+    }
+    return cli;
+  }
+
+  private static List<String> words(String command) {
+    return command.isEmpty() ? List.of() : List.of(command.split(" ", -1));
   }
 
   /** Everything {@code penstock COMMAND --help} prints, on any stream. */
@@ -39,7 +64,9 @@ class HelpTest {
           Main.commandLine(ProgressStyle.LINES)
               .setOut(new PrintWriter(writers, true))
               .setErr(new PrintWriter(writers, true));
-      exitCode = command.isEmpty() ? cli.execute("--help") : cli.execute(command, "--help");
+      List<String> args = new ArrayList<>(words(command));
+      args.add("--help");
+      exitCode = cli.execute(args.toArray(String[]::new));
     } finally {
       System.setOut(out);
       System.setErr(err);
@@ -58,11 +85,8 @@ class HelpTest {
   @ParameterizedTest(name = "penstock {0}")
   @MethodSource("commands")
   void theOneLineSummaryIsACompleteSentence(String command) {
-    CommandLine cli = Main.commandLine(ProgressStyle.LINES);
     CommandLine.Model.CommandSpec spec =
-        command.isEmpty()
-            ? cli.getCommandSpec()
-            : cli.getSubcommands().get(command).getCommandSpec();
+        find(Main.commandLine(ProgressStyle.LINES), command).getCommandSpec();
     String summary = spec.usageMessage().description()[0];
 
     assertThat(summary).matches("[A-Z].*\\.");
