@@ -9,8 +9,8 @@ import org.jspecify.annotations.Nullable;
  * A virtual key as stored: its policy and identity, never the key itself — only a keyed hash of it
  * ({@code HMAC-SHA-256} with the server's secret) and the last four characters, for display.
  *
- * @param id the key's public id ({@code key_} and 24 base62 characters); what reports and the
- *     admin API name it by
+ * @param id the key's public id ({@code key_} and 24 base62 characters); what reports and the admin
+ *     API name it by
  * @param name the operator's name for it (a label in metrics, bounded)
  * @param hash hex HMAC-SHA-256 of the full key under the server secret
  * @param suffix the key's last four characters
