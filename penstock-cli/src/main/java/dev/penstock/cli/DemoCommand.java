@@ -208,7 +208,8 @@ final class DemoCommand implements Callable<Integer> {
     return builder.build();
   }
 
-  private GatewayConfig gatewayConfig(MockServer mock, List<String> poolKeys) {
+  private GatewayConfig gatewayConfig(MockServer mock, List<String> poolKeys)
+      throws java.io.IOException {
     StringBuilder yaml =
         new StringBuilder(
             // One access log line per request would bury the demo's progress line.
@@ -230,7 +231,9 @@ final class DemoCommand implements Callable<Integer> {
               rpm,
               tpm));
     }
-    return new ConfigLoader(Map.<String, String>of()::get).parse(yaml.toString(), "demo");
+    // The demo leaves nothing behind in the working directory: its ledger lives in a temp dir.
+    return new ConfigLoader(Map.<String, String>of()::get)
+        .parse(yaml.toString(), "demo", Files.createTempDirectory("penstock-demo-"));
   }
 
   /** The side-by-side table. */

@@ -7,6 +7,7 @@ import dev.penstock.server.config.ConfigWatcher;
 import dev.penstock.server.config.GatewayConfig;
 import dev.penstock.server.config.Observability;
 import dev.penstock.server.http.GatewayServer;
+import dev.penstock.server.tenant.StorageException;
 import dev.penstock.server.upstream.HelidonUpstreamClient;
 import dev.penstock.server.upstream.JdkUpstreamClient;
 import dev.penstock.server.upstream.PooledHttp1Client;
@@ -77,8 +78,15 @@ final class ServeCommand implements Callable<Integer> {
       return 2;
     }
     LogFormat.apply(gatewayConfig.observability().logFormat(), logFormat);
-    GatewayServer server =
-        GatewayServer.builder(gatewayConfig).upstreamClient(upstreamClient()).start();
+    GatewayServer server;
+    try {
+      server = GatewayServer.builder(gatewayConfig).upstreamClient(upstreamClient()).start();
+    } catch (StorageException e) {
+      // A database another gateway holds, a read-only or corrupt file: say so, never fall back to
+      // an open mode without the keys.
+      System.err.println("penstock: cannot open the storage: " + e.getMessage());
+      return 1;
+    }
     ConfigReloader reloader = new ConfigReloader(config, loader, gatewayConfig, server::reload);
     switch (Sighup.onSignal(() -> reloader.reload("SIGHUP"))) {
       case WAS_IGNORED ->

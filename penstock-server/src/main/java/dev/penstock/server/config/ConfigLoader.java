@@ -6,6 +6,8 @@ import dev.penstock.core.retry.RetryPolicy;
 import dev.penstock.server.config.GatewayConfig.Defaults;
 import dev.penstock.server.config.GatewayConfig.DeploymentConfig;
 import dev.penstock.server.config.GatewayConfig.ModelConfig;
+import dev.penstock.server.tenant.Pricing;
+import dev.penstock.server.tenant.Tenants;
 import java.io.IOException;
 import java.io.StringReader;
 import java.net.URI;
@@ -55,7 +57,17 @@ public final class ConfigLoader {
           "retry",
           "circuit_breaker",
           "metrics",
-          "logging");
+          "logging",
+          "auth",
+          "storage",
+          "pricing",
+          "tenants");
+  private static final Set<String> STORAGE = Set.of("path");
+  private static final Set<String> TENANTS = Set.of("metrics_max_keys");
+
+  /** The embedded database when {@code storage.path} is not set. */
+  public static final String DEFAULT_STORAGE_PATH = "./penstock-data/penstock.db";
+
   private static final Set<String> METRICS = Set.of("enabled");
   private static final Set<String> LOGGING = Set.of("format", "access_log", "log_bodies");
   private static final Set<String> RETRY =
@@ -85,7 +97,8 @@ public final class ConfigLoader {
           "request_body_timeout_ms",
           "keepalive_timeout_ms",
           "max_connections");
-  private static final Set<String> MODEL = Set.of("fallbacks", "deployments");
+  private static final Set<String> MODEL = Set.of("fallbacks", "deployments", "canary");
+  private static final Set<String> CANARY = Set.of("model", "percent");
   private static final Set<String> DEPLOYMENT =
       Set.of(
           "name",
@@ -116,12 +129,25 @@ public final class ConfigLoader {
     this.environment = environment;
   }
 
+  /** Loads a config file; a relative {@code storage.path} is resolved against its directory. */
   public GatewayConfig load(Path file) throws IOException {
-    return parse(Files.readString(file, StandardCharsets.UTF_8), file.toString());
+    Path dir = file.toAbsolutePath().getParent();
+    return parse(
+        Files.readString(file, StandardCharsets.UTF_8),
+        file.toString(),
+        dir == null ? Path.of("").toAbsolutePath() : dir);
   }
 
-  /** Parses configuration text; {@code source} names it in error messages. */
+  /**
+   * Parses configuration text; {@code source} names it in error messages. A relative {@code
+   * storage.path} is resolved against the working directory.
+   */
   public GatewayConfig parse(String text, String source) {
+    return parse(text, source, Path.of("").toAbsolutePath());
+  }
+
+  /** Parses configuration text, resolving a relative {@code storage.path} against {@code base}. */
+  public GatewayConfig parse(String text, String source, Path base) {
     Node root;
     try {
       root = new Yaml(new LoaderOptions()).compose(new StringReader(text));
@@ -131,7 +157,7 @@ public final class ConfigLoader {
     } catch (RuntimeException e) {
       throw new ConfigException(source, List.of("not valid YAML: " + e.getMessage()));
     }
-    Walk walk = new Walk();
+    Walk walk = new Walk(base);
     GatewayConfig config = root == null ? null : walk.top(root);
     if (root == null) {
       walk.problems.add("the file is empty; it needs at least 'models'");
@@ -145,6 +171,11 @@ public final class ConfigLoader {
   /** One pass over the node tree, collecting problems. */
   private final class Walk {
     final List<String> problems = new ArrayList<>();
+    final Path base;
+
+    Walk(Path base) {
+      this.base = base;
+    }
 
     @Nullable GatewayConfig top(Node root) {
       Map<String, Node> fields = fields(root, "", TOP);
@@ -159,13 +190,29 @@ public final class ConfigLoader {
         int colon = listen.lastIndexOf(':');
         host = colon <= 0 ? "" : listen.substring(0, colon).replace("[", "").replace("]", "");
         port = colon < 0 ? -1 : parsePort(listen.substring(colon + 1));
+      }
+      Tenants.Auth auth = Tenants.Auth.AUTO;
+      Node authNode = fields.get("auth");
+      if (authNode != null) {
+        String text = string(authNode, "auth");
+        if ("required".equals(text)) {
+          auth = Tenants.Auth.REQUIRED;
+        } else if (!"auto".equals(text)) {
+          problem(
+              authNode,
+              "auth",
+              "must be auto (virtual keys needed once one exists) or required (always)");
+        }
+      }
+      if (listenNode != null && listen != null) {
         if (host.isEmpty() || port < 0) {
           problem(listenNode, "listen", "must be host:port, e.g. 127.0.0.1:8080");
-        } else if (!isLoopback(host)) {
+        } else if (!isLoopback(host) && auth != Tenants.Auth.REQUIRED) {
           problem(
               listenNode,
               "listen",
-              "open mode (no tenants configured) listens on loopback only; use 127.0.0.1 or ::1");
+              "a gateway that may run in open mode (no virtual keys) listens on loopback only;"
+                  + " use 127.0.0.1 or ::1, or set 'auth: required' to serve other hosts");
         }
       }
       String adminKey =
@@ -197,7 +244,47 @@ public final class ConfigLoader {
           retry,
           retryTimeouts[0],
           breaker,
-          observability(fields.get("metrics"), fields.get("logging")));
+          observability(fields.get("metrics"), fields.get("logging")),
+          new GatewayConfig.Tenancy(
+              auth,
+              storagePath(fields.get("storage")),
+              pricing(fields.get("pricing")),
+              metricsMaxKeys(fields.get("tenants"))));
+    }
+
+    Path storagePath(@Nullable Node node) {
+      String path = DEFAULT_STORAGE_PATH;
+      if (node != null) {
+        Map<String, Node> f = fields(node, "storage.", STORAGE);
+        if (f != null && f.containsKey("path")) {
+          String text = string(f.get("path"), "storage.path");
+          if (text == null || text.isBlank()) {
+            problem(f.get("path"), "storage.path", "must name a file");
+          } else {
+            path = text;
+          }
+        }
+      }
+      try {
+        return base.resolve(path).normalize();
+      } catch (java.nio.file.InvalidPathException e) {
+        problems.add("storage.path: is not a valid path: " + e.getReason());
+        return base.resolve(DEFAULT_STORAGE_PATH).normalize();
+      }
+    }
+
+    int metricsMaxKeys(@Nullable Node node) {
+      if (node == null) {
+        return 100;
+      }
+      Map<String, Node> f = fields(node, "tenants.", TENANTS);
+      return f == null ? 100 : (int) number(f, "metrics_max_keys", "tenants.", 100, 0, 10_000);
+    }
+
+    /** {@code pricing:}: the shipped table, with the configured models' prices over it. */
+    Pricing pricing(@Nullable Node node) {
+      Pricing configured = node == null ? Pricing.NONE : Pricing.parse(node, "pricing", problems);
+      return Pricing.merge(Pricing.defaults(), configured);
     }
 
     Observability observability(@Nullable Node metrics, @Nullable Node logging) {
@@ -241,6 +328,33 @@ public final class ConfigLoader {
       }
       problem(node, prefix + field, "must be true or false");
       return fallback;
+    }
+
+    /** {@code canary: {model, percent}}: a share of a model's traffic sent to another model. */
+    GatewayConfig.@Nullable Canary canary(Node node, String prefix) {
+      Map<String, Node> f = fields(node, prefix, CANARY);
+      if (f == null) {
+        return null;
+      }
+      String model = required(f, "model", prefix, node);
+      double percent = -1;
+      Node percentNode = f.get("percent");
+      if (percentNode == null) {
+        problem(node, prefix + "percent", "is required");
+      } else {
+        String text = string(percentNode, prefix + "percent");
+        try {
+          percent = Double.parseDouble(text == null ? "" : text.trim());
+        } catch (NumberFormatException e) {
+          percent = -1;
+        }
+        if (!(percent >= 0 && percent <= 100)) {
+          problem(percentNode, prefix + "percent", "must be a number from 0 to 100");
+        }
+      }
+      return model == null || !(percent >= 0 && percent <= 100)
+          ? null
+          : new GatewayConfig.Canary(model, percent);
     }
 
     /** The retry policy; {@code onTimeout[0]} receives {@code retry.on_timeout}. */
@@ -352,6 +466,7 @@ public final class ConfigLoader {
       }
       Set<String> deploymentNames = new HashSet<>();
       Map<String, Node> fallbackNodes = new LinkedHashMap<>();
+      Map<String, Node> canaryNodes = new LinkedHashMap<>();
       for (NodeTuple tuple : mapping.getValue()) {
         String name = scalar(tuple.getKeyNode());
         String path = "models." + name;
@@ -395,7 +510,24 @@ public final class ConfigLoader {
             }
           }
         }
-        models.put(name, new ModelConfig(name, fallbacks, deployments));
+        GatewayConfig.Canary canary = null;
+        if (f.containsKey("canary")) {
+          canary = canary(f.get("canary"), path + ".canary.");
+          if (canary != null) {
+            canaryNodes.put(name, f.get("canary"));
+          }
+        }
+        models.put(name, new ModelConfig(name, fallbacks, deployments, canary));
+      }
+      for (ModelConfig m : models.values()) {
+        GatewayConfig.Canary canary = m.canary();
+        if (canary != null
+            && (canary.model().equals(m.name()) || !models.containsKey(canary.model()))) {
+          problem(
+              canaryNodes.getOrDefault(m.name(), mapping),
+              "models." + m.name() + ".canary.model",
+              "'" + canary.model() + "' is not another model of this file");
+        }
       }
       for (ModelConfig m : models.values()) {
         Node fallbacksNode = fallbackNodes.get(m.name());

@@ -3,7 +3,10 @@ package dev.penstock.server.config;
 import dev.penstock.core.health.BreakerPolicy;
 import dev.penstock.core.limit.TpmCharge;
 import dev.penstock.core.retry.RetryPolicy;
+import dev.penstock.server.tenant.Pricing;
+import dev.penstock.server.tenant.Tenants;
 import java.net.URI;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
@@ -17,6 +20,8 @@ import java.util.Map;
  *     ({@code retry.on_timeout}; off by default: the upstream may still be generating, and a retry
  *     would be billed again)
  * @param observability metrics and logging ({@code metrics:}, {@code logging:})
+ * @param tenancy virtual keys, storage and pricing ({@code auth:}, {@code storage:}, {@code
+ *     pricing:}, {@code tenants:})
  */
 public record GatewayConfig(
     String host,
@@ -27,7 +32,8 @@ public record GatewayConfig(
     RetryPolicy retry,
     boolean retryTimeouts,
     BreakerPolicy breaker,
-    Observability observability) {
+    Observability observability,
+    Tenancy tenancy) {
 
   public GatewayConfig {
     models = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(models));
@@ -91,9 +97,34 @@ public record GatewayConfig(
             0);
   }
 
-  /** One public model. */
+  /**
+   * Penstock as a shared gateway (SPEC 8).
+   *
+   * @param auth when {@code /v1} requests need a virtual key
+   * @param storagePath the embedded database ({@code storage.path}; relative paths are resolved
+   *     against the config file's directory)
+   * @param pricing USD per 1M tokens per model: the shipped table overridden by {@code pricing:}
+   * @param metricsMaxKeys the most virtual key names used as metric label values; the rest are
+   *     counted under {@code other}
+   */
+  public record Tenancy(Tenants.Auth auth, Path storagePath, Pricing pricing, int metricsMaxKeys) {}
+
+  /**
+   * A gray release: {@code percent} of a model's traffic goes to {@code model} instead, the same
+   * callers always (sticky per virtual key, or per bearer token in open mode).
+   */
+  public record Canary(String model, double percent) {}
+
+  /**
+   * One public model.
+   *
+   * @param canary a share of its traffic sent to another model, or null
+   */
   public record ModelConfig(
-      String name, List<String> fallbacks, List<DeploymentConfig> deployments) {
+      String name,
+      List<String> fallbacks,
+      List<DeploymentConfig> deployments,
+      @org.jspecify.annotations.Nullable Canary canary) {
     public ModelConfig {
       fallbacks = List.copyOf(fallbacks);
       deployments = List.copyOf(deployments);

@@ -11,6 +11,9 @@ import dev.penstock.server.pipeline.ErrorResponses;
 import dev.penstock.server.pipeline.Pipeline;
 import dev.penstock.server.telemetry.GatewayMetrics;
 import dev.penstock.server.telemetry.Telemetry;
+import dev.penstock.server.tenant.KeyAdmin;
+import dev.penstock.server.tenant.Tenants;
+import dev.penstock.server.tenant.VirtualKey;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Method;
 import io.helidon.webserver.CloseConnectionException;
@@ -60,6 +63,8 @@ final class GatewayRoutes {
   private final BooleanSupplier draining;
   private final BooleanSupplier ready;
   private final SlowRequestGuard guard;
+  private final KeyAdmin keys;
+  private final Tenants tenants;
   private final Map<String, StaticFile> ui = StaticFile.load("dev/penstock/server/ui/", UI_FILES);
 
   GatewayRoutes(
@@ -70,7 +75,8 @@ final class GatewayRoutes {
       InFlight inFlight,
       BooleanSupplier draining,
       BooleanSupplier ready,
-      SlowRequestGuard guard) {
+      SlowRequestGuard guard,
+      Tenants tenants) {
     this.pipeline = pipeline;
     this.admin = admin;
     this.telemetry = telemetry;
@@ -79,6 +85,8 @@ final class GatewayRoutes {
     this.draining = draining;
     this.ready = ready;
     this.guard = guard;
+    this.tenants = tenants;
+    this.keys = new KeyAdmin(tenants);
   }
 
   void register(HttpRouting.Builder routing) {
@@ -88,8 +96,8 @@ final class GatewayRoutes {
       routing.post("/v1" + endpoint.path(), (req, res) -> proxy(endpoint, req, res));
     }
     routing
-        .get("/v1/models", (req, res) -> models(res))
-        .get("/v1/models/{id}", (req, res) -> model(req, res))
+        .get("/v1/models", (req, res) -> authorised(req, res, () -> models(res)))
+        .get("/v1/models/{id}", (req, res) -> authorised(req, res, () -> model(req, res)))
         .get("/health/live", (req, res) -> health(res, true))
         .get("/health/ready", (req, res) -> health(res, ready.getAsBoolean()))
         .get("/metrics", (req, res) -> metrics(res))
@@ -108,6 +116,25 @@ final class GatewayRoutes {
                         admin.act(
                             req.path().pathParameters().get("name"),
                             req.path().pathParameters().get("action"))))
+        .post("/admin/keys", (req, res) -> admin(req, res, () -> created(keys.create(body(req)))))
+        .get("/admin/keys", (req, res) -> admin(req, res, () -> ok(keys.list())))
+        .get("/admin/keys/{id}", (req, res) -> admin(req, res, () -> ok(keys.show(id(req)))))
+        .patch(
+            "/admin/keys/{id}",
+            (req, res) -> admin(req, res, () -> ok(keys.update(id(req), body(req)))))
+        .delete("/admin/keys/{id}", (req, res) -> admin(req, res, () -> ok(keys.revoke(id(req)))))
+        .get(
+            "/admin/usage",
+            (req, res) ->
+                admin(
+                    req,
+                    res,
+                    () ->
+                        ok(
+                            keys.usage(
+                                req.query().first("from").orElse(null),
+                                req.query().first("to").orElse(null),
+                                req.query().first("group_by").orElse(null)))))
         .any(GatewayRoutes::unknownRoute);
   }
 
@@ -161,6 +188,40 @@ final class GatewayRoutes {
     }
   }
 
+  private static AdminApi.Answer ok(ObjectNode body) {
+    return new AdminApi.Answer(200, body);
+  }
+
+  private static AdminApi.Answer created(ObjectNode body) {
+    return new AdminApi.Answer(201, body);
+  }
+
+  private static String id(ServerRequest req) {
+    return req.path().pathParameters().get("id");
+  }
+
+  /** The largest admin request body: a key's policy is a few hundred bytes. */
+  private static final int MAX_ADMIN_BODY = 64 * 1024;
+
+  /** An admin request's body, at most {@link #MAX_ADMIN_BODY} bytes ({@code 413} above). */
+  private static byte[] body(ServerRequest req) {
+    try (java.io.InputStream in = req.content().inputStream()) {
+      byte[] bytes = in.readNBytes(MAX_ADMIN_BODY + 1);
+      if (bytes.length > MAX_ADMIN_BODY) {
+        throw new ApiError(
+            413,
+            "invalid_request_error",
+            "The body is larger than " + MAX_ADMIN_BODY + " bytes.",
+            null,
+            "request_too_large",
+            -1);
+      }
+      return bytes;
+    } catch (java.io.IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   private void admin(ServerRequest req, ServerResponse res, Supplier<AdminApi.Answer> call) {
     try {
       admin.authorise(req.headers().first(HeaderNames.AUTHORIZATION), req.remotePeer().address());
@@ -186,8 +247,39 @@ final class GatewayRoutes {
   private AdminApi.Answer dashboardState() {
     return telemetry
         .dashboard()
-        .map(d -> new AdminApi.Answer(200, d.state()))
+        .map(
+            d -> {
+              ObjectNode state = d.state();
+              keys(state.putArray("keys"), d.perKey());
+              return new AdminApi.Answer(200, state);
+            })
         .orElseThrow(GatewayRoutes::metricsOff);
+  }
+
+  /**
+   * The dashboard's key table: the ten keys that spent most today, with their requests and {@code
+   * 429}s since the gateway started. Names and ids only; never a key.
+   */
+  private void keys(ArrayNode out, Map<String, long[]> counts) {
+    record Row(VirtualKey key, double spent) {}
+    tenants.keys().all().stream()
+        .map(k -> new Row(k, tenants.allowances().spentToday(k.id())))
+        .filter(r -> r.spent() > 0 || counts.containsKey(r.key().id()))
+        .sorted(
+            java.util.Comparator.comparingDouble(Row::spent)
+                .reversed()
+                .thenComparingLong(r -> -counts.getOrDefault(r.key().id(), new long[2])[0]))
+        .limit(10)
+        .forEach(
+            r -> {
+              long[] c = counts.getOrDefault(r.key().id(), new long[2]);
+              ObjectNode row = out.addObject();
+              row.put("id", r.key().id());
+              row.put("name", r.key().name());
+              row.put("spend_usd_today", r.spent());
+              row.put("requests", c[0]);
+              row.put("rate_limited", c[1]);
+            });
   }
 
   /** A new error per answer, as exceptions should be; the path is rare, the allocation free. */
@@ -208,6 +300,21 @@ final class GatewayRoutes {
     res.header(HeaderNames.CONTENT_TYPE, file.contentType());
     res.header(HeaderNames.CACHE_CONTROL, "no-cache");
     res.send(file.bytes());
+  }
+
+  /** Serves a {@code /v1} read once the caller shows a live virtual key, when one is needed. */
+  private void authorised(ServerRequest req, ServerResponse res, Runnable serve) {
+    if (tenants.authRequired()) {
+      String presented =
+          Tenants.presentedKey(
+              req.headers().first(HeaderNames.AUTHORIZATION).orElse(""),
+              req.headers().first(HeaderNames.create("api-key")).orElse(""));
+      if (tenants.keys().authenticate(presented).isEmpty()) {
+        send(res, Tenants.invalidKey());
+        return;
+      }
+    }
+    serve.run();
   }
 
   private void models(ServerResponse res) {

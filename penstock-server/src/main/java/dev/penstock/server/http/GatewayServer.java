@@ -10,11 +10,22 @@ import dev.penstock.server.pipeline.Pipeline;
 import dev.penstock.server.pipeline.ProxyCall;
 import dev.penstock.server.pipeline.RoutingTables;
 import dev.penstock.server.telemetry.Redactor;
+import dev.penstock.server.telemetry.RequestObserver;
 import dev.penstock.server.telemetry.Telemetry;
+import dev.penstock.server.tenant.LedgerObserver;
+import dev.penstock.server.tenant.LedgerWriter;
+import dev.penstock.server.tenant.Storage;
+import dev.penstock.server.tenant.Tenants;
+import dev.penstock.server.tenant.VirtualKeys;
 import dev.penstock.server.upstream.PooledHttp1Client;
 import dev.penstock.server.upstream.UpstreamClient;
 import io.helidon.webserver.WebServer;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -53,6 +64,7 @@ public final class GatewayServer implements AutoCloseable {
   private final InFlight inFlight = new InFlight();
   private volatile boolean draining;
   private final WebServer server;
+  private final Tenants tenants;
   private volatile GatewayConfig config;
 
   /** Builds a gateway; only the configuration is required. */
@@ -73,6 +85,7 @@ public final class GatewayServer implements AutoCloseable {
     private @Nullable UpstreamClient upstreamClient;
     private boolean dispatcher = true;
     private long clientWatchPeriodNanos = CLIENT_WATCH_PERIOD_NANOS;
+    private long keyWindowNanos = 60_000_000_000L;
 
     private Builder(GatewayConfig config) {
       this.config = Objects.requireNonNull(config);
@@ -111,6 +124,15 @@ public final class GatewayServer implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The window a virtual key's own RPM and TPM are counted over: a minute, as providers count.
+     * Tests shorten it, so that a client's retry after a key's {@code 429} succeeds in seconds.
+     */
+    public Builder keyWindow(Duration window) {
+      keyWindowNanos = window.toNanos();
+      return this;
+    }
+
     /** Starts the gateway; it accepts connections when this returns. */
     public GatewayServer start() {
       return new GatewayServer(this);
@@ -120,96 +142,189 @@ public final class GatewayServer implements AutoCloseable {
   private GatewayServer(Builder b) {
     this.config = b.config;
     GatewayConfig initial = b.config;
-    this.admissions = new Admissions(RoutingTables.topology(initial), b.ticker, b.dispatcher);
-    this.client = b.upstreamClient != null ? b.upstreamClient : new PooledHttp1Client();
-    Pipeline.Routing routing = RoutingTables.routing(initial, tokens);
-    Redactor redactor = new Redactor(() -> upstreamKeys(this.config));
-    this.telemetry =
-        new Telemetry(initial.observability(), admissions, b.wallMillis, redactor, version());
-    LongSupplier writeTimeout = () -> this.config.defaults().clientWriteTimeoutMillis() * 1_000_000;
-    this.clientWatch =
-        b.clientWatchPeriodNanos > 0
-            ? ClientWatch.start(b.ticker, writeTimeout, b.clientWatchPeriodNanos)
-            : ClientWatch.manual(b.ticker, writeTimeout);
-    this.pipeline =
-        Pipeline.standard(
-            admissions,
-            client,
-            routing,
-            b.ticker,
-            b.wallMillis,
-            telemetry.observer(),
-            initial.observability().logBodies(),
-            clientWatch,
-            redactor);
-    this.healthChecks = new ActiveHealthChecks(admissions);
-    healthChecks.install(routing.targets().values());
-    admissions.onHealthChange(
-        change ->
-            LOG.warn(
-                "deployment {}: circuit {} -> {}",
-                change.deployment(),
-                change.from().name().toLowerCase(Locale.ROOT),
-                change.to().name().toLowerCase(Locale.ROOT)));
-    admissions.onLeak(
-        r ->
-            LOG.error(
-                "a request ended without settling its reservation on deployment {}; settled now"
-                    + " (penstock_reservations_leaked_total counts these: a bug, please report it)",
-                r.deployment()));
-    if (!ClientSockets.available()) {
+    // First, so that a database another gateway holds, or a corrupt one, stops the start before
+    // anything listens; closed again if anything after it fails.
+    this.tenants = openTenants(initial.tenancy(), b.wallMillis, b.keyWindowNanos);
+    try {
+      this.admissions = new Admissions(RoutingTables.topology(initial), b.ticker, b.dispatcher);
+      this.client = b.upstreamClient != null ? b.upstreamClient : new PooledHttp1Client();
+      Pipeline.Routing routing = RoutingTables.routing(initial, tokens);
+      Redactor redactor = new Redactor(() -> upstreamKeys(this.config));
+      this.telemetry =
+          new Telemetry(
+              initial.observability(),
+              admissions,
+              b.wallMillis,
+              redactor,
+              version(),
+              initial.tenancy().metricsMaxKeys());
+      LongSupplier writeTimeout =
+          () -> this.config.defaults().clientWriteTimeoutMillis() * 1_000_000;
+      this.clientWatch =
+          b.clientWatchPeriodNanos > 0
+              ? ClientWatch.start(b.ticker, writeTimeout, b.clientWatchPeriodNanos)
+              : ClientWatch.manual(b.ticker, writeTimeout);
+      this.pipeline =
+          Pipeline.standard(
+              admissions,
+              client,
+              routing,
+              b.ticker,
+              b.wallMillis,
+              RequestObserver.both(telemetry.observer(), new LedgerObserver(tenants.writer())),
+              initial.observability().logBodies(),
+              clientWatch,
+              redactor,
+              tenants);
+      this.healthChecks = new ActiveHealthChecks(admissions);
+      healthChecks.install(routing.targets().values());
+      admissions.onHealthChange(
+          change ->
+              LOG.warn(
+                  "deployment {}: circuit {} -> {}",
+                  change.deployment(),
+                  change.from().name().toLowerCase(Locale.ROOT),
+                  change.to().name().toLowerCase(Locale.ROOT)));
+      admissions.onLeak(
+          r ->
+              LOG.error(
+                  "a request ended without settling its reservation on deployment {}; settled now"
+                      + " (penstock_reservations_leaked_total counts these: a bug, please report it)",
+                  r.deployment()));
+      if (!ClientSockets.available()) {
+        LOG.info(
+            "clients that leave while their request waits are noticed only when it is answered: {}",
+            ClientSockets.unavailableReason());
+      }
+      this.slowRequests =
+          new SlowRequestGuard(
+              () -> this.config.defaults().requestHeadTimeoutMillis() * 1_000_000,
+              () -> this.config.defaults().requestBodyTimeoutMillis() * 1_000_000);
+      int maxConnections = ConnectionLimit.of(initial.defaults().maxConnections());
+      GatewayRoutes routes =
+          new GatewayRoutes(
+              pipeline,
+              new AdminApi(admissions, () -> this.config.adminKey()),
+              telemetry,
+              () -> this.config,
+              inFlight,
+              () -> draining,
+              this::ready,
+              slowRequests,
+              tenants);
+      this.server =
+          WebServer.builder()
+              .host(initial.host())
+              .port(initial.port())
+              .backlog(8192)
+              .maxTcpConnections(maxConnections)
+              // The body limit is max_body_bytes, enforced (and reloadable) in HelidonExchange.
+              .maxPayloadSize(-1)
+              // Exactly one protocol: with a single candidate Helidon answers a garbled request
+              // line
+              // through the direct handlers; with several it closes the connection without a word.
+              .protocolsDiscoverServices(false)
+              .addProtocol(HttpLimits.http1(slowRequests))
+              .idleConnectionTimeout(Duration.ofMillis(initial.defaults().keepAliveTimeoutMillis()))
+              .idleConnectionPeriod(
+                  Duration.ofMillis(
+                      Math.max(1_000, initial.defaults().keepAliveTimeoutMillis() / 5)))
+              .directHandlers(HttpLimits.directHandlers())
+              .shutdownGracePeriod(Duration.ofSeconds(2)) // Penstock drains first; see close()
+              // Helidon's own hook would stop the server on SIGTERM alongside Penstock's, cutting
+              // every request in flight after its 2 s grace: the launcher's hook calls close().
+              .shutdownHook(false)
+              .connectionOptions(socket -> socket.tcpNoDelay(true))
+              .routing(routes::register)
+              .build()
+              .start();
       LOG.info(
-          "clients that leave while their request waits are noticed only when it is answered: {}",
-          ClientSockets.unavailableReason());
+          "penstock listening on http://{}:{}/v1 with {} models, {} deployments; at most {} client"
+              + " connections (of {} file descriptors)",
+          initial.host(),
+          server.port(),
+          initial.models().size(),
+          initial.models().values().stream().mapToInt(m -> m.deployments().size()).sum(),
+          maxConnections,
+          ConnectionLimit.maxDescriptors());
+      LOG.info(
+          "tenants: {} virtual keys in {}; {}",
+          tenants.keys().all().size(),
+          initial.tenancy().storagePath(),
+          tenants.authRequired()
+              ? "every /v1 request needs a virtual key"
+              : "open mode (no virtual keys yet): loopback callers need none");
+    } catch (RuntimeException e) {
+      closeQuietly(tenants);
+      throw e;
     }
-    this.slowRequests =
-        new SlowRequestGuard(
-            () -> this.config.defaults().requestHeadTimeoutMillis() * 1_000_000,
-            () -> this.config.defaults().requestBodyTimeoutMillis() * 1_000_000);
-    int maxConnections = ConnectionLimit.of(initial.defaults().maxConnections());
-    GatewayRoutes routes =
-        new GatewayRoutes(
-            pipeline,
-            new AdminApi(admissions, () -> this.config.adminKey()),
-            telemetry,
-            () -> this.config,
-            inFlight,
-            () -> draining,
-            this::ready,
-            slowRequests);
-    this.server =
-        WebServer.builder()
-            .host(initial.host())
-            .port(initial.port())
-            .backlog(8192)
-            .maxTcpConnections(maxConnections)
-            // The body limit is max_body_bytes, enforced (and reloadable) in HelidonExchange.
-            .maxPayloadSize(-1)
-            // Exactly one protocol: with a single candidate Helidon answers a garbled request line
-            // through the direct handlers; with several it closes the connection without a word.
-            .protocolsDiscoverServices(false)
-            .addProtocol(HttpLimits.http1(slowRequests))
-            .idleConnectionTimeout(Duration.ofMillis(initial.defaults().keepAliveTimeoutMillis()))
-            .idleConnectionPeriod(
-                Duration.ofMillis(Math.max(1_000, initial.defaults().keepAliveTimeoutMillis() / 5)))
-            .directHandlers(HttpLimits.directHandlers())
-            .shutdownGracePeriod(Duration.ofSeconds(2)) // Penstock drains first; see close()
-            // Helidon's own hook would stop the server on SIGTERM alongside Penstock's, cutting
-            // every request in flight after its 2 s grace: the launcher's hook calls close().
-            .shutdownHook(false)
-            .connectionOptions(socket -> socket.tcpNoDelay(true))
-            .routing(routes::register)
-            .build()
-            .start();
-    LOG.info(
-        "penstock listening on http://{}:{}/v1 with {} models, {} deployments; at most {} client"
-            + " connections (of {} file descriptors)",
-        initial.host(),
-        server.port(),
-        initial.models().size(),
-        initial.models().values().stream().mapToInt(m -> m.deployments().size()).sum(),
-        maxConnections,
-        ConnectionLimit.maxDescriptors());
+  }
+
+  /**
+   * Opens the embedded database and what lives in it. The key secret is {@code
+   * PENSTOCK_KEY_SECRET}, else a file beside the database.
+   */
+  private static Tenants openTenants(
+      GatewayConfig.Tenancy tenancy, LongSupplier wallMillis, long keyWindowNanos) {
+    Clock clock = new MillisClock(wallMillis);
+    Storage storage = Storage.open(tenancy.storagePath());
+    try {
+      Path dir = tenancy.storagePath().toAbsolutePath().getParent();
+      byte[] secret =
+          VirtualKeys.secret(
+              dir == null ? Path.of(".") : dir, System.getenv("PENSTOCK_KEY_SECRET"));
+      VirtualKeys keys = new VirtualKeys(storage.keys(), secret, clock);
+      LedgerWriter writer = new LedgerWriter(storage.ledger(), 500, Duration.ofMillis(50));
+      return new Tenants(
+          keys,
+          storage.ledger(),
+          writer,
+          clock,
+          tenancy.auth(),
+          tenancy.pricing(),
+          storage,
+          keyWindowNanos);
+    } catch (RuntimeException e) {
+      storage.close();
+      throw e;
+    }
+  }
+
+  private static void closeQuietly(AutoCloseable closeable) {
+    try {
+      closeable.close();
+    } catch (Exception e) {
+      LOG.warn("while giving up the start: {}", e.toString());
+    }
+  }
+
+  /** A {@link Clock} on the builder's wall clock, in UTC. */
+  private static final class MillisClock extends Clock {
+    private final LongSupplier millis;
+
+    MillisClock(LongSupplier millis) {
+      this.millis = millis;
+    }
+
+    @Override
+    public ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public Instant instant() {
+      return Instant.ofEpochMilli(millis.getAsLong());
+    }
+  }
+
+  /** Virtual keys, their limits and budgets, pricing and the ledger. */
+  public Tenants tenants() {
+    return tenants;
   }
 
   public int port() {
@@ -252,6 +367,10 @@ public final class GatewayServer implements AutoCloseable {
     pipeline.routing(routing);
     admissions.configure(RoutingTables.topology(next));
     healthChecks.install(routing.targets().values());
+    tenants.reconfigure(next.tenancy().auth(), next.tenancy().pricing());
+    if (!next.tenancy().storagePath().equals(config.tenancy().storagePath())) {
+      LOG.warn("storage.path changed: it takes effect at the next start");
+    }
     config = next;
   }
 
@@ -319,6 +438,7 @@ public final class GatewayServer implements AutoCloseable {
     clientWatch.close();
     slowRequests.close();
     telemetry.close();
+    closeQuietly(tenants); // after the last request: the ledger's writer writes everything out
   }
 
   private static List<String> upstreamKeys(GatewayConfig config) {

@@ -20,4 +20,14 @@ public record OpenAiRequest(
     boolean clientWantsUsage,
     long promptTokens,
     long outputTokens,
-    byte[] body) {}
+    byte[] body) {
+
+  /**
+   * The same request for another public model (a gray release's canary); the body keeps the model
+   * the client named, as each deployment puts its own upstream model into it when it is sent.
+   */
+  public OpenAiRequest withModel(String publicModel) {
+    return new OpenAiRequest(
+        endpoint, publicModel, stream, clientWantsUsage, promptTokens, outputTokens, body);
+  }
+}

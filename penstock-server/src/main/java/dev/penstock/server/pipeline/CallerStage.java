@@ -2,26 +2,64 @@ package dev.penstock.server.pipeline;
 
 import dev.penstock.core.queue.Priority;
 import dev.penstock.server.openai.ApiError;
+import dev.penstock.server.tenant.Tenants;
+import dev.penstock.server.tenant.VirtualKey;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Locale;
+import org.jspecify.annotations.Nullable;
 
 /**
- * Who calls, how urgently, and by when: the tenant, the {@code x-penstock-priority} and the
+ * Who calls, how urgently, and by when: the caller, the {@code x-penstock-priority} and the
  * deadline ({@code x-penstock-timeout-ms}, else the configured default, counted from arrival).
  *
- * <p>In open mode (no virtual keys) the tenant is the caller's bearer token — hashed, so that
- * fairness can tell callers apart without the token ever being kept. Authentication replaces this
- * stage's first job when tenants exist.
+ * <p>Once virtual keys exist (or {@code auth: required}), the caller is the virtual key presented
+ * as {@code Authorization: Bearer pk-...} or {@code api-key: pk-...}: a missing, unknown, revoked
+ * or expired key is refused with {@code 401 invalid_api_key} (the client is not told which), and a
+ * priority above the key's ceiling is lowered to it, not refused. The queue's fairness between
+ * callers then uses the key's id.
+ *
+ * <p>In open mode the caller is the bearer token — hashed, so that fairness can tell callers apart
+ * without the token ever being kept.
  */
 final class CallerStage implements Stage {
+  private final @Nullable Tenants tenants;
+
+  /** Open mode only: no virtual keys. */
+  CallerStage() {
+    this(null);
+  }
+
+  CallerStage(@Nullable Tenants tenants) {
+    this.tenants = tenants;
+  }
+
   @Override
   public void serve(ProxyCall call, Chain chain) throws InterruptedException {
     ClientExchange exchange = call.exchange();
     Priority priority = priority(exchange);
-    String tenant = tenant(exchange);
+    String tenant;
+    Tenants t = tenants;
+    if (t != null && t.authRequired()) {
+      VirtualKey key =
+          t.keys()
+              .authenticate(
+                  Tenants.presentedKey(
+                      exchange.header("Authorization").orElse(""),
+                      exchange.header("api-key").orElse("")))
+              .orElseThrow(Tenants::invalidKey);
+      call.key(key);
+      call.record().key(key.id(), key.name());
+      tenant = key.id();
+      Priority ceiling = Priority.parse(key.maxPriority());
+      if (priority.compareTo(ceiling) < 0) {
+        priority = ceiling; // HIGH < NORMAL < LOW in declaration order: lowered to the ceiling
+      }
+    } else {
+      tenant = tenant(exchange);
+    }
     call.deadlineNanos(call.arrivedNanos() + timeoutMillis(exchange, call.routing()) * 1_000_000);
     call.caller(tenant, priority);
     call.record().caller(tenant, priority.name().toLowerCase(Locale.ROOT));

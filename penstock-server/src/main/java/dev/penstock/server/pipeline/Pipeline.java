@@ -3,10 +3,13 @@ package dev.penstock.server.pipeline;
 import dev.penstock.core.Admission;
 import dev.penstock.core.Admissions;
 import dev.penstock.core.time.Ticker;
+import dev.penstock.server.config.GatewayConfig;
 import dev.penstock.server.openai.Endpoint;
 import dev.penstock.server.openai.RequestReader;
 import dev.penstock.server.telemetry.RequestObserver;
 import dev.penstock.server.telemetry.RequestRecord;
+import dev.penstock.server.tenant.Tenants;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +17,7 @@ import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongSupplier;
 import java.util.function.UnaryOperator;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One proxied request's way, as a chain of {@link Stage}s assembled here, in order:
@@ -24,14 +28,15 @@ import java.util.function.UnaryOperator;
  *   │         │         │         │        │           attempts: send, relay (SSE chunk by chunk),
  *   │         │         │         │        │           retry / fail over / requeue, settle
  *   │         │         │         │        └ a client that leaves or stops reading cancels the call
- *   │         │         │         └ body, validation, served model, token estimate
- *   │         │         └ tenant, priority, deadline (authentication goes here)
+ *   │         │         │         └ body, validation, served model, token estimate; then
+ *   │         │         │           tenant: allowed models, the key's RPM/TPM and budget, cost
+ *   │         │         └ caller (virtual key, 401), priority, deadline
  *   │         └ every exception becomes the client's answer (OpenAI's error shape), or silence
  *   └ the observers hear of the request once, when it ends
  * </pre>
  *
- * <p>Later capabilities add stages (tenant limits and budgets after {@code read}, the cache before
- * {@code upstream}) instead of editing a long method. See docs/concurrency.md for the threads.
+ * <p>Later capabilities add stages (the cache before {@code upstream}) instead of editing a long
+ * method. See docs/concurrency.md for the threads.
  *
  * <p>Threading: {@link #handle} runs on the request's own virtual thread and blocks (parks) while
  * waiting for capacity and while reading the upstream. The routing table is swapped atomically on
@@ -48,6 +53,7 @@ public final class Pipeline {
    *
    * @param retryTimeouts whether an attempt that timed out after reaching its upstream is retried
    * @param maxAnswerBytes the largest non-streamed upstream answer read
+   * @param canaries per public model, the share of its traffic sent to another model
    */
   public record Routing(
       Map<String, UpstreamTarget> targets,
@@ -55,7 +61,8 @@ public final class Pipeline {
       RequestReader reader,
       long defaultTimeoutMillis,
       boolean retryTimeouts,
-      long maxAnswerBytes) {}
+      long maxAnswerBytes,
+      Map<String, GatewayConfig.Canary> canaries) {}
 
   private Pipeline(Routing routing, Ticker ticker, LongSupplier wallMillis, List<Stage> stages) {
     this.routing = routing;
@@ -71,6 +78,7 @@ public final class Pipeline {
    * @param keepBodies whether request bodies go into the record ({@code logging.log_bodies})
    * @param watch watches clients while their requests are served
    * @param redact removes upstream keys from what an upstream's error carries to the client
+   * @param tenants virtual keys, their limits and budgets, and pricing; null for none (tests)
    */
   public static Pipeline standard(
       Admissions admissions,
@@ -81,27 +89,29 @@ public final class Pipeline {
       RequestObserver observer,
       boolean keepBodies,
       ClientWatch watch,
-      UnaryOperator<String> redact) {
+      UnaryOperator<String> redact,
+      @Nullable Tenants tenants) {
     Pipeline[] self = new Pipeline[1];
-    Pipeline pipeline =
-        new Pipeline(
-            routing,
+    List<Stage> stages = new ArrayList<>();
+    stages.add(new RecordStage(observer, ticker));
+    stages.add(new AnswerStage());
+    stages.add(new CallerStage(tenants));
+    stages.add(new ReadStage(keepBodies));
+    if (tenants != null) {
+      stages.add(new TenantStage(tenants, ticker));
+    }
+    stages.add(new CanaryStage());
+    stages.add(new WatchStage(watch));
+    stages.add(
+        new UpstreamStage(
+            admissions,
+            client,
             ticker,
             wallMillis,
-            List.of(
-                new RecordStage(observer, ticker),
-                new AnswerStage(),
-                new CallerStage(),
-                new ReadStage(keepBodies),
-                new WatchStage(watch),
-                new UpstreamStage(
-                    admissions,
-                    client,
-                    ticker,
-                    wallMillis,
-                    observer,
-                    () -> self[0].routing,
-                    new ErrorRedaction(redact))));
+            observer,
+            () -> self[0].routing,
+            new ErrorRedaction(redact)));
+    Pipeline pipeline = new Pipeline(routing, ticker, wallMillis, stages);
     self[0] = pipeline;
     return pipeline;
   }

@@ -6,6 +6,7 @@ import dev.penstock.core.queue.Priority;
 import dev.penstock.server.openai.Endpoint;
 import dev.penstock.server.openai.OpenAiRequest;
 import dev.penstock.server.telemetry.RequestRecord;
+import dev.penstock.server.tenant.VirtualKey;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
@@ -37,6 +38,8 @@ public final class ProxyCall {
   private long queueNanos;
   private @Nullable String deployment;
   private final Map<String, String> upstreamHeaders = new LinkedHashMap<>(4);
+  private final Map<String, String> callerHeaders = new LinkedHashMap<>(8);
+  private @Nullable VirtualKey key;
 
   ProxyCall(
       String id,
@@ -122,6 +125,23 @@ public final class ProxyCall {
     this.priority = priority;
   }
 
+  /** The virtual key the request was made with; null in open mode. Set by the caller stage. */
+  public @Nullable VirtualKey key() {
+    return key;
+  }
+
+  void key(VirtualKey value) {
+    key = value;
+  }
+
+  /**
+   * A header about the caller's own standing ({@code x-ratelimit-*} of its virtual key), sent on
+   * the answer whatever it is, after the upstream's.
+   */
+  void callerHeader(String name, String value) {
+    callerHeaders.put(name, value);
+  }
+
   public String tenant() {
     return tenant;
   }
@@ -180,6 +200,7 @@ public final class ProxyCall {
     headers.put("x-penstock-attempts", Integer.toString(attempts));
     headers.put("x-penstock-queue-ms", Long.toString(queueNanos / 1_000_000));
     headers.putAll(upstreamHeaders);
+    headers.putAll(callerHeaders);
     return headers;
   }
 }

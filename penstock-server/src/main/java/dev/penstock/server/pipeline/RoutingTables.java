@@ -56,6 +56,17 @@ public final class RoutingTables {
         new RequestReader(tokens, config.defaults().maxOutputTokens()),
         config.defaults().timeoutMillis(),
         config.retryTimeouts(),
-        config.defaults().maxAnswerBytes());
+        config.defaults().maxAnswerBytes(),
+        canaries(config));
+  }
+
+  private static Map<String, GatewayConfig.Canary> canaries(GatewayConfig config) {
+    Map<String, GatewayConfig.Canary> canaries = new java.util.HashMap<>();
+    for (GatewayConfig.ModelConfig model : config.models().values()) {
+      if (model.canary() != null && model.canary().percent() > 0) {
+        canaries.put(model.name(), model.canary());
+      }
+    }
+    return Map.copyOf(canaries);
   }
 }

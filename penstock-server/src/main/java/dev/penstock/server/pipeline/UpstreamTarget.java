@@ -76,6 +76,11 @@ public final class UpstreamTarget {
     return config.name();
   }
 
+  /** The model name the upstream knows (the price of a request may be set for it). */
+  public String upstreamModel() {
+    return config.upstreamModel();
+  }
+
   /** How often to check this deployment actively, in milliseconds; 0 = never. */
   public long healthCheckIntervalMillis() {
     return config.healthCheckIntervalMillis();

@@ -51,6 +51,7 @@ public final class Dashboard implements RequestObserver {
   private final Second[] ring = new Second[SECONDS];
   private final ArrayDeque<ObjectNode> errors = new ArrayDeque<>();
   private final Map<String, long[]> perDeployment = new HashMap<>();
+  private final Map<String, long[]> perKey = new HashMap<>();
   private long requests;
   private long errorCount;
   private long tokensIn;
@@ -146,6 +147,11 @@ public final class Dashboard implements RequestObserver {
       if (r.rejectedReason() != null) {
         rejected++;
       }
+      if (!r.keyId().isEmpty() && (perKey.containsKey(r.keyId()) || perKey.size() < MAX_KEYS)) {
+        long[] counts = perKey.computeIfAbsent(r.keyId(), k -> new long[2]);
+        counts[0]++;
+        counts[1] += r.status() == 429 ? 1 : 0;
+      }
       if (!r.deployment().isEmpty()) {
         long[] counts = perDeployment.computeIfAbsent(r.deployment(), d -> new long[2]);
         counts[0]++;
@@ -157,6 +163,24 @@ public final class Dashboard implements RequestObserver {
           errors.removeLast();
         }
       }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** The most virtual keys counted per key (requests and 429s since start). */
+  static final int MAX_KEYS = 10_000;
+
+  /**
+   * Requests and {@code 429}s per virtual key id since the gateway started (for the dashboard's key
+   * table): {@code [requests, 429s]}.
+   */
+  public Map<String, long[]> perKey() {
+    lock.lock();
+    try {
+      Map<String, long[]> copy = new HashMap<>();
+      perKey.forEach((k, v) -> copy.put(k, v.clone()));
+      return copy;
     } finally {
       lock.unlock();
     }

@@ -101,6 +101,18 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
   private final Map<String, Timer> firstTokens = new ConcurrentHashMap<>();
   private final Map<ModelKey, Timer> queueWaits = new ConcurrentHashMap<>();
   private final Timer overhead;
+  private final Map<KeyLabel, Counter> keyRequests = new ConcurrentHashMap<>();
+  private final Map<String, Counter> keyCosts = new ConcurrentHashMap<>();
+  private final Map<String, Counter> modelCosts = new ConcurrentHashMap<>();
+  private final Map<String, Counter> unpriced = new ConcurrentHashMap<>();
+  private final java.util.Set<String> keyNames = ConcurrentHashMap.newKeySet();
+  private final int maxKeyLabels;
+
+  private record KeyLabel(String key, String statusClass) {}
+
+  /** The label of key names beyond {@code tenants.metrics_max_keys}. */
+  static final String OTHER_KEYS = "other";
+
   private final List<PoolGauge> poolGauges = new ArrayList<>();
 
   /** A per-deployment gauge, its rows refreshed from each scrape's snapshot. */
@@ -112,7 +124,17 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
    * @param leakedReservations how many reservations their requests left unsettled (0 but for bugs)
    */
   public GatewayMetrics(Supplier<PoolSnapshot> pool, LongSupplier leakedReservations) {
+    this(pool, leakedReservations, 100);
+  }
+
+  /**
+   * @param maxKeyLabels the most virtual key names used as label values; later names count as
+   *     {@code other} (a label per key would let key creation grow the series without bound)
+   */
+  public GatewayMetrics(
+      Supplier<PoolSnapshot> pool, LongSupplier leakedReservations, int maxKeyLabels) {
     this.pool = pool;
+    this.maxKeyLabels = maxKeyLabels;
     FunctionCounter.builder(
             "penstock.reservations.leaked", leakedReservations, leaks -> (double) leaks.getAsLong())
         .description(
@@ -323,6 +345,61 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
     if (reason != null) {
       rejected.computeIfAbsent(new ModelKey(model, reason), this::rejectedCounter).increment();
     }
+    double cost = r.costUsd();
+    if (cost > 0) {
+      modelCosts.computeIfAbsent(model, this::modelCostCounter).increment(cost);
+    } else if (!r.priced() && r.promptTokens() > 0) {
+      unpriced.computeIfAbsent(model, this::unpricedCounter).increment();
+    }
+    if (!r.keyName().isEmpty()) {
+      String key = keyLabel(r.keyName());
+      keyRequests
+          .computeIfAbsent(new KeyLabel(key, statusClass(r.status())), this::keyRequestCounter)
+          .increment();
+      if (cost > 0) {
+        keyCosts.computeIfAbsent(key, this::keyCostCounter).increment(cost);
+      }
+    }
+  }
+
+  /** The key's name as a label value, or {@code other} once the cap is reached. */
+  private String keyLabel(String name) {
+    if (keyNames.contains(name)) {
+      return name;
+    }
+    if (keyNames.size() < maxKeyLabels) {
+      keyNames.add(name); // a race may admit a few past the cap: bounded all the same
+      return name;
+    }
+    return OTHER_KEYS;
+  }
+
+  private Counter keyRequestCounter(KeyLabel k) {
+    return Counter.builder("penstock.key.requests")
+        .description("Requests per virtual key (by name), by status class")
+        .tags("key", k.key(), "status_class", k.statusClass())
+        .register(registry);
+  }
+
+  private Counter keyCostCounter(String key) {
+    return Counter.builder("penstock.key.cost.usd")
+        .description("What each virtual key's requests cost, in USD, from the pricing table")
+        .tags("key", key)
+        .register(registry);
+  }
+
+  private Counter modelCostCounter(String model) {
+    return Counter.builder("penstock.cost.usd")
+        .description("What requests cost, in USD, from the pricing table")
+        .tags("model", model)
+        .register(registry);
+  }
+
+  private Counter unpricedCounter(String model) {
+    return Counter.builder("penstock.unpriced.requests")
+        .description("Requests for a model without a price: charged 0")
+        .tags("model", model)
+        .register(registry);
   }
 
   /** The Prometheus text exposition, with the pool's gauges as of now. */

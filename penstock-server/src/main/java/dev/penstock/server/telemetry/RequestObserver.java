@@ -15,6 +15,29 @@ public interface RequestObserver {
   /** The request ended; {@code record} is complete and is not changed afterwards. */
   void completed(RequestRecord record);
 
+  /** Tells {@code first}, then {@code second}. */
+  static RequestObserver both(RequestObserver first, RequestObserver second) {
+    return new RequestObserver() {
+      @Override
+      public void retried(String deployment, RetryReason reason) {
+        first.retried(deployment, reason);
+        second.retried(deployment, reason);
+      }
+
+      @Override
+      public void upstreamRateLimited(String deployment) {
+        first.upstreamRateLimited(deployment);
+        second.upstreamRateLimited(deployment);
+      }
+
+      @Override
+      public void completed(RequestRecord record) {
+        first.completed(record);
+        second.completed(record);
+      }
+    };
+  }
+
   /** Observes nothing: metrics and logging off. */
   RequestObserver NONE =
       new RequestObserver() {

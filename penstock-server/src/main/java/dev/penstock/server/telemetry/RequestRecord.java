@@ -33,6 +33,10 @@ public final class RequestRecord {
   private long promptTokens = -1;
   private long completionTokens = -1;
   private long cachedTokens;
+  private String keyId = "";
+  private String keyName = "";
+  private double costUsd;
+  private boolean priced = true;
   private long queueNanos;
   private long upstreamNanos;
   private long firstByteNanos = -1;
@@ -58,6 +62,21 @@ public final class RequestRecord {
   public void caller(String tenant, String priority) {
     this.tenant = tenant;
     this.priority = priority;
+  }
+
+  /** The virtual key the request was made with (not called in open mode). */
+  public void key(String id, String name) {
+    this.keyId = id;
+    this.keyName = name;
+  }
+
+  /**
+   * What the request cost, from the pricing table and its real usage; {@code priced} is false when
+   * the table has no price for its model (then it cost 0).
+   */
+  public void cost(double usd, boolean priced) {
+    this.costUsd = usd;
+    this.priced = priced;
   }
 
   /** An attempt starts on {@code deployment}. */
@@ -121,6 +140,25 @@ public final class RequestRecord {
   }
 
   // ---- read by observers
+
+  /** The virtual key's id, or {@code ""} in open mode. */
+  public String keyId() {
+    return keyId;
+  }
+
+  /** The virtual key's name, or {@code ""} in open mode. */
+  public String keyName() {
+    return keyName;
+  }
+
+  public double costUsd() {
+    return costUsd;
+  }
+
+  /** False when the pricing table had no price for the request's model. */
+  public boolean priced() {
+    return priced;
+  }
 
   public String requestId() {
     return requestId;

@@ -29,11 +29,12 @@ public final class Telemetry implements AutoCloseable {
       Admissions admissions,
       LongSupplier wallMillis,
       UnaryOperator<String> redact,
-      String version) {
+      String version,
+      int maxKeyLabels) {
     Supplier<PoolSnapshot> pool = () -> PoolSnapshot.take(admissions);
     List<RequestObserver> observers = new ArrayList<>();
     if (settings.metrics()) {
-      metrics = new GatewayMetrics(pool, admissions::leakedReservations);
+      metrics = new GatewayMetrics(pool, admissions::leakedReservations, maxKeyLabels);
       dashboard = new Dashboard(wallMillis, pool, redact, version);
       observers.add(metrics);
       observers.add(dashboard);

@@ -15,6 +15,7 @@
  *     totals: { requests, errors, error_rate, tokens_in, tokens_out, upstream_429, retries, rejected },
  *     series: [{ t (epoch s), requests, errors, tokens, latency_mean_ms, latency_p95_ms,
  *                queue_wait_p95_ms, queue_depth }],          // one per second, oldest first, <= 300
+ *     keys: [{ id, name, spend_usd_today, requests, rate_limited }],
  *     recent_errors: [{ time_ms, request_id, model, deployment, status, code, message }] }
  *
  * Auth: with an admin key configured the state needs "Authorization: Bearer <key>". The key comes
@@ -244,6 +245,7 @@ function render(state) {
   renderTiles(state, series);
   renderDeployments(list(state.deployments));
   renderCharts(series, state);
+  renderKeys(list(state.keys));
   renderErrors(list(state.recent_errors));
 }
 
@@ -368,6 +370,21 @@ function deploymentRow(d) {
     numberCell(fmtCount(d.requests_total)),
     numberCell(fmtCount(d.errors_total)));
   return row;
+}
+
+function renderKeys(keys) {
+  const rows = keys.filter(Boolean).map((k) => {
+    const row = el('tr');
+    row.dataset.keyRow = '';
+    row.append(
+      el('td', 'name', str(k.name) || '—'),
+      el('td', 'mono', str(k.id)),
+      numberCell(`$${num(k.spend_usd_today).toFixed(4)}`),
+      numberCell(fmtCount(num(k.requests))),
+      el('td', `num ${num(k.rate_limited) > 0 ? 'status-429' : ''}`, fmtCount(num(k.rate_limited))));
+    return row;
+  });
+  $('keys').replaceChildren(...(rows.length > 0 ? rows : [emptyRow('No virtual keys in use', 5)]));
 }
 
 function renderErrors(errors) {

@@ -104,7 +104,8 @@ class ConfigLoaderTest {
             e ->
                 assertThat(((ConfigException) e).problems())
                     .contains(
-                        "listen (line 1): open mode (no tenants configured) listens on loopback only; use 127.0.0.1 or ::1",
+                        "listen (line 1): a gateway that may run in open mode (no virtual keys) listens on loopback"
+                            + " only; use 127.0.0.1 or ::1, or set 'auth: required' to serve other hosts",
                         "models.gpt-5.deployments[0].rmp (line 11): unknown field; known: api_key, api_version, base_url, connect_timeout_ms, first_byte_timeout_ms, health_check_interval_ms, max_concurrency, name, priority, provider, read_timeout_ms, rpm, tpm, tpm_charge, upstream_model, weight",
                         "models.gpt-5.deployments[0].base_url (line 7): must be an http(s) URL such as https://api.openai.com/v1",
                         "models.gpt-5.deployments[0].api_key (line 8): environment variable MISSING_KEY is not set (and no ${MISSING_KEY:-default} is given)",
@@ -269,5 +270,84 @@ class ConfigLoaderTest {
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("api_key (line 4): contains a control character")
         .hasMessageNotContaining("sk-real");
+  }
+
+  private static final String ONE_MODEL =
+      """
+      models:
+        gpt-5:
+          deployments:
+            - {name: a, base_url: "http://127.0.0.1:9/v1", api_key: k, rpm: 1, tpm: 1}
+        gpt-5.1:
+          deployments:
+            - {name: b, base_url: "http://127.0.0.1:9/v1", api_key: k, rpm: 1, tpm: 1}
+      """;
+
+  @Test
+  void tenancyDefaultsAndSettings() {
+    GatewayConfig plain = loader.parse(ONE_MODEL, "t.yaml", java.nio.file.Path.of("/srv/penstock"));
+    assertThat(plain.tenancy().auth()).isEqualTo(dev.penstock.server.tenant.Tenants.Auth.AUTO);
+    assertThat(plain.tenancy().storagePath())
+        .isEqualTo(java.nio.file.Path.of("/srv/penstock/penstock-data/penstock.db"));
+    assertThat(plain.tenancy().metricsMaxKeys()).isEqualTo(100);
+    assertThat(plain.tenancy().pricing().priced("gpt-5", "gpt-5")).isTrue();
+    assertThat(plain.models().get("gpt-5").canary()).isNull();
+
+    GatewayConfig shared =
+        loader.parse(
+            """
+            listen: 0.0.0.0:8080
+            auth: required
+            storage: {path: /var/lib/penstock/db.sqlite}
+            tenants: {metrics_max_keys: 7}
+            pricing:
+              gpt-5: {input_per_1m: 2, output_per_1m: 8}
+            """
+                + ONE_MODEL.replace(
+                    "  gpt-5:\n", "  gpt-5:\n    canary: {model: gpt-5.1, percent: 12.5}\n"),
+            "t.yaml",
+            java.nio.file.Path.of("/srv"));
+    assertThat(shared.host()).isEqualTo("0.0.0.0");
+    assertThat(shared.tenancy().auth()).isEqualTo(dev.penstock.server.tenant.Tenants.Auth.REQUIRED);
+    assertThat(shared.tenancy().storagePath())
+        .isEqualTo(java.nio.file.Path.of("/var/lib/penstock/db.sqlite"));
+    assertThat(shared.tenancy().metricsMaxKeys()).isEqualTo(7);
+    assertThat(shared.tenancy().pricing().cost("gpt-5", "gpt-5", 1_000_000, 0, 1_000_000))
+        .isEqualTo(10.0);
+    assertThat(shared.models().get("gpt-5").canary())
+        .isEqualTo(new GatewayConfig.Canary("gpt-5.1", 12.5));
+  }
+
+  @Test
+  void badTenancySettingsAreReportedWithTheirPaths() {
+    assertThatThrownBy(
+            () ->
+                loader.parse(
+                    """
+                    auth: sometimes
+                    storage: {path: "", colour: red}
+                    tenants: {metrics_max_keys: -1}
+                    pricing:
+                      gpt-5: {input_per_1m: -2, output_per_1m: 8}
+                    """
+                        + ONE_MODEL.replace(
+                            "  gpt-5:\n", "  gpt-5:\n    canary: {model: nowhere, percent: 101}\n"),
+                    "bad.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("auth (line 1): must be auto")
+        .hasMessageContaining("storage.colour (line 2): unknown field")
+        .hasMessageContaining("storage.path (line 2): must name a file")
+        .hasMessageContaining("tenants.metrics_max_keys (line 3)")
+        .hasMessageContaining("pricing.gpt-5.input_per_1m (line 5)")
+        .hasMessageContaining(
+            "models.gpt-5.canary.percent (line 8): must be a number from 0 to 100");
+    assertThatThrownBy(
+            () ->
+                loader.parse(
+                    ONE_MODEL.replace(
+                        "  gpt-5:\n", "  gpt-5:\n    canary: {model: nowhere, percent: 5}\n"),
+                    "bad.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("models.gpt-5.canary.model (line 3): 'nowhere' is not another model");
   }
 }

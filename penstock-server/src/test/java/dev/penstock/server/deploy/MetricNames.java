@@ -21,7 +21,11 @@ public final class MetricNames {
           "penstock_upstream_rate_limited_total",
           "penstock_retries_total",
           "penstock_rejected_total",
-          "penstock_reservations_leaked_total");
+          "penstock_reservations_leaked_total",
+          "penstock_cost_usd_total",
+          "penstock_unpriced_requests_total",
+          "penstock_key_requests_total",
+          "penstock_key_cost_usd_total");
 
   /** Histogram base names; each is exposed as {@code _bucket}, {@code _sum} and {@code _count}. */
   public static final Set<String> HISTOGRAMS =

@@ -39,7 +39,7 @@ final class PipelineHarness implements AutoCloseable {
   /** A routing table that routes nothing, for serving stages directly. */
   static final Pipeline.Routing NO_ROUTES =
       new Pipeline.Routing(
-          Map.of(), Set.of(), new RequestReader(TOKENS, 16), 60_000, false, 1 << 20);
+          Map.of(), Set.of(), new RequestReader(TOKENS, 16), 60_000, false, 1 << 20, Map.of());
 
   /**
    * Model {@code gpt-4o} on deployment {@code a}, and {@code b} behind it (priority 1: used only
@@ -109,7 +109,8 @@ final class PipelineHarness implements AutoCloseable {
             false,
             watch,
             new dev.penstock.server.telemetry.Redactor(
-                () -> java.util.List.of("sk-test-a", "sk-test-b")));
+                () -> java.util.List.of("sk-test-a", "sk-test-b")),
+            null);
   }
 
   /** A chat call as {@link Pipeline#handle} makes one, for serving stages directly. */

@@ -205,7 +205,14 @@ class TelemetryEndToEndTest {
     assertThat(exposed)
         .containsAll(
             MetricNames.EXPOSED.stream()
-                .filter(n -> !n.contains("rate_limited") && !n.contains("rejected"))
+                // Not here: refusals, upstream 429s, virtual keys (this gateway has none) and
+                // models without a price.
+                .filter(
+                    n ->
+                        !n.contains("rate_limited")
+                            && !n.contains("rejected")
+                            && !n.startsWith("penstock_key_")
+                            && !n.contains("unpriced"))
                 .toList());
     assertThat(metrics.has("process_cpu_usage")).isTrue();
 

@@ -92,9 +92,17 @@ public final class GatewayFixture implements AutoCloseable {
     return yaml.replace("${MOCK_AZURE}", mock.azureEndpoint()).replace("${MOCK}", mock.baseUrl());
   }
 
-  /** Parses gateway YAML with an empty environment. */
+  /**
+   * Parses gateway YAML with an empty environment; a relative {@code storage.path} (the default one
+   * too) lands in a new temporary directory, so that no two gateways share a database.
+   */
   public static GatewayConfig parse(String yaml) {
-    return new ConfigLoader(Map.<String, String>of()::get).parse(yaml, "test.yaml");
+    try {
+      return new ConfigLoader(Map.<String, String>of()::get)
+          .parse(yaml, "test.yaml", java.nio.file.Files.createTempDirectory("penstock-test-"));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   public MockServer mock() {
@@ -175,6 +183,10 @@ public final class GatewayFixture implements AutoCloseable {
     }
     if (admissions.leakedReservations() != 0) {
       left.add(admissions.leakedReservations() + " reservations leaked");
+    }
+    int holds = gateway.tenants().allowances().openHolds();
+    if (holds != 0) {
+      left.add(holds + " budget holds open");
     }
     if (!left.isEmpty()) {
       throw new AssertionError("the gateway is not idle after " + IDLE_WAIT + ": " + left);

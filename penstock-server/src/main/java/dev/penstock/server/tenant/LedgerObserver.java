@@ -1,0 +1,48 @@
+package dev.penstock.server.tenant;
+
+import dev.penstock.server.telemetry.RequestObserver;
+import dev.penstock.server.telemetry.RequestRecord;
+import dev.penstock.server.telemetry.RetryReason;
+
+/**
+ * Writes one ledger line per request when it ends, handed to the {@link LedgerWriter}'s queue: the
+ * request's thread never waits for the database.
+ */
+public final class LedgerObserver implements RequestObserver {
+  private final LedgerWriter writer;
+
+  public LedgerObserver(LedgerWriter writer) {
+    this.writer = writer;
+  }
+
+  @Override
+  public void retried(String deployment, RetryReason reason) {}
+
+  @Override
+  public void upstreamRateLimited(String deployment) {}
+
+  @Override
+  public void completed(RequestRecord r) {
+    writer.record(entry(r));
+  }
+
+  /** The ledger line of a finished request. */
+  static LedgerEntry entry(RequestRecord r) {
+    return new LedgerEntry(
+        r.startWallMillis(),
+        r.requestId(),
+        r.keyId(),
+        r.model(),
+        r.deployment(),
+        r.priority(),
+        r.status(),
+        Math.max(0, r.promptTokens()),
+        r.cachedTokens(),
+        Math.max(0, r.completionTokens()),
+        r.costUsd(),
+        r.queueNanos() / 1_000_000,
+        r.totalNanos() / 1_000_000,
+        r.attempts(),
+        "");
+  }
+}
