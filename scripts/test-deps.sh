@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond a JDK, when it is missing: promtool (Debian's prometheus
 # package) for MonitoringAssetsTest, Chromium and playwright-core (npm ci) for
-# DashboardBrowserTest. As root with apt-get it installs them; otherwise it says what is missing
-# (those tests then fail and name it, unless PENSTOCK_SKIP_PROMTOOL=1 / PENSTOCK_SKIP_BROWSER=1).
+# DashboardBrowserTest, node and the OpenAI Node SDK (npm ci) for NodeSdkTenantsTest. As root with
+# apt-get it installs them; otherwise it says what is missing (those tests then fail and name it,
+# unless PENSTOCK_SKIP_PROMTOOL=1 / PENSTOCK_SKIP_BROWSER=1 / PENSTOCK_SKIP_NODE_SDK=1).
 #
 # Another apt-get or dpkg (unattended-upgrades, a parallel job) may hold apt's locks: then this
 # waits for them, up to PENSTOCK_APT_LOCK_WAIT seconds (default 600), saying so every 30 s, and
@@ -71,5 +72,14 @@ if command -v npm >/dev/null; then
     || [ "$ui/package-lock.json" -nt "$ui/node_modules/.package-lock.json" ]; then
     echo "test-deps: npm ci in penstock-server/src/test/ui (playwright-core)" >&2
     (cd "$ui" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  fi
+fi
+
+node_sdk="$root/penstock-server/src/test/node-sdk"
+if command -v npm >/dev/null; then
+  if [ ! -d "$node_sdk/node_modules/openai" ] \
+    || [ "$node_sdk/package-lock.json" -nt "$node_sdk/node_modules/.package-lock.json" ]; then
+    echo "test-deps: npm ci in penstock-server/src/test/node-sdk (openai)" >&2
+    (cd "$node_sdk" && npm ci --no-audit --no-fund --loglevel=error >&2)
   fi
 fi
