@@ -8,8 +8,11 @@
 #   4. the cost of instrumentation: Penstock at a fixed 2,000 req/s with metrics, dashboard and
 #      the JSON access log on, with metrics only, and with all off, in turn, ROUNDS (default 2)
 #      times
+#   5. the cost of tenants: Penstock at a fixed 2,000 req/s in open mode, then with a virtual key
+#      that has its own RPM/TPM and a daily budget (auth, limits, budget hold; both write the
+#      ledger), ROUNDS times
 #
-# SECTIONS="4" runs only some of them (default "1 2 3 4").
+# SECTIONS="4" runs only some of them (default "1 2 3 4"; 5 only when asked).
 #
 # The system under test (nginx proxy or Penstock) is pinned to one core with taskset; the load
 # generator and the upstream share the other. Needs root or the packages already installed:
@@ -129,8 +132,9 @@ wrk_run() { # name url conns -> "req/s p50 p99"
 }
 
 bench_run() { # name base-url -> "p50ms p99ms ok"
+  # shellcheck disable=SC2086 # KEY_ARGS is "--key VALUE" or empty
   taskset -c $load_core "$root/bin/penstock" bench --url "$2" --rate 2000/s --duration "$duration" --warmup "${3:-20s}" \
-    --prompt-tokens 8 --max-tokens 16 --max-inflight 1000 --quiet --json >"$out/bench-$1.json" 2>"$out/bench-$1.err" || true
+    ${KEY_ARGS:-} --prompt-tokens 8 --max-tokens 16 --max-inflight 1000 --quiet --json >"$out/bench-$1.json" 2>"$out/bench-$1.err" || true
   python3 - "$out/bench-$1.json" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -194,6 +198,36 @@ for round in $(seq 1 "$rounds"); do
     if [ "$mode" = on ]; then
       echo "  access log lines written: $(grep -c penstock.access "$work/gw-$port.log" || true)" | tee -a "$out/summary.txt"
     fi
+    port=$((port + 1))
+  done
+done
+fi
+
+if [[ $sections == *" 5 "* ]]; then
+echo | tee -a "$out/summary.txt"
+echo "== 5. tenants' cost: fixed 2,000 req/s, $duration each, pooled client" | tee -a "$out/summary.txt"
+echo "   open: no virtual key (the ledger still records every request);" | tee -a "$out/summary.txt"
+echo "   keyed: a virtual key with its own RPM/TPM and a daily budget (auth + limits + budget hold + ledger)" \
+  | tee -a "$out/summary.txt"
+printf '%-26s %10s %10s %12s\n' "penstock" "p50 ms" "p99 ms" "ok/sent" | tee -a "$out/summary.txt"
+pricing_yaml=$'admin_key: adm-overhead-0123456789\npricing:\n  gpt-4o-mini: {input_per_1m: 0.15, output_per_1m: 0.6}'
+for round in $(seq 1 "$rounds"); do
+  for mode in open keyed; do
+    start_penstock pooled $port http://127.0.0.1:18480/v1 "$pricing_yaml"
+    key_args=()
+    if [ "$mode" = keyed ]; then
+      key=$(curl -s -X POST -H 'Authorization: Bearer adm-overhead-0123456789' \
+        -H 'Content-Type: application/json' "http://127.0.0.1:$port/admin/keys" \
+        -d '{"name": "bench", "rpm": 100000000, "tpm": 100000000000, "budget_usd_daily": 1000000}' \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["key"])')
+      key_args=(--key "$key")
+    fi
+    read -r p50 p99 ok < <(KEY_ARGS="${key_args[*]:-}" bench_run "penstock-tenants-$mode-$round" "http://127.0.0.1:$port/v1" "$warmup")
+    printf '%-26s %10s %10s %12s\n' "$mode (run $round)" "$p50" "$p99" "$ok" | tee -a "$out/summary.txt"
+    rows=$(curl -s -H 'Authorization: Bearer adm-overhead-0123456789' \
+      "http://127.0.0.1:$port/admin/usage?group_by=model" | python3 -c 'import json, sys; print(sum(r["requests"] for r in json.load(sys.stdin)["data"]))')
+    echo "  ledger rows: $rows" | tee -a "$out/summary.txt"
+    kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
     port=$((port + 1))
   done
 done

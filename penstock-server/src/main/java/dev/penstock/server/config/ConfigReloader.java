@@ -143,6 +143,15 @@ public final class ConfigReloader {
     } else if (!before.adminKey().equals(after.adminKey())) {
       changes.add("admin_key changed");
     }
+    if (before.tenancy().auth() != after.tenancy().auth()) {
+      changes.add("auth: " + after.tenancy().auth().name().toLowerCase(java.util.Locale.ROOT));
+    }
+    if (!before.tenancy().pricing().prices().equals(after.tenancy().pricing().prices())) {
+      changes.add("pricing changed");
+    }
+    if (before.tenancy().metricsMaxKeys() != after.tenancy().metricsMaxKeys()) {
+      changes.add("tenants.metrics_max_keys changed (takes effect after a restart)");
+    }
     if (!before.defaults().equals(after.defaults())
         || !before.retry().equals(after.retry())
         || before.retryTimeouts() != after.retryTimeouts()

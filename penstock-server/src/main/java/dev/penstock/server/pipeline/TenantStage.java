@@ -82,12 +82,13 @@ final class TenantStage implements Stage {
         throw new ApiError(
             429,
             "budget_exceeded",
-            String.format(
-                Locale.ROOT,
-                "This key's %s budget of $%.2f is used up ($%.4f spent).",
-                result.refusedBy(),
-                result.budgetUsd(),
-                result.spentUsd()),
+            "This key's "
+                + result.refusedBy()
+                + " budget of $"
+                + usd(result.budgetUsd())
+                + " is used up ($"
+                + usd(result.spentUsd())
+                + " spent).",
             null,
             "budget_exceeded",
             -1);
@@ -190,6 +191,17 @@ final class TenantStage implements Stage {
         null,
         "rate_limit_exceeded",
         waitMillis);
+  }
+
+  /** Dollars as people read them: cents, or two significant digits for less than a cent. */
+  static String usd(double amount) {
+    if (amount == 0 || Math.abs(amount) >= 0.01) {
+      return String.format(Locale.ROOT, "%.2f", amount);
+    }
+    return new java.math.BigDecimal(amount)
+        .round(new java.math.MathContext(2))
+        .stripTrailingZeros()
+        .toPlainString();
   }
 
   /** A duration as OpenAI writes it in its headers and messages: {@code 1m2.5s}, {@code 120ms}. */

@@ -121,7 +121,21 @@ public final class KeyAdmin {
     } catch (IllegalArgumentException e) {
       throw bad("'group_by' must be key, model, day or deployment.", "group_by");
     }
-    tenants.writer().flush(); // a report right after requests includes them
+    try {
+      // A report right after requests includes them; a failing store does not hang the report.
+      if (!tenants.writer().flush(java.time.Duration.ofSeconds(5))) {
+        throw new ApiError(
+            503,
+            "server_error",
+            "The usage ledger is not being written (see the gateway's log); try again later.",
+            null,
+            "ledger_unavailable",
+            5_000);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ApiError(503, "server_error", "Interrupted.", null, "shutting_down", 1_000);
+    }
     List<UsageRow> rows = tenants.ledger().report(start.toEpochMilli(), end.toEpochMilli(), group);
     ObjectNode root = JsonNodeFactory.instance.objectNode();
     root.put("object", "list");

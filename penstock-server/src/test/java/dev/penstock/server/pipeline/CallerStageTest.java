@@ -135,4 +135,68 @@ class CallerStageTest {
                     .proceed(call))
         .isInstanceOfSatisfying(ApiError.class, e -> assertThat(e.status()).isEqualTo(400));
   }
+
+  @Test
+  void aKeysPriorityCeilingLowersWhatItAsksForAndItsIdIsTheTenant(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    dev.penstock.server.tenant.Storage storage =
+        dev.penstock.server.tenant.Storage.open(dir.resolve("p.db"));
+    java.time.Clock clock = java.time.Clock.systemUTC();
+    dev.penstock.server.tenant.Tenants tenants =
+        new dev.penstock.server.tenant.Tenants(
+            new dev.penstock.server.tenant.VirtualKeys(
+                storage.keys(),
+                "s".repeat(32).getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                clock),
+            storage.ledger(),
+            new dev.penstock.server.tenant.LedgerWriter(storage.ledger()),
+            clock,
+            dev.penstock.server.tenant.Tenants.Auth.AUTO,
+            dev.penstock.server.tenant.Pricing.NONE,
+            storage,
+            60_000_000_000L);
+    try {
+      dev.penstock.server.tenant.VirtualKeys.Created low =
+          tenants
+              .keys()
+              .create(
+                  new dev.penstock.server.tenant.VirtualKey(
+                      "",
+                      "batch-jobs",
+                      "",
+                      "",
+                      List.of(),
+                      0,
+                      0,
+                      "low",
+                      0,
+                      0,
+                      null,
+                      java.util.Map.of(),
+                      java.time.Instant.EPOCH,
+                      null));
+      for (String asked : List.of("high", "normal", "low")) {
+        ProxyCall call =
+            PipelineHarness.call(
+                RecordingExchange.chat("gpt-4o", false)
+                    .header("Authorization", "Bearer " + low.key())
+                    .header("x-penstock-priority", asked),
+                h.routing(),
+                0);
+        new Chain(List.of(new CallerStage(tenants), (c, chain) -> {}), 0).proceed(call);
+        assertThat(call.priority()).as("asked %s", asked).isEqualTo(Priority.LOW);
+        assertThat(call.tenant()).isEqualTo(low.record().id());
+        assertThat(call.key()).isNotNull();
+      }
+      ProxyCall stranger =
+          PipelineHarness.call(RecordingExchange.chat("gpt-4o", false), h.routing(), 0);
+      assertThatThrownBy(
+              () ->
+                  new Chain(List.of(new CallerStage(tenants), (c, chain) -> {}), 0)
+                      .proceed(stranger))
+          .isInstanceOfSatisfying(ApiError.class, e -> assertThat(e.status()).isEqualTo(401));
+    } finally {
+      tenants.close();
+    }
+  }
 }
