@@ -158,6 +158,10 @@ public final class GatewayServer implements AutoCloseable {
               redactor,
               version(),
               initial.tenancy().metricsMaxKeys());
+      telemetry
+          .metrics()
+          .ifPresent(
+              m -> m.bindLedger(tenants.writer()::rowsWritten, tenants.writer()::rowsPending));
       LongSupplier writeTimeout =
           () -> this.config.defaults().clientWriteTimeoutMillis() * 1_000_000;
       this.clientWatch =

@@ -362,6 +362,21 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
     }
   }
 
+  /**
+   * The usage ledger's writer: rows committed, and rows waiting to be (a number that only grows
+   * means the database is failing; the log says why).
+   */
+  public void bindLedger(LongSupplier rowsWritten, LongSupplier rowsPending) {
+    FunctionCounter.builder(
+            "penstock.ledger.rows.written", rowsWritten, rows -> (double) rows.getAsLong())
+        .description("Usage ledger rows committed to the database")
+        .register(registry);
+    io.micrometer.core.instrument.Gauge.builder(
+            "penstock.ledger.rows.pending", rowsPending, rows -> (double) rows.getAsLong())
+        .description("Usage ledger rows recorded but not yet committed")
+        .register(registry);
+  }
+
   /** The key's name as a label value, or {@code other} once the cap is reached. */
   private String keyLabel(String name) {
     if (keyNames.contains(name)) {

@@ -25,7 +25,8 @@ public final class MetricNames {
           "penstock_cost_usd_total",
           "penstock_unpriced_requests_total",
           "penstock_key_requests_total",
-          "penstock_key_cost_usd_total");
+          "penstock_key_cost_usd_total",
+          "penstock_ledger_rows_written_total");
 
   /** Histogram base names; each is exposed as {@code _bucket}, {@code _sum} and {@code _count}. */
   public static final Set<String> HISTOGRAMS =
@@ -49,7 +50,8 @@ public final class MetricNames {
           "penstock_deployment_cooldown_seconds",
           "penstock_deployment_upstream_remaining_requests",
           "penstock_deployment_upstream_remaining_tokens",
-          "penstock_queue_depth");
+          "penstock_queue_depth",
+          "penstock_ledger_rows_pending");
 
   /** Every name a scrape may carry: counters, gauges and the three series of each histogram. */
   public static final Set<String> EXPOSED =
