@@ -24,8 +24,9 @@ import org.sqlite.SQLiteConfig;
  * StorageException} that says why and names the file, a database it must not use: one in use by
  * another Penstock ({@link ProcessLock}) or locked by another process's write transaction (a {@code
  * BEGIN IMMEDIATE} with a short busy timeout), a read-only file or directory, a file that is not a
- * SQLite database or fails {@code PRAGMA quick_check}, or one whose schema is newer than this
- * binary knows ({@link Migrations}). Then it brings the schema up to date.
+ * SQLite database or fails {@code PRAGMA quick_check} (up to {@link #FULL_CHECK_MAX_BYTES}), or one
+ * whose schema is newer than this binary knows ({@link Migrations}). Then it brings the schema up
+ * to date.
  *
  * <h2>Connections</h2>
  *
@@ -39,6 +40,11 @@ import org.sqlite.SQLiteConfig;
  * fail after it.
  */
 public final class Storage implements AutoCloseable {
+  /** The largest database checked in full ({@code PRAGMA quick_check}) at every start. */
+  static final long FULL_CHECK_MAX_BYTES = 256L * 1024 * 1024;
+
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Storage.class);
+
   /** How long opening waits for another process's write transaction before calling it locked. */
   private static final int OPEN_BUSY_TIMEOUT_MS = 250;
 
@@ -149,6 +155,20 @@ public final class Storage implements AutoCloseable {
     execute(connection, "PRAGMA foreign_keys = ON");
     execute(connection, "BEGIN IMMEDIATE");
     execute(connection, "COMMIT");
+    long pages = queryLong(connection, "PRAGMA page_count");
+    long pageSize = queryLong(connection, "PRAGMA page_size");
+    if (pages * pageSize > FULL_CHECK_MAX_BYTES) {
+      // A quick check reads every page: ~0.35 s per 100 MB, minutes for a ledger of months. A
+      // damaged header or schema is refused all the same (opening, the migrations, and the keys,
+      // read whole at start, would fail); damage deep in old ledger pages shows when a report
+      // reads them.
+      LOG.info(
+          "{}: {} MB, larger than {} MB: the full integrity check at start is skipped",
+          prefix.replace("Cannot open the database", "database"),
+          pages * pageSize / 1_000_000,
+          FULL_CHECK_MAX_BYTES / 1_000_000);
+      return;
+    }
     // At most three problems: enough to tell, and a badly damaged file stops the check early.
     String check = queryString(connection, "PRAGMA quick_check(3)");
     if (!"ok".equals(check)) {
@@ -163,6 +183,13 @@ public final class Storage implements AutoCloseable {
   private static void execute(Connection connection, String sql) throws SQLException {
     try (Statement statement = connection.createStatement()) {
       statement.execute(sql);
+    }
+  }
+
+  private static long queryLong(Connection connection, String sql) throws SQLException {
+    try (Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery(sql)) {
+      return rows.next() ? rows.getLong(1) : 0;
     }
   }
 
