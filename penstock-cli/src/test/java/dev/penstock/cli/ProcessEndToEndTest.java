@@ -1,5 +1,10 @@
 package dev.penstock.cli;
 
+import static dev.penstock.cli.PenstockProcesses.EXIT;
+import static dev.penstock.cli.PenstockProcesses.LINE;
+import static dev.penstock.cli.PenstockProcesses.READY;
+import static dev.penstock.cli.PenstockProcesses.REQUEST;
+import static dev.penstock.cli.PenstockProcesses.request;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -14,7 +19,7 @@ import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import com.openai.models.embeddings.EmbeddingCreateParams;
 import com.openai.models.models.Model;
-import java.io.BufferedReader;
+import dev.penstock.cli.PenstockProcesses.Child;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -24,7 +29,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,11 +37,8 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
@@ -51,140 +52,25 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("e2e")
 class ProcessEndToEndTest {
   /*
-   * Addresses
-   * ---------
-   * Every child binds port 0 and prints the address it got (the mock's banner line, serve's
-   * "penstock gateway at" line), which the test reads from its output: a port picked here, closed,
-   * and passed to a child could be taken by any other process in between. The one address that
-   * must refuse connections is a socket this JVM binds and never listens on: a connection to it is
-   * refused, and no other process can bind that port while the test holds it.
-   *
-   * Waits
-   * -----
-   * Every wait has a bound (READY, LINE, EXIT, REQUEST); a failure says what was awaited and shows
-   * everything the child printed.
+   * Addresses and waits: see PenstockProcesses. The one address that must refuse connections is a
+   * socket this JVM binds and never listens on: a connection to it is refused, and no other process
+   * can bind that port while the test holds it.
    */
-  private static final Duration READY = Duration.ofSeconds(60);
-  private static final Duration LINE = Duration.ofSeconds(30);
-  private static final Duration EXIT = Duration.ofSeconds(20);
-  private static final Duration REQUEST = Duration.ofSeconds(30);
-
-  /** The first base URL in a ready line, e.g. {@code http://127.0.0.1:41234/v1}. */
-  private static final Pattern BASE_URL = Pattern.compile("http://[^\\s,]+/v1");
-
-  private final List<Child> children = new ArrayList<>();
+  private final PenstockProcesses processes = new PenstockProcesses();
   private final List<Closeable> held = new ArrayList<>();
 
   @TempDir Path dir;
 
-  /** A penstock process and everything it has printed, stdout and stderr merged. */
-  private static final class Child {
-    /** Put after the last line; no child prints a NUL. */
-    private static final String END = "\u0000end of output";
-
-    final Process process;
-    private final LinkedBlockingQueue<String> unread = new LinkedBlockingQueue<>();
-
-    // Appended by the pump thread while the test reads it: StringBuffer's locking is wanted.
-    @SuppressWarnings("JdkObsolete")
-    private final StringBuffer transcript = new StringBuffer();
-
-    Child(Process process) {
-      this.process = process;
-      Thread.ofVirtual().name("output of " + process.pid()).start(this::pump);
-    }
-
-    private void pump() {
-      try (BufferedReader output = process.inputReader(StandardCharsets.UTF_8)) {
-        for (String line = output.readLine(); line != null; line = output.readLine()) {
-          transcript.append(line).append('\n');
-          unread.add(line);
-        }
-      } catch (IOException e) {
-        transcript.append("(output unreadable: ").append(e).append(")\n");
-      } finally {
-        unread.add(END);
-      }
-    }
-
-    /** Waits at most {@code timeout} for the next line that contains {@code text}. */
-    String awaitLine(String text, Duration timeout) throws InterruptedException {
-      long deadline = System.nanoTime() + timeout.toNanos();
-      while (true) {
-        String line = unread.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
-        if (line == null) {
-          throw failure("no line containing '" + text + "' within " + timeout);
-        }
-        if (line.equals(END)) {
-          unread.add(END); // for any later wait
-          throw failure("output ended before a line containing '" + text + "'");
-        }
-        if (line.contains(text)) {
-          return line;
-        }
-      }
-    }
-
-    /** The base URL in the next line that contains {@code text}, as the child printed it. */
-    String awaitBaseUrl(String text, Duration timeout) throws InterruptedException {
-      String line = awaitLine(text, timeout);
-      Matcher url = BASE_URL.matcher(line);
-      if (!url.find()) {
-        throw failure("no http://HOST:PORT/v1 address in '" + line + "'");
-      }
-      return url.group();
-    }
-
-    /** Waits at most {@code timeout} for the child to exit, and returns all it printed. */
-    String awaitExit(Duration timeout) throws InterruptedException {
-      long deadline = System.nanoTime() + timeout.toNanos();
-      if (!process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
-        throw failure("still running after " + timeout);
-      }
-      // The pump may still be reading the last lines.
-      for (String line = ""; !line.equals(END); ) {
-        line = unread.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
-        if (line == null) {
-          throw failure("exited, but its output did not end within " + timeout);
-        }
-      }
-      return transcript.toString();
-    }
-
-    AssertionError failure(String what) {
-      return new AssertionError(
-          "penstock (pid " + process.pid() + "): " + what + "; its output:\n" + transcript);
-    }
-  }
-
-  /** Starts {@code penstock ARGS} in its own JVM. */
   private Child start(String... args) throws IOException {
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    // What bin/penstock's jar manifest grants: the client watch peeks at client sockets.
-    command.add("--add-exports=java.base/sun.nio.ch=ALL-UNNAMED");
-    command.add("--enable-native-access=ALL-UNNAMED");
-    command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
-    command.add(Main.class.getName());
-    command.addAll(List.of(args));
-    Child child = new Child(new ProcessBuilder(command).redirectErrorStream(true).start());
-    children.add(child);
-    return child;
+    return processes.start(args);
   }
 
-  /** Starts {@code penstock mock ARGS} on a port of its choice; returns its base URL. */
   private String mock(String... args) throws Exception {
-    List<String> command = new ArrayList<>(List.of("mock"));
-    command.addAll(List.of(args));
-    return start(command.toArray(String[]::new)).awaitBaseUrl("penstock mock:", READY);
+    return processes.mock(args);
   }
 
-  /** Starts {@code penstock serve ARGS}; the config says {@code listen: 127.0.0.1:0}. */
   private Child serve(String... args) throws Exception {
-    List<String> command = new ArrayList<>(List.of("serve"));
-    command.addAll(List.of(args));
-    return start(command.toArray(String[]::new));
+    return processes.serve(args);
   }
 
   /**
@@ -207,18 +93,9 @@ class ProcessEndToEndTest {
         .build();
   }
 
-  private static HttpRequest.Builder request(String url) {
-    return HttpRequest.newBuilder(URI.create(url)).timeout(REQUEST);
-  }
-
   @AfterEach
   void stop() throws Exception {
-    for (Child child : children) {
-      child.process.destroy();
-      if (!child.process.waitFor(EXIT.toSeconds(), TimeUnit.SECONDS)) {
-        child.process.destroyForcibly().waitFor(EXIT.toSeconds(), TimeUnit.SECONDS);
-      }
-    }
+    processes.stopAll();
     for (Closeable resource : held) {
       resource.close();
     }
@@ -500,9 +377,7 @@ class ProcessEndToEndTest {
     Files.writeString(
         config, head + deployment.formatted("one", mock) + deployment.formatted("two", mock));
 
-    Process hup = new ProcessBuilder("kill", "-HUP", Long.toString(gateway.process.pid())).start();
-    assertThat(hup.waitFor(EXIT.toSeconds(), TimeUnit.SECONDS)).as("kill exited").isTrue();
-    assertThat(hup.exitValue()).isZero();
+    PenstockProcesses.signal(gateway, "HUP");
     assertThat(gateway.awaitLine("config reload (SIGHUP)", LINE))
         .contains("applied deployments added: two");
     try (HttpClient http = HttpClient.newHttpClient()) {
@@ -598,9 +473,8 @@ class ProcessEndToEndTest {
         });
   }
 
-  private void sigterm(Child child) throws Exception {
-    Process term = new ProcessBuilder("kill", "-TERM", Long.toString(child.process.pid())).start();
-    assertThat(term.waitFor(EXIT.toSeconds(), TimeUnit.SECONDS)).as("kill exited").isTrue();
+  private static void sigterm(Child child) throws Exception {
+    PenstockProcesses.signal(child, "TERM");
   }
 
   /**
@@ -688,15 +562,9 @@ class ProcessEndToEndTest {
         """);
     List<String> command = new ArrayList<>();
     command.add("nohup");
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.add("--add-exports=java.base/sun.nio.ch=ALL-UNNAMED");
-    command.add("--enable-native-access=ALL-UNNAMED");
-    command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
-    command.add(Main.class.getName());
+    command.addAll(PenstockProcesses.javaCommand());
     command.addAll(List.of("serve", "--no-watch", "--config", config.toString()));
-    Child child = new Child(new ProcessBuilder(command).redirectErrorStream(true).start());
-    children.add(child);
+    Child child = processes.start(new ProcessBuilder(command));
     assertThat(child.awaitLine("SIGHUP", READY)).contains("SIGHUP is ignored");
   }
 
@@ -726,9 +594,7 @@ class ProcessEndToEndTest {
                 .formatted(javaBin)
             + " --enable-native-access=ALL-UNNAMED -cp '%s' %s serve --no-watch --config '%s'"
                 .formatted(System.getProperty("java.class.path"), Main.class.getName(), config);
-    Child gateway =
-        new Child(new ProcessBuilder("bash", "-c", launch).redirectErrorStream(true).start());
-    children.add(gateway);
+    Child gateway = processes.start(new ProcessBuilder("bash", "-c", launch));
     String url = gateway.awaitBaseUrl("penstock gateway at", READY);
     URI address = URI.create(url);
 

@@ -4,22 +4,29 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
 import java.math.BigDecimal;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 
 /**
  * A usage report as the admin API answers it ({@code GET /admin/usage}), printed as a table with a
- * totals row, or as CSV.
+ * totals row, or as CSV. Grouped by key, the gateway names each key beside its id ({@code name}):
+ * the table shows it in a column after the id; the CSV keeps its documented columns.
  *
  * @param groupBy what the rows are: {@code key}, {@code model}, {@code day} or {@code deployment}
  * @param from the period's start, as the gateway resolved it
  * @param to the period's end
  */
 record UsageReport(String groupBy, String from, String to, List<Row> rows) {
-  /** One group's totals. */
+  /**
+   * One group's totals.
+   *
+   * @param name the key's name when grouped by key and the gateway gave one, else {@code ""}
+   */
   record Row(
       String group,
+      String name,
       long requests,
       long inputTokens,
       long cachedTokens,
@@ -28,6 +35,7 @@ record UsageReport(String groupBy, String from, String to, List<Row> rows) {
     Row plus(Row other) {
       return new Row(
           group,
+          name,
           requests + other.requests,
           inputTokens + other.inputTokens,
           cachedTokens + other.cachedTokens,
@@ -48,6 +56,7 @@ record UsageReport(String groupBy, String from, String to, List<Row> rows) {
                 rows.add(
                     new Row(
                         Objects.requireNonNullElse(Formats.text(row, "group"), ""),
+                        Objects.requireNonNullElse(Formats.text(row, "name"), ""),
                         row.path("requests").asLong(0),
                         row.path("input_tokens").asLong(0),
                         row.path("cached_tokens").asLong(0),
@@ -61,7 +70,7 @@ record UsageReport(String groupBy, String from, String to, List<Row> rows) {
   }
 
   Row total() {
-    Row total = new Row("total", 0, 0, 0, 0, BigDecimal.ZERO);
+    Row total = new Row("total", "", 0, 0, 0, 0, BigDecimal.ZERO);
     for (Row row : rows) {
       total = total.plus(row);
     }
@@ -75,35 +84,32 @@ record UsageReport(String groupBy, String from, String to, List<Row> rows) {
       out.flush();
       return;
     }
-    TextTable table =
-        new TextTable(
-            List.of(
-                groupBy.toUpperCase(Locale.ROOT),
-                "REQUESTS",
-                "INPUT TOKENS",
-                "CACHED TOKENS",
-                "OUTPUT TOKENS",
-                "COST"),
-            false,
-            true,
-            true,
-            true,
-            true,
-            true);
-    rows.forEach(row -> table.row(cells(row)));
-    table.rule().row(cells(total()));
+    boolean named = rows.stream().anyMatch(row -> !row.name().isEmpty());
+    List<String> headers = new ArrayList<>(List.of(groupBy.toUpperCase(Locale.ROOT)));
+    if (named) {
+      headers.add("NAME");
+    }
+    headers.addAll(List.of("REQUESTS", "INPUT TOKENS", "CACHED TOKENS", "OUTPUT TOKENS", "COST"));
+    boolean[] rightAligned = new boolean[headers.size()];
+    Arrays.fill(rightAligned, named ? 2 : 1, rightAligned.length, true);
+    TextTable table = new TextTable(headers, rightAligned);
+    rows.forEach(row -> table.row(cells(row, named)));
+    table.rule().row(cells(total(), named));
     table.print(out);
   }
 
-  private static String[] cells(Row row) {
-    return new String[] {
-      row.group(),
-      Formats.count(row.requests()),
-      Formats.count(row.inputTokens()),
-      Formats.count(row.cachedTokens()),
-      Formats.count(row.outputTokens()),
-      Formats.usd(row.costUsd())
-    };
+  private static String[] cells(Row row, boolean named) {
+    List<String> cells = new ArrayList<>();
+    cells.add(row.group());
+    if (named) {
+      cells.add(row.name());
+    }
+    cells.add(Formats.count(row.requests()));
+    cells.add(Formats.count(row.inputTokens()));
+    cells.add(Formats.count(row.cachedTokens()));
+    cells.add(Formats.count(row.outputTokens()));
+    cells.add(Formats.usd(row.costUsd()));
+    return cells.toArray(String[]::new);
   }
 
   /**

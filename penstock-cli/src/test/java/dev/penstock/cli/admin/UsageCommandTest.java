@@ -118,6 +118,40 @@ class UsageCommandTest {
   }
 
   @Test
+  void byKeyTheTableShowsEachKeysNameBesideItsId() {
+    server.answer(
+        "GET",
+        "/admin/usage",
+        200,
+        """
+        {"object":"list","group_by":"key","from":"2026-12-01T00:00:00Z",\
+        "to":"2026-12-14T10:15:30Z","data":[\
+        {"group":"key_2Fg5hJk8Lm1Np4Qr7St0Uv3W","name":"nightly-batch","requests":3,\
+        "input_tokens":30,"cached_tokens":0,"output_tokens":12,"cost_usd":0.0001},\
+        {"group":"key_7Hq2mXw9Lp4Rt8Vn3Bc6Zs1D","name":"team-a","requests":1200,\
+        "input_tokens":350000,"cached_tokens":0,"output_tokens":90000,"cost_usd":1.3}]}""");
+
+    Run table = usage();
+    Run csv = usage("--csv");
+
+    assertThat(table.out())
+        .isEqualTo(
+            """
+            Usage by key from 2026-12-01T00:00:00Z to 2026-12-14T10:15:30Z
+
+            KEY                           NAME           REQUESTS  INPUT TOKENS  CACHED TOKENS  OUTPUT TOKENS     COST
+            key_2Fg5hJk8Lm1Np4Qr7St0Uv3W  nightly-batch         3            30              0             12  $0.0001
+            key_7Hq2mXw9Lp4Rt8Vn3Bc6Zs1D  team-a            1,200       350,000              0         90,000    $1.30
+            ----------------------------  -------------  --------  ------------  -------------  -------------  -------
+            total                                           1,203       350,030              0         90,012  $1.3001
+            """);
+    // The CSV keeps its documented columns: scripts read them by position.
+    assertThat(csv.out())
+        .startsWith("key,requests,input_tokens,cached_tokens,output_tokens,cost_usd\n")
+        .contains("key_7Hq2mXw9Lp4Rt8Vn3Bc6Zs1D,1200,350000,0,90000,1.3\n");
+  }
+
+  @Test
   void anEmptyPeriodSaysSo() {
     server.answer(
         "GET",

@@ -13,13 +13,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 import org.jspecify.annotations.Nullable;
 
 /**
  * Virtual keys in the {@code virtual_keys} table. Instants are stored as epoch milliseconds (what a
  * key's times need; finer parts are dropped); the models and metadata as JSON text, so that the
- * table keeps one row per key on SQLite and PostgreSQL alike.
+ * table keeps one row per key on SQLite and PostgreSQL alike. The metadata's pairs keep their order
+ * (a JSON object's, read back into an ordered map).
  *
  * <p>Thread-safe: changes go through the writer connection, lookups through the reader.
  */
@@ -48,7 +48,7 @@ final class SqlKeyRepository implements KeyRepository {
   @Override
   public void insert(VirtualKey key) {
     String models = json(key.models());
-    String metadata = json(new TreeMap<>(key.metadata()));
+    String metadata = json(key.metadata());
     writer.write(
         "storing key " + key.id(),
         connection -> {
@@ -99,7 +99,7 @@ final class SqlKeyRepository implements KeyRepository {
   @Override
   public void update(VirtualKey key) {
     String models = json(key.models());
-    String metadata = json(new TreeMap<>(key.metadata()));
+    String metadata = json(key.metadata());
     int updated =
         writer.write(
             "updating key " + key.id(),

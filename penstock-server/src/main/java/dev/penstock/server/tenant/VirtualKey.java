@@ -1,6 +1,8 @@
 package dev.penstock.server.tenant;
 
 import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.jspecify.annotations.Nullable;
@@ -22,7 +24,8 @@ import org.jspecify.annotations.Nullable;
  * @param budgetUsdDaily the most it may spend in a UTC day, 0 = no budget
  * @param budgetUsdMonthly the most it may spend in a UTC calendar month, 0 = no budget
  * @param expiresAt when it stops working, or null for never
- * @param metadata the operator's free-form string pairs
+ * @param metadata the operator's free-form string pairs, in the order they were given (the admin
+ *     API and {@code penstock keys show} list them so, before and after a restart)
  * @param createdAt when it was created
  * @param revokedAt when it was revoked, or null while it is live
  */
@@ -43,7 +46,8 @@ public record VirtualKey(
     @Nullable Instant revokedAt) {
   public VirtualKey {
     models = List.copyOf(models);
-    metadata = Map.copyOf(metadata);
+    // Not Map.copyOf: its iteration order changes from one JVM to the next.
+    metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
   }
 
   /** Whether it may be used at {@code now}: not revoked and not expired. */

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -55,6 +56,34 @@ class SqlKeyRepositoryTest {
     keys.insert(key);
     assertThat(keys.find("key_1")).contains(key);
     assertThat(keys.find("key_2")).isEmpty();
+  }
+
+  @Test
+  void metadataKeepsTheOrderItWasGivenIn() {
+    Map<String, String> metadata = new LinkedHashMap<>();
+    metadata.put("zone", "eu");
+    metadata.put("team", "ml");
+    metadata.put("env", "prod");
+    VirtualKey given = key("key_1", "hash-1");
+    keys.insert(
+        new VirtualKey(
+            given.id(),
+            given.name(),
+            given.hash(),
+            given.suffix(),
+            given.models(),
+            given.rpm(),
+            given.tpm(),
+            given.maxPriority(),
+            given.budgetUsdDaily(),
+            given.budgetUsdMonthly(),
+            given.expiresAt(),
+            metadata,
+            given.createdAt(),
+            given.revokedAt()));
+
+    assertThat(keys.find("key_1").orElseThrow().metadata().keySet())
+        .containsExactly("zone", "team", "env");
   }
 
   @Test
