@@ -76,7 +76,7 @@ final class TenantStage implements Stage {
           tenants.allowances().hold(key, worstCase(tenants.pricing(), request));
       if (result.hold() == null) {
         if (sequence >= 0) {
-          tenants.allowances().cancelTokens(key.id(), sequence);
+          tenants.allowances().cancelCharge(key.id(), sequence);
         }
         call.callerHeader("x-should-retry", "false"); // the SDKs would retry in vain
         throw new ApiError(
@@ -98,7 +98,17 @@ final class TenantStage implements Stage {
     try {
       chain.proceed(call);
     } finally {
-      double cost = cost(call);
+      settle(call, key, hold, sequence);
+    }
+  }
+
+  /** Ends what the request held: its budget hold (to the real cost) and its RPM/TPM charge. */
+  private void settle(
+      ProxyCall call, VirtualKey key, Allowances.@Nullable Hold hold, long sequence) {
+    double cost = 0;
+    try {
+      cost = cost(call);
+    } finally {
       if (hold != null) {
         hold.settle(cost);
       } else {
@@ -107,11 +117,11 @@ final class TenantStage implements Stage {
       if (sequence >= 0) {
         RequestRecord r = call.record();
         if (call.attempts() == 0) {
-          tenants.allowances().cancelTokens(key.id(), sequence);
+          tenants.allowances().cancelCharge(key.id(), sequence);
         } else if (r.promptTokens() >= 0) {
           tenants
               .allowances()
-              .settleTokens(
+              .settleCharge(
                   key.id(), sequence, r.promptTokens() + Math.max(0, r.completionTokens()));
         }
       }

