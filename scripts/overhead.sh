@@ -213,7 +213,9 @@ printf '%-26s %10s %10s %12s\n' "penstock" "p50 ms" "p99 ms" "ok/sent" | tee -a 
 pricing_yaml=$'admin_key: adm-overhead-0123456789\npricing:\n  gpt-4o-mini: {input_per_1m: 0.15, output_per_1m: 0.6}'
 for round in $(seq 1 "$rounds"); do
   for mode in open keyed; do
-    start_penstock pooled $port http://127.0.0.1:18480/v1 "$pricing_yaml"
+    # Each gateway its own database: a key left by the keyed run would end the next open mode.
+    start_penstock pooled $port http://127.0.0.1:18480/v1 \
+      "$pricing_yaml"$'\n'"storage: {path: $work/tenants-$port.db}"
     key_args=()
     if [ "$mode" = keyed ]; then
       key=$(curl -s -X POST -H 'Authorization: Bearer adm-overhead-0123456789' \

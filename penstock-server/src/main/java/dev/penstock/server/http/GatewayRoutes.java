@@ -12,6 +12,7 @@ import dev.penstock.server.pipeline.Pipeline;
 import dev.penstock.server.telemetry.GatewayMetrics;
 import dev.penstock.server.telemetry.Telemetry;
 import dev.penstock.server.tenant.KeyAdmin;
+import dev.penstock.server.tenant.StorageException;
 import dev.penstock.server.tenant.Tenants;
 import dev.penstock.server.tenant.VirtualKey;
 import io.helidon.http.HeaderNames;
@@ -229,6 +230,18 @@ final class GatewayRoutes {
       json(res, answer.status(), answer.body());
     } catch (ApiError e) {
       send(res, e);
+    } catch (StorageException e) {
+      // The database failed under a key change (disk full, removed): say so, in OpenAI's shape.
+      LOG.error("admin: the storage failed: {}", e.getMessage());
+      send(
+          res,
+          new ApiError(
+              503,
+              "server_error",
+              "The gateway's storage failed; the change was not made (see the gateway's log).",
+              null,
+              "storage_unavailable",
+              5_000));
     }
   }
 
