@@ -39,10 +39,11 @@ final class CallerStage implements Stage {
   @Override
   public void serve(ProxyCall call, Chain chain) throws InterruptedException {
     ClientExchange exchange = call.exchange();
-    Priority priority = priority(exchange);
     String tenant;
+    Priority priority;
     Tenants t = tenants;
     if (t != null && t.authRequired()) {
+      // The key first, as OpenAI does: a client without one learns nothing else.
       VirtualKey key =
           t.keys()
               .authenticate(
@@ -53,11 +54,13 @@ final class CallerStage implements Stage {
       call.key(key);
       call.record().key(key.id(), key.name());
       tenant = key.id();
+      priority = priority(exchange);
       Priority ceiling = Priority.parse(key.maxPriority());
       if (priority.compareTo(ceiling) < 0) {
         priority = ceiling; // HIGH < NORMAL < LOW in declaration order: lowered to the ceiling
       }
     } else {
+      priority = priority(exchange);
       tenant = tenant(exchange);
     }
     call.deadlineNanos(call.arrivedNanos() + timeoutMillis(exchange, call.routing()) * 1_000_000);
