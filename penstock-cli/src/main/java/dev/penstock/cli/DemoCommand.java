@@ -121,6 +121,12 @@ final class DemoCommand implements Callable<Integer> {
     String lone = "sk-demo-lone-" + Long.toHexString(System.nanoTime());
     mockConfig.addKey(KeySpec.of("lone", lone, rpm, tpm));
 
+    // The demo prints its own account of the gateway; the gateway's start-up lines (where it
+    // listens, its storage) would land in the middle of it.
+    if (org.slf4j.LoggerFactory.getLogger(GatewayServer.class)
+        instanceof ch.qos.logback.classic.Logger logger) {
+      logger.setLevel(ch.qos.logback.classic.Level.WARN);
+    }
     try (MockServer mock = MockServer.start(mockConfig.build());
         GatewayServer gateway = GatewayServer.start(gatewayConfig(mock, poolKeys))) {
       Rate offered = Rate.parse(rate);
