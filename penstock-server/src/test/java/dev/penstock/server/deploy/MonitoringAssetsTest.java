@@ -55,6 +55,7 @@ class MonitoringAssetsTest {
           "PenstockUpstreamRateLimited",
           "PenstockDeploymentDisabled",
           "PenstockReservationLeaked",
+          "PenstockLedgerBacklog",
           "PenstockDown");
 
   @TempDir Path tempDir;
