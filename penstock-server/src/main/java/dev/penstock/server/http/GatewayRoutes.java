@@ -9,6 +9,7 @@ import dev.penstock.server.openai.Endpoint;
 import dev.penstock.server.openai.RequestReader;
 import dev.penstock.server.pipeline.ErrorResponses;
 import dev.penstock.server.pipeline.Pipeline;
+import dev.penstock.server.pipeline.ProxyCall;
 import dev.penstock.server.telemetry.GatewayMetrics;
 import dev.penstock.server.telemetry.Telemetry;
 import dev.penstock.server.tenant.KeyAdmin;
@@ -160,6 +161,7 @@ final class GatewayRoutes {
         // no attempt made, no time queued.
         res.header("x-penstock-attempts", "0");
         res.header("x-penstock-queue-ms", "0");
+        res.header("x-penstock-cache", ProxyCall.CACHE_BYPASS);
         send(res, ErrorResponses.shuttingDown());
         return;
       }

@@ -63,6 +63,7 @@ final class CallerStage implements Stage {
       priority = priority(exchange);
       tenant = tenant(exchange);
     }
+    call.cacheDirective(cacheDirective(exchange));
     call.deadlineNanos(call.arrivedNanos() + timeoutMillis(exchange, call.routing()) * 1_000_000);
     call.caller(tenant, priority);
     call.record().caller(tenant, priority.name().toLowerCase(Locale.ROOT));
@@ -79,6 +80,24 @@ final class CallerStage implements Stage {
           "x-penstock-priority",
           "invalid_header");
     }
+  }
+
+  /** {@code x-penstock-cache} (SPEC 2): {@code no-store}, {@code no-cache} or {@code force}. */
+  private static ProxyCall.CacheDirective cacheDirective(ClientExchange exchange) {
+    String value = exchange.header("x-penstock-cache").orElse(null);
+    if (value == null) {
+      return ProxyCall.CacheDirective.DEFAULT;
+    }
+    return switch (value.trim().toLowerCase(Locale.ROOT)) {
+      case "no-store" -> ProxyCall.CacheDirective.NO_STORE;
+      case "no-cache" -> ProxyCall.CacheDirective.NO_CACHE;
+      case "force" -> ProxyCall.CacheDirective.FORCE;
+      default ->
+          throw ApiError.invalid(
+              "Invalid x-penstock-cache header: expected no-store, no-cache or force.",
+              "x-penstock-cache",
+              "invalid_header");
+    };
   }
 
   private static long timeoutMillis(ClientExchange exchange, Pipeline.Routing routing) {

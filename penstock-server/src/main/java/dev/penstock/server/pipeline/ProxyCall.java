@@ -93,6 +93,35 @@ public final class ProxyCall {
     return cancel;
   }
 
+  /**
+   * The {@code x-penstock-cache} every answer carries until there is a response cache (issue 14):
+   * the answer was not looked up.
+   */
+  public static final String CACHE_BYPASS = "bypass";
+
+  /** The client's {@code x-penstock-cache} directive: what a response cache may do. */
+  public enum CacheDirective {
+    /** No header: the default rules (deterministic requests only). */
+    DEFAULT,
+    /** Neither read nor write. */
+    NO_STORE,
+    /** Skip the lookup, store the answer. */
+    NO_CACHE,
+    /** Cache even a non-deterministic request. */
+    FORCE
+  }
+
+  private CacheDirective cacheDirective = CacheDirective.DEFAULT;
+
+  /** What the client allows a response cache to do; set by the caller stage. */
+  public CacheDirective cacheDirective() {
+    return cacheDirective;
+  }
+
+  void cacheDirective(CacheDirective directive) {
+    cacheDirective = directive;
+  }
+
   /** The cancel reason of a gateway ending what still runs after its shutdown grace period. */
   public static final String SHUTTING_DOWN = "shutting_down";
 
@@ -199,6 +228,7 @@ public final class ProxyCall {
     }
     headers.put("x-penstock-attempts", Integer.toString(attempts));
     headers.put("x-penstock-queue-ms", Long.toString(queueNanos / 1_000_000));
+    headers.put("x-penstock-cache", CACHE_BYPASS);
     headers.putAll(upstreamHeaders);
     headers.putAll(callerHeaders);
     return headers;

@@ -204,6 +204,9 @@ class AnswerHeadersAndTimeoutsEndToEndTest {
           .singleElement()
           .satisfies(value -> assertThat(value).containsOnlyDigits());
     }
+    assertThat(answer.headers().allValues("x-penstock-cache"))
+        .as("x-penstock-cache of a " + status)
+        .containsExactly("bypass");
   }
 
   private static void assertRequestId(HttpResponse<String> answer, int status) {

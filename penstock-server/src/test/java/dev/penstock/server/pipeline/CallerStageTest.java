@@ -40,6 +40,29 @@ class CallerStageTest {
   }
 
   @Test
+  void theCacheHeaderIsCheckedAndRemembered() throws Exception {
+    RecordingExchange garbage =
+        RecordingExchange.chat("gpt-4o", false).header("x-penstock-cache", "sometimes");
+    h.handle(garbage);
+    assertThat(garbage.status()).isEqualTo(400);
+    assertThat(garbage.json().at("/error/param").asText()).isEqualTo("x-penstock-cache");
+    assertThat(h.upstream.calls()).isEmpty();
+
+    for (var expected : ProxyCall.CacheDirective.values()) {
+      RecordingExchange client = RecordingExchange.chat("gpt-4o", false);
+      if (expected != ProxyCall.CacheDirective.DEFAULT) {
+        client.header(
+            "x-penstock-cache",
+            " " + expected.name().replace('_', '-').toUpperCase(java.util.Locale.ROOT));
+      }
+      ProxyCall call = PipelineHarness.call(client, h.routing(), 0);
+      new Chain(List.of(new CallerStage(), (c, chain) -> {}), 0).proceed(call);
+      assertThat(call.cacheDirective()).isEqualTo(expected);
+      assertThat(call.answerHeaders()).containsEntry("x-penstock-cache", "bypass");
+    }
+  }
+
+  @Test
   void aBadTimeoutHeaderIsA400() {
     for (String bad : List.of("0", "-5", "abc", "1.5", "86400001", "")) {
       RecordingExchange client =
