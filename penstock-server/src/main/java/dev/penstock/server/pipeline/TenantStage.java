@@ -7,6 +7,7 @@ import dev.penstock.server.openai.ApiError;
 import dev.penstock.server.openai.OpenAiRequest;
 import dev.penstock.server.telemetry.RequestRecord;
 import dev.penstock.server.tenant.Allowances;
+import dev.penstock.server.tenant.Price;
 import dev.penstock.server.tenant.Pricing;
 import dev.penstock.server.tenant.Tenants;
 import dev.penstock.server.tenant.VirtualKey;
@@ -136,15 +137,13 @@ final class TenantStage implements Stage {
     }
     UpstreamTarget target = call.routing().targets().get(r.deployment());
     String upstreamModel = target == null ? r.model() : target.upstreamModel();
-    Pricing pricing = tenants.pricing();
+    Price price = tenants.pricing().price(r.model(), upstreamModel).orElse(null);
     double cost =
-        pricing.cost(
-            r.model(),
-            upstreamModel,
-            Math.max(0, r.promptTokens()),
-            r.cachedTokens(),
-            Math.max(0, r.completionTokens()));
-    r.cost(cost, pricing.priced(r.model(), upstreamModel));
+        price == null
+            ? 0
+            : price.cost(
+                Math.max(0, r.promptTokens()), r.cachedTokens(), Math.max(0, r.completionTokens()));
+    r.cost(cost, price != null);
     return cost;
   }
 

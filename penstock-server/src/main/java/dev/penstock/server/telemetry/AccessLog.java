@@ -33,12 +33,6 @@ public final class AccessLog implements RequestObserver {
   }
 
   @Override
-  public void retried(String deployment, RetryReason reason) {}
-
-  @Override
-  public void upstreamRateLimited(String deployment) {}
-
-  @Override
   public void completed(RequestRecord r) {
     if (!LOG.isInfoEnabled()) {
       return;

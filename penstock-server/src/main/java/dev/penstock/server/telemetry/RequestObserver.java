@@ -7,10 +7,10 @@ package dev.penstock.server.telemetry;
  */
 public interface RequestObserver {
   /** An attempt on {@code deployment} failed and the request goes on to another one. */
-  void retried(String deployment, RetryReason reason);
+  default void retried(String deployment, RetryReason reason) {}
 
   /** {@code deployment} answered 429: its limit was reached upstream (goal: never). */
-  void upstreamRateLimited(String deployment);
+  default void upstreamRateLimited(String deployment) {}
 
   /** The request ended; {@code record} is complete and is not changed afterwards. */
   void completed(RequestRecord record);
@@ -39,15 +39,5 @@ public interface RequestObserver {
   }
 
   /** Observes nothing: metrics and logging off. */
-  RequestObserver NONE =
-      new RequestObserver() {
-        @Override
-        public void retried(String deployment, RetryReason reason) {}
-
-        @Override
-        public void upstreamRateLimited(String deployment) {}
-
-        @Override
-        public void completed(RequestRecord record) {}
-      };
+  RequestObserver NONE = record -> {};
 }

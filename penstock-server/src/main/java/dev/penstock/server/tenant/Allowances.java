@@ -117,15 +117,19 @@ public final class Allowances {
 
   /** Counts the cost of a request of a key that holds no budget (its spend is still shown). */
   public void spend(String keyId, double cost) {
-    if (cost <= 0) {
-      return;
+    if (cost > 0) {
+      KeyState state = state(keyId);
+      synchronized (state) {
+        add(state, cost);
+      }
     }
-    KeyState state = state(keyId);
-    synchronized (state) {
-      state.roll(LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
-      state.today += cost;
-      state.month += cost;
-    }
+  }
+
+  /** Counts {@code cost} in the state's current day and month; the caller holds its lock. */
+  private void add(KeyState state, double cost) {
+    state.roll(LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
+    state.today += cost;
+    state.month += cost;
   }
 
   /** A budget hold: settle it exactly once, with the real cost. */
@@ -148,9 +152,7 @@ public final class Allowances {
         settled = true;
         openHolds.decrementAndGet();
         state.reserved -= amount;
-        state.roll(LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
-        state.today += cost;
-        state.month += cost;
+        add(state, cost);
       }
     }
   }
@@ -190,25 +192,22 @@ public final class Allowances {
 
   /** What the key has spent in the current UTC day. */
   public double spentToday(String keyId) {
-    KeyState state = states.get(keyId);
-    if (state == null) {
-      return 0;
-    }
-    synchronized (state) {
-      state.roll(LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
-      return state.today;
-    }
+    return spent(keyId, true);
   }
 
   /** What the key has spent in the current UTC month. */
   public double spentThisMonth(String keyId) {
+    return spent(keyId, false);
+  }
+
+  private double spent(String keyId, boolean today) {
     KeyState state = states.get(keyId);
     if (state == null) {
       return 0;
     }
     synchronized (state) {
       state.roll(LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
-      return state.month;
+      return today ? state.today : state.month;
     }
   }
 

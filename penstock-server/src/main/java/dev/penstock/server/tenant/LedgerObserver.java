@@ -2,7 +2,6 @@ package dev.penstock.server.tenant;
 
 import dev.penstock.server.telemetry.RequestObserver;
 import dev.penstock.server.telemetry.RequestRecord;
-import dev.penstock.server.telemetry.RetryReason;
 
 /**
  * Writes one ledger line per request when it ends, handed to the {@link LedgerWriter}'s queue: the
@@ -14,12 +13,6 @@ public final class LedgerObserver implements RequestObserver {
   public LedgerObserver(LedgerWriter writer) {
     this.writer = writer;
   }
-
-  @Override
-  public void retried(String deployment, RetryReason reason) {}
-
-  @Override
-  public void upstreamRateLimited(String deployment) {}
 
   @Override
   public void completed(RequestRecord r) {

@@ -50,6 +50,25 @@ public record VirtualKey(
     metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
   }
 
+  /** The same key, revoked at {@code at}. */
+  public VirtualKey withRevokedAt(Instant at) {
+    return new VirtualKey(
+        id,
+        name,
+        hash,
+        suffix,
+        models,
+        rpm,
+        tpm,
+        maxPriority,
+        budgetUsdDaily,
+        budgetUsdMonthly,
+        expiresAt,
+        metadata,
+        createdAt,
+        at);
+  }
+
   /** Whether it may be used at {@code now}: not revoked and not expired. */
   public boolean liveAt(Instant now) {
     return revokedAt == null && (expiresAt == null || now.isBefore(expiresAt));

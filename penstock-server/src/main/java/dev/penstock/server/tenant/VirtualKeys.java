@@ -201,22 +201,7 @@ public final class VirtualKeys {
     }
     Instant now = clock.instant();
     repository.revoke(id, now);
-    VirtualKey revoked =
-        new VirtualKey(
-            old.id(),
-            old.name(),
-            old.hash(),
-            old.suffix(),
-            old.models(),
-            old.rpm(),
-            old.tpm(),
-            old.maxPriority(),
-            old.budgetUsdDaily(),
-            old.budgetUsdMonthly(),
-            old.expiresAt(),
-            old.metadata(),
-            old.createdAt(),
-            now);
+    VirtualKey revoked = old.withRevokedAt(now);
     remember(revoked);
     return Optional.of(revoked);
   }

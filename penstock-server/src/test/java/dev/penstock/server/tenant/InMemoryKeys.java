@@ -31,23 +31,7 @@ final class InMemoryKeys implements KeyRepository {
     if (k == null || k.revokedAt() != null) {
       return false;
     }
-    keys.put(
-        id,
-        new VirtualKey(
-            k.id(),
-            k.name(),
-            k.hash(),
-            k.suffix(),
-            k.models(),
-            k.rpm(),
-            k.tpm(),
-            k.maxPriority(),
-            k.budgetUsdDaily(),
-            k.budgetUsdMonthly(),
-            k.expiresAt(),
-            k.metadata(),
-            k.createdAt(),
-            at));
+    keys.put(id, k.withRevokedAt(at));
     return true;
   }
 
