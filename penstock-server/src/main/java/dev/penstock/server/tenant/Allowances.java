@@ -132,6 +132,12 @@ public final class Allowances {
     state.month += cost;
   }
 
+  /** Requests charged to the key's own RPM in its current window (0 for a key without limits). */
+  public long windowRequests(String keyId, long nowNanos) {
+    WindowLimiter limiter = state(keyId).limiter;
+    return limiter == null ? 0 : limiter.windowRequests(nowNanos);
+  }
+
   /** A budget hold: settle it exactly once, with the real cost. */
   public final class Hold {
     private final KeyState state;

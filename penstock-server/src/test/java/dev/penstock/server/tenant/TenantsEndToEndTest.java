@@ -315,6 +315,59 @@ class TenantsEndToEndTest {
     assertThat(sides.keySet()).containsExactlyInAnyOrder("mini", "big");
   }
 
+  @Test
+  void aClientThatLeavesGivesBackItsBudgetHoldAndItsKeysCharge() throws Exception {
+    // A slow upstream (3 s to the first token), and clients that give up after 300 ms: one whose
+    // request is with the upstream, one whose request waits in the queue behind it (rpm 1).
+    try (GatewayFixture slow =
+        GatewayFixture.start(
+            MockConfig.builder()
+                .port(0)
+                .latency(new LatencyModel(3_000, 0, 0))
+                .outputTokens(5)
+                .addKey(KeySpec.of("slow", MINI_KEY, 100_000, 100_000_000))
+                .build(),
+            """
+            listen: 127.0.0.1:0
+            admin_key: %3$s
+            models:
+              gpt-4o-mini:
+                deployments:
+                  - {name: slow, base_url: "%1$s", api_key: "%2$s", rpm: 1, tpm: 100000000}
+            """
+                .formatted("${MOCK}", MINI_KEY, ADMIN))) {
+      HttpResponse<String> created =
+          slow.post(
+              "/admin/keys",
+              "{\"name\": \"leaver\", \"rpm\": 10, \"budget_usd_daily\": 5}",
+              Map.of("Authorization", "Bearer " + ADMIN, "Content-Type", "application/json"));
+      String key = RequestReader.JSON.readTree(created.body()).path("key").asText();
+      for (int i = 0; i < 2; i++) {
+        HttpRequest request =
+            HttpRequest.newBuilder(URI.create(slow.root() + "/v1/chat/completions"))
+                .timeout(Duration.ofMillis(300))
+                .header("Authorization", "Bearer " + key)
+                .header("Content-Type", "application/json")
+                .header("x-penstock-timeout-ms", "120000") // the second one may wait its turn
+                .POST(
+                    HttpRequest.BodyPublishers.ofString(
+                        "{\"model\": \"gpt-4o-mini\", \"messages\": [{\"role\": \"user\","
+                            + " \"content\": \"Hi\"}]}"))
+                .build();
+        assertThatThrownBy(() -> slow.http().send(request, HttpResponse.BodyHandlers.ofString()))
+            .isInstanceOf(java.net.http.HttpTimeoutException.class);
+      }
+      // Both requests end (the queued one withdrawn, the other's upstream call closed): no budget
+      // hold and no reservation is left open — close() checks it — and the queued request, which
+      // never reached the upstream, gave its charge of the key's RPM back.
+      slow.awaitIdle();
+      assertThat(slow.gateway().tenants().allowances().openHolds()).isZero();
+      String id = RequestReader.JSON.readTree(created.body()).path("id").asText();
+      long now = slow.gateway().admissions().ticker().nanos();
+      assertThat(slow.gateway().tenants().allowances().windowRequests(id, now)).isEqualTo(1);
+    }
+  }
+
   // ---- helpers
 
   private OpenAIClient sdk(String key) {
