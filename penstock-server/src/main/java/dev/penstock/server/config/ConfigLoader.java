@@ -3,6 +3,7 @@ package dev.penstock.server.config;
 import dev.penstock.core.health.BreakerPolicy;
 import dev.penstock.core.limit.TpmCharge;
 import dev.penstock.core.retry.RetryPolicy;
+import dev.penstock.server.cache.CacheSettings;
 import dev.penstock.server.config.GatewayConfig.Defaults;
 import dev.penstock.server.config.GatewayConfig.DeploymentConfig;
 import dev.penstock.server.config.GatewayConfig.ModelConfig;
@@ -15,6 +16,7 @@ import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -46,6 +48,7 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
  * must be a whole number >= 1}.
  */
 public final class ConfigLoader {
+  private static final Pattern DURATION = Pattern.compile("(\\d{1,12})(ms|s|m|h|d)?");
   private static final Pattern VARIABLE =
       Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?}");
   private static final Set<String> TOP =
@@ -61,7 +64,8 @@ public final class ConfigLoader {
           "auth",
           "storage",
           "pricing",
-          "tenants");
+          "tenants",
+          "cache");
   private static final Set<String> STORAGE = Set.of("path");
   private static final Set<String> TENANTS = Set.of("metrics_max_keys");
 
@@ -97,7 +101,19 @@ public final class ConfigLoader {
           "request_body_timeout_ms",
           "keepalive_timeout_ms",
           "max_connections");
-  private static final Set<String> MODEL = Set.of("fallbacks", "deployments", "canary");
+  private static final Set<String> MODEL = Set.of("fallbacks", "deployments", "canary", "cache");
+  private static final Set<String> CACHE =
+      Set.of(
+          "enabled",
+          "max_bytes",
+          "ttl",
+          "max_entry_bytes",
+          "redis_url",
+          "redis_timeout_ms",
+          "redis_prefix",
+          "namespace");
+  private static final Set<String> MODEL_CACHE =
+      Set.of("enabled", "always", "ttl", "semantic", "semantic_threshold");
   private static final Set<String> CANARY = Set.of("model", "percent");
   private static final Set<String> DEPLOYMENT =
       Set.of(
@@ -249,7 +265,140 @@ public final class ConfigLoader {
               auth,
               storagePath(fields.get("storage")),
               pricing(fields.get("pricing")),
-              metricsMaxKeys(fields.get("tenants"))));
+              metricsMaxKeys(fields.get("tenants"))),
+          cache(fields.get("cache")));
+    }
+
+    /** {@code cache:} with each model's {@code cache:} collected while the models were read. */
+    CacheSettings cache(@Nullable Node node) {
+      CacheSettings d = CacheSettings.DEFAULT;
+      if (node == null) {
+        return withModels(d);
+      }
+      Map<String, Node> f = fields(node, "cache.", CACHE);
+      if (f == null) {
+        return withModels(d);
+      }
+      Secret redis = null;
+      if (f.containsKey("redis_url")) {
+        String url = string(f.get("redis_url"), "cache.redis_url");
+        if (url != null && !url.isBlank()) {
+          if (!url.startsWith("redis://") && !url.startsWith("rediss://")) {
+            // never echo the value: it may hold a password
+            problem(f.get("redis_url"), "cache.redis_url", "must be a redis:// or rediss:// URL");
+          } else {
+            redis = new Secret(url);
+          }
+        }
+      }
+      boolean shared = false;
+      if (f.containsKey("namespace")) {
+        String text = string(f.get("namespace"), "cache.namespace");
+        shared = "shared".equals(text);
+        if (!shared && !"per_key".equals(text)) {
+          problem(
+              f.get("namespace"),
+              "cache.namespace",
+              "must be per_key (each virtual key sees only its own answers) or shared");
+        }
+      }
+      Duration ttl = f.containsKey("ttl") ? duration(f.get("ttl"), "cache.ttl", d.ttl()) : d.ttl();
+      String prefix = d.redisPrefix();
+      if (f.containsKey("redis_prefix")) {
+        String text = string(f.get("redis_prefix"), "cache.redis_prefix");
+        if (text == null || text.isEmpty() || text.contains("*")) {
+          problem(
+              f.get("redis_prefix"), "cache.redis_prefix", "must be a non-empty text without *");
+        } else {
+          prefix = text;
+        }
+      }
+      return withModels(
+          new CacheSettings(
+              bool(f, "enabled", "cache.", d.enabled()),
+              number(f, "max_bytes", "cache.", d.maxBytes(), 0, 1L << 40),
+              ttl,
+              number(f, "max_entry_bytes", "cache.", d.maxEntryBytes(), 1, 1L << 30),
+              redis,
+              number(f, "redis_timeout_ms", "cache.", d.redisTimeoutMillis(), 1, 10_000),
+              prefix,
+              shared,
+              Map.of()));
+    }
+
+    private final Map<String, CacheSettings.ModelCache> modelCaches = new LinkedHashMap<>();
+
+    private CacheSettings withModels(CacheSettings s) {
+      return new CacheSettings(
+          s.enabled(),
+          s.maxBytes(),
+          s.ttl(),
+          s.maxEntryBytes(),
+          s.redisUrl(),
+          s.redisTimeoutMillis(),
+          s.redisPrefix(),
+          s.sharedNamespace(),
+          modelCaches);
+    }
+
+    /** {@code models.<name>.cache:}: the model's own cache settings. */
+    void modelCache(String model, Node node, String prefix) {
+      Map<String, Node> f = fields(node, prefix, MODEL_CACHE);
+      if (f == null) {
+        return;
+      }
+      CacheSettings.ModelCache d = CacheSettings.ModelCache.DEFAULT;
+      double threshold = d.semanticThreshold();
+      Node t = f.get("semantic_threshold");
+      if (t != null) {
+        String text = string(t, prefix + "semantic_threshold");
+        try {
+          threshold = Double.parseDouble(text == null ? "" : text.trim());
+        } catch (NumberFormatException e) {
+          threshold = -1;
+        }
+        if (!(threshold > 0 && threshold <= 1)) {
+          problem(t, prefix + "semantic_threshold", "must be a number above 0 and at most 1");
+          threshold = d.semanticThreshold();
+        }
+      }
+      modelCaches.put(
+          model,
+          new CacheSettings.ModelCache(
+              bool(f, "enabled", prefix, d.enabled()),
+              bool(f, "always", prefix, d.always()),
+              f.containsKey("ttl") ? duration(f.get("ttl"), prefix + "ttl", Duration.ZERO) : null,
+              bool(f, "semantic", prefix, d.semantic()),
+              threshold));
+    }
+
+    /**
+     * A duration: a whole number with a unit ({@code 500ms}, {@code 90s}, {@code 30m}, {@code 1h},
+     * {@code 7d}), or a plain number of seconds; at least 1 s.
+     */
+    Duration duration(Node node, String path, Duration fallback) {
+      String text = string(node, path);
+      Matcher m = DURATION.matcher(text == null ? "" : text.trim());
+      if (m.matches()) {
+        long n = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? "s" : m.group(2);
+        Duration d =
+            switch (unit) {
+              case "ms" -> Duration.ofMillis(n);
+              case "m" -> Duration.ofMinutes(n);
+              case "h" -> Duration.ofHours(n);
+              case "d" -> Duration.ofDays(n);
+              default -> Duration.ofSeconds(n);
+            };
+        if (d.compareTo(Duration.ofSeconds(1)) >= 0 && d.compareTo(Duration.ofDays(365)) <= 0) {
+          return d;
+        }
+      }
+      problem(
+          node,
+          path,
+          "must be a duration from 1s to 365d such as 90s, 30m, 1h or 7d, got '" + text + "'");
+      return fallback;
     }
 
     Path storagePath(@Nullable Node node) {
@@ -516,6 +665,9 @@ public final class ConfigLoader {
           if (canary != null) {
             canaryNodes.put(name, f.get("canary"));
           }
+        }
+        if (f.containsKey("cache")) {
+          modelCache(name, f.get("cache"), path + ".cache.");
         }
         models.put(name, new ModelConfig(name, fallbacks, deployments, canary));
       }

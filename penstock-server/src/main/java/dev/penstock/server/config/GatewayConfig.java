@@ -22,6 +22,7 @@ import java.util.Map;
  * @param observability metrics and logging ({@code metrics:}, {@code logging:})
  * @param tenancy virtual keys, storage and pricing ({@code auth:}, {@code storage:}, {@code
  *     pricing:}, {@code tenants:})
+ * @param cache the response cache ({@code cache:}, and each model's {@code cache:})
  */
 public record GatewayConfig(
     String host,
@@ -33,7 +34,8 @@ public record GatewayConfig(
     boolean retryTimeouts,
     BreakerPolicy breaker,
     Observability observability,
-    Tenancy tenancy) {
+    Tenancy tenancy,
+    dev.penstock.server.cache.CacheSettings cache) {
 
   public GatewayConfig {
     models = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(models));

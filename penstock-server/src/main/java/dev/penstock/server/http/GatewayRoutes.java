@@ -3,6 +3,8 @@ package dev.penstock.server.http;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.penstock.server.cache.CacheAdmin;
+import dev.penstock.server.cache.CacheService;
 import dev.penstock.server.config.GatewayConfig;
 import dev.penstock.server.openai.ApiError;
 import dev.penstock.server.openai.Endpoint;
@@ -67,6 +69,8 @@ final class GatewayRoutes {
   private final SlowRequestGuard guard;
   private final KeyAdmin keys;
   private final Tenants tenants;
+  private final CacheService cache;
+  private final CacheAdmin cacheAdmin;
   private final Map<String, StaticFile> ui = StaticFile.load("dev/penstock/server/ui/", UI_FILES);
 
   GatewayRoutes(
@@ -78,7 +82,8 @@ final class GatewayRoutes {
       BooleanSupplier draining,
       BooleanSupplier ready,
       SlowRequestGuard guard,
-      Tenants tenants) {
+      Tenants tenants,
+      CacheService cache) {
     this.pipeline = pipeline;
     this.admin = admin;
     this.telemetry = telemetry;
@@ -89,6 +94,8 @@ final class GatewayRoutes {
     this.guard = guard;
     this.tenants = tenants;
     this.keys = new KeyAdmin(tenants);
+    this.cache = cache;
+    this.cacheAdmin = new CacheAdmin(cache);
   }
 
   void register(HttpRouting.Builder routing) {
@@ -137,6 +144,19 @@ final class GatewayRoutes {
                                 req.query().first("from").orElse(null),
                                 req.query().first("to").orElse(null),
                                 req.query().first("group_by").orElse(null)))))
+        .get("/admin/cache", (req, res) -> admin(req, res, () -> ok(cacheAdmin.show())))
+        .delete(
+            "/admin/cache",
+            (req, res) ->
+                admin(
+                    req,
+                    res,
+                    () ->
+                        ok(
+                            cacheAdmin.delete(
+                                req.query().first("model").orElse(null),
+                                req.query().first("key").orElse(null),
+                                tenants.keys().all()))))
         .any(GatewayRoutes::unknownRoute);
   }
 
@@ -266,6 +286,7 @@ final class GatewayRoutes {
             d -> {
               ObjectNode state = d.state();
               keys(state.putArray("keys"), d.perKey());
+              state.set("cache", CacheAdmin.json(cache.stats()));
               return new AdminApi.Answer(200, state);
             })
         .orElseThrow(GatewayRoutes::metricsOff);

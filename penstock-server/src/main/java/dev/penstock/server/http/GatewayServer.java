@@ -2,6 +2,7 @@ package dev.penstock.server.http;
 
 import dev.penstock.core.Admissions;
 import dev.penstock.core.time.Ticker;
+import dev.penstock.server.cache.CacheService;
 import dev.penstock.server.config.GatewayConfig;
 import dev.penstock.server.health.ActiveHealthChecks;
 import dev.penstock.server.openai.TokenEstimator;
@@ -65,6 +66,7 @@ public final class GatewayServer implements AutoCloseable {
   private volatile boolean draining;
   private final WebServer server;
   private final Tenants tenants;
+  private final CacheService cache;
   private volatile GatewayConfig config;
 
   /** Builds a gateway; only the configuration is required. */
@@ -148,6 +150,7 @@ public final class GatewayServer implements AutoCloseable {
     try {
       this.admissions = new Admissions(RoutingTables.topology(initial), b.ticker, b.dispatcher);
       this.client = b.upstreamClient != null ? b.upstreamClient : new PooledHttp1Client();
+      this.cache = CacheService.of(initial.cache(), b.ticker);
       Pipeline.Routing routing = RoutingTables.routing(initial, tokens);
       Redactor redactor = new Redactor(() -> upstreamKeys(this.config));
       this.telemetry =
@@ -179,7 +182,8 @@ public final class GatewayServer implements AutoCloseable {
               initial.observability().logBodies(),
               clientWatch,
               redactor,
-              tenants);
+              tenants,
+              cache);
       this.healthChecks = new ActiveHealthChecks(admissions);
       healthChecks.install(routing.targets().values());
       admissions.onHealthChange(
@@ -215,7 +219,8 @@ public final class GatewayServer implements AutoCloseable {
               () -> draining,
               this::ready,
               slowRequests,
-              tenants);
+              tenants,
+              cache);
       this.server =
           WebServer.builder()
               .host(initial.host())
@@ -326,6 +331,11 @@ public final class GatewayServer implements AutoCloseable {
     }
   }
 
+  /** The response cache. */
+  public CacheService cache() {
+    return cache;
+  }
+
   /** Virtual keys, their limits and budgets, pricing and the ledger. */
   public Tenants tenants() {
     return tenants;
@@ -372,6 +382,7 @@ public final class GatewayServer implements AutoCloseable {
     admissions.configure(RoutingTables.topology(next));
     healthChecks.install(routing.targets().values());
     tenants.reconfigure(next.tenancy().auth(), next.tenancy().pricing());
+    cache.reload(next.cache());
     if (!next.tenancy().storagePath().equals(config.tenancy().storagePath())) {
       LOG.warn("storage.path changed: it takes effect at the next start");
     }
@@ -442,6 +453,7 @@ public final class GatewayServer implements AutoCloseable {
     clientWatch.close();
     slowRequests.close();
     telemetry.close();
+    cache.close();
     closeQuietly(tenants); // after the last request: the ledger's writer writes everything out
   }
 

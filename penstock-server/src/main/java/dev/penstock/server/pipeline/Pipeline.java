@@ -3,6 +3,7 @@ package dev.penstock.server.pipeline;
 import dev.penstock.core.Admission;
 import dev.penstock.core.Admissions;
 import dev.penstock.core.time.Ticker;
+import dev.penstock.server.cache.CacheService;
 import dev.penstock.server.config.GatewayConfig;
 import dev.penstock.server.openai.Endpoint;
 import dev.penstock.server.openai.RequestReader;
@@ -23,10 +24,11 @@ import org.jspecify.annotations.Nullable;
  * One proxied request's way, as a chain of {@link Stage}s assembled here, in order:
  *
  * <pre>
- * record ─► answer ─► caller ─► read ─► watch ─► upstream
+ * record ─► answer ─► caller ─► read ─► (tenant ─► cache ─► canary) ─► watch ─► upstream
  *   │         │         │         │        │         └ admission (reserve, wait, or 429 now) and
  *   │         │         │         │        │           attempts: send, relay (SSE chunk by chunk),
  *   │         │         │         │        │           retry / fail over / requeue, settle
+ *   │         │         │         │        │     cache: a hit answers here, before any capacity
  *   │         │         │         │        └ a client that leaves or stops reading cancels the call
  *   │         │         │         └ body, validation, served model, token estimate; then
  *   │         │         │           tenant: allowed models, the key's RPM/TPM and budget, cost
@@ -91,6 +93,37 @@ public final class Pipeline {
       ClientWatch watch,
       UnaryOperator<String> redact,
       @Nullable Tenants tenants) {
+    return standard(
+        admissions,
+        client,
+        routing,
+        ticker,
+        wallMillis,
+        observer,
+        keepBodies,
+        watch,
+        redact,
+        tenants,
+        null);
+  }
+
+  /**
+   * The gateway's pipeline with a response cache.
+   *
+   * @param cache the response cache; null for none (then every answer says {@code bypass})
+   */
+  public static Pipeline standard(
+      Admissions admissions,
+      dev.penstock.server.upstream.UpstreamClient client,
+      Routing routing,
+      Ticker ticker,
+      LongSupplier wallMillis,
+      RequestObserver observer,
+      boolean keepBodies,
+      ClientWatch watch,
+      UnaryOperator<String> redact,
+      @Nullable Tenants tenants,
+      @Nullable CacheService cache) {
     Pipeline[] self = new Pipeline[1];
     List<Stage> stages = new ArrayList<>();
     stages.add(new RecordStage(observer, ticker));
@@ -99,6 +132,9 @@ public final class Pipeline {
     stages.add(new ReadStage(keepBodies));
     if (tenants != null) {
       stages.add(new TenantStage(tenants, ticker));
+    }
+    if (cache != null) {
+      stages.add(new CacheStage(cache, tenants, wallMillis));
     }
     stages.add(new CanaryStage());
     stages.add(new WatchStage(watch));

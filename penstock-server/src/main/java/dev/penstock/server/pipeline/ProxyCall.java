@@ -25,7 +25,7 @@ import org.jspecify.annotations.Nullable;
 public final class ProxyCall {
   private final String id;
   private final Endpoint endpoint;
-  private final ClientExchange exchange;
+  private ClientExchange exchange;
   private final RequestRecord record;
   private final Pipeline.Routing routing;
   private final CancelSignal cancel = new CancelSignal();
@@ -74,6 +74,14 @@ public final class ProxyCall {
     return exchange;
   }
 
+  /**
+   * Puts {@code wrapper} in front of the client's side for the stages after this one (the cache
+   * stage taps the answer it will store). It must delegate everything it does not watch.
+   */
+  void exchange(ClientExchange wrapper) {
+    exchange = wrapper;
+  }
+
   /** What the observers will be told of this request. */
   public RequestRecord record() {
     return record;
@@ -93,11 +101,22 @@ public final class ProxyCall {
     return cancel;
   }
 
-  /**
-   * The {@code x-penstock-cache} every answer carries until there is a response cache (issue 14):
-   * the answer was not looked up.
-   */
+  /** {@code x-penstock-cache} of an answer the response cache did not look up, nor store. */
   public static final String CACHE_BYPASS = "bypass";
+
+  private String cacheResult = CACHE_BYPASS;
+  private double cacheScore = -1;
+
+  /**
+   * What the response cache did ({@code hit}, {@code semantic-hit} with its similarity, {@code
+   * miss}, {@code bypass}): said in {@code x-penstock-cache} (and {@code x-penstock-cache-score})
+   * and recorded.
+   */
+  void cacheResult(String result, double score) {
+    cacheResult = result;
+    cacheScore = score;
+    record.cache(result, score);
+  }
 
   /** The client's {@code x-penstock-cache} directive: what a response cache may do. */
   public enum CacheDirective {
@@ -228,7 +247,11 @@ public final class ProxyCall {
     }
     headers.put("x-penstock-attempts", Integer.toString(attempts));
     headers.put("x-penstock-queue-ms", Long.toString(queueNanos / 1_000_000));
-    headers.put("x-penstock-cache", CACHE_BYPASS);
+    headers.put("x-penstock-cache", cacheResult);
+    if (cacheScore >= 0) {
+      headers.put(
+          "x-penstock-cache-score", String.format(java.util.Locale.ROOT, "%.4f", cacheScore));
+    }
     headers.putAll(upstreamHeaders);
     headers.putAll(callerHeaders);
     return headers;

@@ -67,7 +67,14 @@ public final class AccessLog implements RequestObserver {
             .addKeyValue("upstream_ms", millis(r.upstreamNanos()))
             .addKeyValue("ttft_ms", r.firstByteNanos() < 0 ? -1 : millis(r.firstByteNanos()))
             .addKeyValue("total_ms", millis(r.totalNanos()))
-            .addKeyValue("cache", "bypass");
+            .addKeyValue("cache", r.cache());
+    if (r.cacheScore() >= 0) {
+      line = line.addKeyValue("cache_score", r.cacheScore());
+    }
+    if (r.savedTokens() > 0) {
+      line =
+          line.addKeyValue("saved_tokens", r.savedTokens()).addKeyValue("saved_usd", r.savedUsd());
+    }
     if (r.errorCode() != null) {
       line = line.addKeyValue("error_code", r.errorCode());
     }

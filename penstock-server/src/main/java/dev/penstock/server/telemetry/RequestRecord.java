@@ -42,6 +42,10 @@ public final class RequestRecord {
   private long firstByteNanos = -1;
   private long endNanos = -1;
   private byte @Nullable [] body;
+  private String cache = "bypass";
+  private double cacheScore = -1;
+  private long savedTokens;
+  private double savedUsd;
 
   public RequestRecord(String requestId, String endpoint, long startNanos, long startWallMillis) {
     this.requestId = requestId;
@@ -128,6 +132,21 @@ public final class RequestRecord {
     this.rejectedReason = reason;
   }
 
+  /**
+   * What the response cache did: {@code hit}, {@code semantic-hit} (with the similarity {@code
+   * score}), {@code miss} or {@code bypass}.
+   */
+  public void cache(String result, double score) {
+    this.cache = result;
+    this.cacheScore = score;
+  }
+
+  /** What a cache hit saved: the tokens the cached answer used, and their price. */
+  public void saved(long tokens, double usd) {
+    this.savedTokens = tokens;
+    this.savedUsd = usd;
+  }
+
   /** The client's request body, kept only when {@code logging.log_bodies} is on. */
   public void body(byte[] body) {
     this.body = body;
@@ -140,6 +159,26 @@ public final class RequestRecord {
   }
 
   // ---- read by observers
+
+  /** {@code hit}, {@code semantic-hit}, {@code miss} or {@code bypass}. */
+  public String cache() {
+    return cache;
+  }
+
+  /** A semantic hit's similarity, else -1. */
+  public double cacheScore() {
+    return cacheScore;
+  }
+
+  /** Tokens a cache hit saved (the cached answer's usage); 0 otherwise. */
+  public long savedTokens() {
+    return savedTokens;
+  }
+
+  /** What a cache hit saved, in USD, at the pricing table's prices; 0 otherwise. */
+  public double savedUsd() {
+    return savedUsd;
+  }
 
   /** The virtual key's id, or {@code ""} in open mode. */
   public String keyId() {

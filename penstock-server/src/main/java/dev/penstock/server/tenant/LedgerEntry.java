@@ -17,7 +17,10 @@ package dev.penstock.server.tenant;
  * @param queueMs time spent waiting for capacity
  * @param latencyMs time from arrival to the answer's end
  * @param attempts attempts made upstream
- * @param cache the cache result: {@code hit}, {@code miss}, {@code bypass} or {@code ""}
+ * @param cache the cache result: {@code hit}, {@code semantic-hit}, {@code miss}, {@code bypass} or
+ *     {@code ""}
+ * @param savedTokens tokens a cache hit saved (the cached answer's usage), else 0
+ * @param savedUsd what a cache hit saved at the pricing table's prices, else 0
  */
 public record LedgerEntry(
     long timeMillis,
@@ -34,4 +37,44 @@ public record LedgerEntry(
     long queueMs,
     long latencyMs,
     int attempts,
-    String cache) {}
+    String cache,
+    long savedTokens,
+    double savedUsd) {
+
+  /** A line that saved nothing (not a cache hit). */
+  public LedgerEntry(
+      long timeMillis,
+      String requestId,
+      String keyId,
+      String model,
+      String deployment,
+      String priority,
+      int status,
+      long inputTokens,
+      long cachedTokens,
+      long outputTokens,
+      double costUsd,
+      long queueMs,
+      long latencyMs,
+      int attempts,
+      String cache) {
+    this(
+        timeMillis,
+        requestId,
+        keyId,
+        model,
+        deployment,
+        priority,
+        status,
+        inputTokens,
+        cachedTokens,
+        outputTokens,
+        costUsd,
+        queueMs,
+        latencyMs,
+        attempts,
+        cache,
+        0,
+        0);
+  }
+}

@@ -44,6 +44,8 @@ public final class LedgerObserver implements RequestObserver {
         r.queueNanos() / 1_000_000,
         r.totalNanos() / 1_000_000,
         r.attempts(),
-        "bypass"); // until there is a cache (as the access log says)
+        r.cache(),
+        r.savedTokens(),
+        r.savedUsd());
   }
 }

@@ -37,7 +37,8 @@ final class SqlLedgerRepository implements LedgerRepository {
   private static final String INSERT =
       "INSERT INTO ledger (time_ms, request_id, key_id, model, deployment, priority, status,"
           + " input_tokens, cached_tokens, output_tokens, cost_usd, queue_ms, latency_ms, attempts,"
-          + " cache) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+          + " cache, saved_tokens, saved_usd)"
+          + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
   private static final String UPSERT =
       "INSERT INTO usage_daily (day, key_id, model, deployment, requests, input_tokens,"
@@ -108,6 +109,8 @@ final class SqlLedgerRepository implements LedgerRepository {
         insert.setLong(13, entry.latencyMs());
         insert.setInt(14, entry.attempts());
         insert.setString(15, entry.cache());
+        insert.setLong(16, entry.savedTokens());
+        insert.setDouble(17, entry.savedUsd());
         insert.addBatch();
       }
       insert.executeBatch();
