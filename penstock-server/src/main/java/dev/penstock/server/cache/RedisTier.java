@@ -60,13 +60,17 @@ final class RedisTier implements SharedTier {
   private volatile @Nullable StatefulRedisConnection<String, byte[]> connection;
 
   private @Nullable CompletableFuture<?> connecting;
-  private volatile long skipUntilNanos = Long.MIN_VALUE;
+
+  /** Redis is skipped until then (ticker nanos, compared by difference: they may wrap). */
+  private volatile long skipUntilNanos;
+
   private volatile boolean healthy;
 
   RedisTier(String url, long timeoutMillis, LongSupplier nanos) {
     this.uri = RedisURI.create(url);
     this.timeoutMillis = timeoutMillis;
     this.nanos = nanos;
+    this.skipUntilNanos = nanos.getAsLong();
     this.client = RedisClient.create();
     client.setOptions(
         ClientOptions.builder()
@@ -76,6 +80,28 @@ final class RedisTier implements SharedTier {
             .timeoutOptions(TimeoutOptions.enabled(Duration.ofMillis(Math.max(timeoutMillis, 1))))
             .build());
     connectInBackground();
+    awaitFirstConnection();
+  }
+
+  /**
+   * Gives the first connection up to a second at start, so that the first requests already share
+   * their answers; a Redis not there by then is connected to in the background.
+   */
+  private void awaitFirstConnection() {
+    CompletableFuture<?> first;
+    synchronized (this) {
+      first = connecting;
+    }
+    if (first == null) {
+      return;
+    }
+    try {
+      first.get(1, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException e) {
+      // logged by the connect attempt; the gateway starts without Redis
+    }
   }
 
   /** The host and port of the Redis, for logs and the admin API (never its password). */
