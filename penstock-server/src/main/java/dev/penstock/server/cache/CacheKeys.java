@@ -114,9 +114,11 @@ public final class CacheKeys {
     return value.signum() == 0 ? "0" : value.stripTrailingZeros().toPlainString();
   }
 
+  /** A field with its length in front: no two different lists of fields hash the same bytes. */
   private static void field(MessageDigest sha, String value) {
-    sha.update(value.getBytes(StandardCharsets.UTF_8));
-    sha.update((byte) 0);
+    byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
+    sha.update(java.nio.ByteBuffer.allocate(4).putInt(bytes.length).array());
+    sha.update(bytes);
   }
 
   static MessageDigest sha256() {

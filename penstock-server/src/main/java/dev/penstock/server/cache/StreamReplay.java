@@ -51,7 +51,11 @@ final class StreamReplay {
       JsonNode message = choice.path("message");
       ObjectNode role = NODES.objectNode();
       role.put("role", message.path("role").asText("assistant"));
-      role.put("content", "");
+      if (message.path("content").isTextual()) {
+        role.put("content", ""); // as OpenAI starts a text answer; a tool call's says null
+      } else {
+        role.putNull("content");
+      }
       out.data(chatChunk(whole, index, role, null, includeUsage));
       if (message.path("content").isTextual()) {
         ObjectNode content = NODES.objectNode().put("content", message.get("content").asText());

@@ -164,7 +164,13 @@ public final class GatewayServer implements AutoCloseable {
       telemetry
           .metrics()
           .ifPresent(
-              m -> m.bindLedger(tenants.writer()::rowsWritten, tenants.writer()::rowsPending));
+              m -> {
+                m.bindLedger(tenants.writer()::rowsWritten, tenants.writer()::rowsPending);
+                m.bindCache(
+                    () -> cache.stats().entries(),
+                    () -> cache.stats().bytes(),
+                    () -> cache.stats().redisErrors());
+              });
       LongSupplier writeTimeout =
           () -> this.config.defaults().clientWriteTimeoutMillis() * 1_000_000;
       this.clientWatch =

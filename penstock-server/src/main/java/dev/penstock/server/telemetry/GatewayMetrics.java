@@ -97,6 +97,8 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
   private final Map<String, Counter> rateLimited = new ConcurrentHashMap<>();
   private final Map<RetryKey, Counter> retries = new ConcurrentHashMap<>();
   private final Map<ModelKey, Counter> rejected = new ConcurrentHashMap<>();
+  private final Map<ModelKey, Counter> cacheResults = new ConcurrentHashMap<>();
+  private final Map<String, Counter[]> cacheSaved = new ConcurrentHashMap<>();
   private final Map<ModelKey, Timer> durations = new ConcurrentHashMap<>();
   private final Map<String, Timer> firstTokens = new ConcurrentHashMap<>();
   private final Map<ModelKey, Timer> queueWaits = new ConcurrentHashMap<>();
@@ -341,6 +343,14 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
       pair[0].increment((double) Math.max(0, r.promptTokens()));
       pair[1].increment((double) Math.max(0, r.completionTokens()));
     }
+    if (!model.isEmpty()) {
+      cacheResults.computeIfAbsent(new ModelKey(model, r.cache()), this::cacheCounter).increment();
+    }
+    if (r.savedTokens() > 0) {
+      Counter[] saved = cacheSaved.computeIfAbsent(model, this::savedPair);
+      saved[0].increment((double) r.savedTokens());
+      saved[1].increment(r.savedUsd());
+    }
     String reason = r.rejectedReason();
     if (reason != null) {
       rejected.computeIfAbsent(new ModelKey(model, reason), this::rejectedCounter).increment();
@@ -375,6 +385,46 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
             "penstock.ledger.rows.pending", rowsPending, rows -> (double) rows.getAsLong())
         .description("Usage ledger rows recorded but not yet committed")
         .register(registry);
+  }
+
+  /**
+   * The response cache: entries and bytes held in the process, and calls to the shared tier that
+   * failed or timed out (each a miss).
+   */
+  public void bindCache(LongSupplier entries, LongSupplier bytes, LongSupplier redisErrors) {
+    io.micrometer.core.instrument.Gauge.builder(
+            "penstock.cache.entries", entries, e -> (double) e.getAsLong())
+        .description("Answers held in the in-process response cache")
+        .register(registry);
+    io.micrometer.core.instrument.Gauge.builder(
+            "penstock.cache.bytes", bytes, b -> (double) b.getAsLong())
+        .description("Bytes of answers held in the in-process response cache")
+        .baseUnit("bytes")
+        .register(registry);
+    FunctionCounter.builder("penstock.cache.redis.errors", redisErrors, e -> (double) e.getAsLong())
+        .description("Shared cache (Redis) calls that failed or timed out, or read junk: misses")
+        .register(registry);
+  }
+
+  private Counter cacheCounter(ModelKey k) {
+    return Counter.builder("penstock.cache.requests")
+        .description(
+            "Proxied requests by what the response cache did: hit, semantic-hit, miss, bypass")
+        .tags("model", k.model(), "result", k.other())
+        .register(registry);
+  }
+
+  private Counter[] savedPair(String model) {
+    return new Counter[] {
+      Counter.builder("penstock.cache.saved.tokens")
+          .description("Tokens cache hits did not spend (the cached answers' usage)")
+          .tags("model", model)
+          .register(registry),
+      Counter.builder("penstock.cache.saved.usd")
+          .description("What cache hits did not cost, in USD, at the pricing table's prices")
+          .tags("model", model)
+          .register(registry)
+    };
   }
 
   /** The key's name as a label value, or {@code other} once the cap is reached. */

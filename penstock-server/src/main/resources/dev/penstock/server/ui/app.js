@@ -16,6 +16,8 @@
  *     series: [{ t (epoch s), requests, errors, tokens, latency_mean_ms, latency_p95_ms,
  *                queue_wait_p95_ms, queue_depth }],          // one per second, oldest first, <= 300
  *     keys: [{ id, name, spend_usd_today, requests, rate_limited }],
+ *     cache: { enabled, entries, bytes, max_bytes, hits, semantic_hits, misses, bypasses, hit_rate,
+ *              saved_tokens, saved_usd, redis: { configured, healthy, errors } },
  *     recent_errors: [{ time_ms, request_id, model, deployment, status, code, message }] }
  *
  * Auth: with an admin key configured the state needs "Authorization: Bearer <key>". The key comes
@@ -296,6 +298,13 @@ function renderTiles(state, series) {
   setTile('tile-queue-depth', fmtCount(queued),
     `high ${fmtCount(num(depth.high))} · normal ${fmtCount(num(depth.normal))} · low ${fmtCount(num(depth.low))}`);
   setTile('tile-queue-wait', fmtMs(queue.wait_p95_ms), 'now');
+  const cache = state.cache || {};
+  const lookups = num(cache.hits) + num(cache.semantic_hits) + num(cache.misses);
+  setTile('tile-cache', lookups > 0 ? fmtPct(cache.hit_rate) : '—',
+    cache.enabled === false ? 'off'
+      : `${fmtCount(num(cache.entries))} entries · $${num(cache.saved_usd).toFixed(2)} saved`
+        + (cache.redis && cache.redis.configured && !cache.redis.healthy ? ' · Redis down' : ''),
+    cache.redis && cache.redis.configured && !cache.redis.healthy ? 'warn' : '');
 }
 
 function badgeLevel(kind, value, state) {

@@ -350,4 +350,78 @@ class ConfigLoaderTest {
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("models.gpt-5.canary.model (line 3): 'nowhere' is not another model");
   }
+
+  @Test
+  void cacheDefaultsAndSettings() {
+    GatewayConfig plain = loader.parse(ONE_MODEL, "t.yaml");
+    assertThat(plain.cache().caches("gpt-5")).isTrue();
+    assertThat(plain.cache().maxBytes()).isEqualTo(256L << 20);
+    assertThat(plain.cache().ttl("gpt-5")).isEqualTo(java.time.Duration.ofHours(1));
+    assertThat(plain.cache().redisUrl()).isNull();
+    assertThat(plain.cache().sharedNamespace()).isFalse();
+    assertThat(plain.cache().anySemantic()).isFalse();
+
+    GatewayConfig tuned =
+        loader.parse(
+            """
+            cache:
+              max_bytes: 1048576
+              ttl: 30m
+              redis_url: redis://:secret@127.0.0.1:6379/2
+              redis_timeout_ms: 20
+              redis_prefix: "team-a:cache:"
+              namespace: shared
+            """
+                + ONE_MODEL.replace(
+                    "  gpt-5:\n",
+                    "  gpt-5:\n    cache: {ttl: 90s, always: true, semantic: true, semantic_threshold: 0.9}\n")
+                + """
+                  gpt-5.2:
+                    cache: {enabled: false}
+                    deployments:
+                      - {name: c, base_url: "http://127.0.0.1:9/v1", api_key: k, rpm: 1, tpm: 1}
+                """,
+            "t.yaml");
+    var cache = tuned.cache();
+    assertThat(cache.maxBytes()).isEqualTo(1_048_576);
+    assertThat(cache.ttl("gpt-5.1")).isEqualTo(java.time.Duration.ofMinutes(30));
+    assertThat(cache.ttl("gpt-5")).isEqualTo(java.time.Duration.ofSeconds(90));
+    assertThat(cache.model("gpt-5").always()).isTrue();
+    assertThat(cache.model("gpt-5").semanticThreshold()).isEqualTo(0.9);
+    assertThat(cache.anySemantic()).isTrue();
+    assertThat(cache.caches("gpt-5.2")).isFalse();
+    assertThat(cache.redisUrl().reveal()).isEqualTo("redis://:secret@127.0.0.1:6379/2");
+    assertThat(cache.redisTimeoutMillis()).isEqualTo(20);
+    assertThat(cache.redisPrefix()).isEqualTo("team-a:cache:");
+    assertThat(cache.sharedNamespace()).isTrue();
+    assertThat(cache.toString()).doesNotContain("secret");
+  }
+
+  @Test
+  void badCacheSettingsAreReportedWithTheirPathsAndNeverEchoTheRedisUrl() {
+    assertThatThrownBy(
+            () ->
+                loader.parse(
+                    """
+                    cache:
+                      ttl: forever
+                      max_bytes: -1
+                      redis_url: http://user:hunter2@host
+                      namespace: everyone
+                      colour: red
+                    """
+                        + ONE_MODEL.replace(
+                            "  gpt-5:\n",
+                            "  gpt-5:\n    cache: {ttl: 0s, semantic_threshold: 2}\n"),
+                    "bad.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("cache.ttl (line 2): must be a duration")
+        .hasMessageContaining("cache.max_bytes (line 3)")
+        .hasMessageContaining("cache.redis_url (line 4): must be a redis:// or rediss:// URL")
+        .hasMessageContaining("cache.namespace (line 5): must be per_key")
+        .hasMessageContaining("cache.colour (line 6): unknown field")
+        .hasMessageContaining("models.gpt-5.cache.ttl (line 9): must be a duration")
+        .hasMessageContaining("models.gpt-5.cache.semantic_threshold (line 9)")
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("hunter2"));
+  }
 }

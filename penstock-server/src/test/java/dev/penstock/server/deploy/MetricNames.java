@@ -26,7 +26,11 @@ public final class MetricNames {
           "penstock_unpriced_requests_total",
           "penstock_key_requests_total",
           "penstock_key_cost_usd_total",
-          "penstock_ledger_rows_written_total");
+          "penstock_ledger_rows_written_total",
+          "penstock_cache_requests_total",
+          "penstock_cache_saved_tokens_total",
+          "penstock_cache_saved_usd_total",
+          "penstock_cache_redis_errors_total");
 
   /** Histogram base names; each is exposed as {@code _bucket}, {@code _sum} and {@code _count}. */
   public static final Set<String> HISTOGRAMS =
@@ -51,7 +55,9 @@ public final class MetricNames {
           "penstock_deployment_upstream_remaining_requests",
           "penstock_deployment_upstream_remaining_tokens",
           "penstock_queue_depth",
-          "penstock_ledger_rows_pending");
+          "penstock_ledger_rows_pending",
+          "penstock_cache_entries",
+          "penstock_cache_bytes");
 
   /** Every name a scrape may carry: counters, gauges and the three series of each histogram. */
   public static final Set<String> EXPOSED =
