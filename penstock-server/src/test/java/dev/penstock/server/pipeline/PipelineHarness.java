@@ -92,10 +92,19 @@ final class PipelineHarness implements AutoCloseable {
   final Pipeline pipeline;
   private final AtomicInteger handled = new AtomicInteger();
 
+  /** The response cache, when the harness was made with one. */
+  final dev.penstock.server.cache.@org.jspecify.annotations.Nullable CacheService cache;
+
   PipelineHarness(String yaml) {
+    this(yaml, false);
+  }
+
+  /** A harness whose pipeline has a response cache ({@code withCache}) as the gateway's does. */
+  PipelineHarness(String yaml, boolean withCache) {
     config = new ConfigLoader(Map.<String, String>of()::get).parse(yaml, "t.yaml");
     admissions =
         new Admissions(RoutingTables.topology(config), ticker, false, new SplittableRandom(7));
+    cache = withCache ? dev.penstock.server.cache.CacheService.of(config.cache(), ticker) : null;
     watch =
         ClientWatch.manual(ticker, () -> config.defaults().clientWriteTimeoutMillis() * 1_000_000);
     pipeline =
@@ -110,7 +119,8 @@ final class PipelineHarness implements AutoCloseable {
             watch,
             new dev.penstock.server.telemetry.Redactor(
                 () -> java.util.List.of("sk-test-a", "sk-test-b")),
-            null);
+            null,
+            cache);
   }
 
   /** A chat call as {@link Pipeline#handle} makes one, for serving stages directly. */
