@@ -11,8 +11,11 @@
 #   5. the cost of tenants: Penstock at a fixed 2,000 req/s in open mode, then with a virtual key
 #      that has its own RPM/TPM and a daily budget (auth, limits, budget hold; both write the
 #      ledger), ROUNDS times
+#   6. the response cache: Penstock at a fixed 2,000 req/s over 100 distinct prompts sent with
+#      'x-penstock-cache: force', so that all but the first 100 are exact hits, against the same
+#      load with 'no-store' (every request proxied) and direct to the upstream, ROUNDS times
 #
-# SECTIONS="4" runs only some of them (default "1 2 3 4"; 5 only when asked).
+# SECTIONS="4" runs only some of them (default "1 2 3 4"; 5 and 6 only when asked).
 #
 # The system under test (nginx proxy or Penstock) is pinned to one core with taskset; the load
 # generator and the upstream share the other. Needs root or the packages already installed:
@@ -229,6 +232,32 @@ for round in $(seq 1 "$rounds"); do
     rows=$(curl -s -H 'Authorization: Bearer adm-overhead-0123456789' \
       "http://127.0.0.1:$port/admin/usage?group_by=model" | python3 -c 'import json, sys; print(sum(r["requests"] for r in json.load(sys.stdin)["data"]))')
     echo "  ledger rows: $rows" | tee -a "$out/summary.txt"
+    kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+    port=$((port + 1))
+  done
+done
+fi
+
+if [[ $sections == *" 6 "* ]]; then
+echo | tee -a "$out/summary.txt"
+echo "== 6. response cache: fixed 2,000 req/s, $duration each, 100 distinct prompts, pooled client" | tee -a "$out/summary.txt"
+echo "   hit: x-penstock-cache: force (all but the first 100 answered from the cache);" | tee -a "$out/summary.txt"
+echo "   proxied: x-penstock-cache: no-store (every request to the upstream); direct: no gateway" | tee -a "$out/summary.txt"
+printf '%-26s %10s %10s %12s\n' "target" "p50 ms" "p99 ms" "ok/sent" | tee -a "$out/summary.txt"
+cache_yaml=$'admin_key: adm-overhead-0123456789'
+for round in $(seq 1 "$rounds"); do
+  read -r p50 p99 ok < <(KEY_ARGS="--distinct-prompts 100" bench_run "direct-cache-$round" http://127.0.0.1:18480/v1 20s)
+  printf '%-26s %10s %10s %12s\n' "direct (run $round)" "$p50" "$p99" "$ok" | tee -a "$out/summary.txt"
+  for mode in hit proxied; do
+    start_penstock pooled $port http://127.0.0.1:18480/v1 "$cache_yaml"$'\n'"storage: {path: $work/cache-$port.db}"
+    directive=force
+    [ "$mode" = proxied ] && directive=no-store
+    read -r p50 p99 ok < <(KEY_ARGS="--distinct-prompts 100 --header x-penstock-cache:$directive" \
+      bench_run "penstock-cache-$mode-$round" "http://127.0.0.1:$port/v1" "$warmup")
+    printf '%-26s %10s %10s %12s\n' "$mode (run $round)" "$p50" "$p99" "$ok" | tee -a "$out/summary.txt"
+    curl -s -H 'Authorization: Bearer adm-overhead-0123456789' "http://127.0.0.1:$port/admin/cache" \
+      | python3 -c 'import json, sys; c = json.load(sys.stdin); print(f"  cache: {c[\"hits\"]} hits, {c[\"misses\"]} misses, {c[\"bypasses\"]} bypassed, {c[\"entries\"]} entries, {c[\"bytes\"]} bytes")' \
+      | tee -a "$out/summary.txt"
     kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
     port=$((port + 1))
   done

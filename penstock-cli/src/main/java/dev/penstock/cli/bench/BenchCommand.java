@@ -160,6 +160,16 @@ public final class BenchCommand implements Callable<Integer> {
       description = "Open loop: requests due beyond this many outstanding are counted as dropped.")
   private int maxInFlight;
 
+  @Option(
+      names = "--distinct-prompts",
+      paramLabel = "N",
+      defaultValue = "0",
+      description =
+          "Use only N different prompts, in turn (0: every request its own), so that a response"
+              + " cache can answer the repeats; with 'x-penstock-cache: force' or a deterministic"
+              + " model this measures cache hits.")
+  private long distinctPrompts;
+
   @Option(names = "--json", description = "Print the summary as JSON on stdout.")
   private boolean json;
 
@@ -227,7 +237,8 @@ public final class BenchCommand implements Callable<Integer> {
               .timeout(timeout)
               .limitRpm(limitRpm)
               .limitTpm(limitTpm)
-              .maxInFlight(maxInFlight);
+              .maxInFlight(maxInFlight)
+              .distinctPrompts(distinctPrompts);
       headers.forEach(builder::header);
       if (rate != null) {
         builder.rate(rate);

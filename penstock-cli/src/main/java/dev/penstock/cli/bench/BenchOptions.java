@@ -43,7 +43,8 @@ public record BenchOptions(
     Duration timeout,
     long limitRpm,
     long limitTpm,
-    int maxInFlight) {
+    int maxInFlight,
+    long distinctPrompts) {
 
   public BenchOptions {
     headers = List.copyOf(headers);
@@ -61,6 +62,15 @@ public record BenchOptions(
     require(timeout.isPositive(), "--timeout must be positive");
     require(limitRpm >= 0 && limitTpm >= 0, "--limit-rpm and --limit-tpm must not be negative");
     require(maxInFlight >= 1, "--max-inflight must be at least 1");
+    require(distinctPrompts >= 0, "--distinct-prompts must not be negative");
+  }
+
+  /**
+   * The prompt number of request {@code number}: itself, or with {@code --distinct-prompts N} one
+   * of N, so that a response cache can answer the repeats.
+   */
+  public long promptNumber(long number) {
+    return distinctPrompts > 0 ? number % distinctPrompts : number;
   }
 
   private static void require(boolean condition, String message) {
@@ -86,7 +96,8 @@ public record BenchOptions(
         timeout,
         limitRpm,
         limitTpm,
-        maxInFlight);
+        maxInFlight,
+        distinctPrompts);
   }
 
   /** Where requests go: the base URL with the endpoint's path appended. */
@@ -108,6 +119,7 @@ public record BenchOptions(
     private boolean stream;
     private LoadMode load = new LoadMode.ClosedLoop(8);
     private Duration duration = Duration.ofSeconds(30);
+    private long distinctPrompts;
     private long requestCap = Long.MAX_VALUE;
     private int promptTokens = 64;
     private int maxTokens = 64;
@@ -199,6 +211,11 @@ public record BenchOptions(
       return this;
     }
 
+    public Builder distinctPrompts(long distinctPrompts) {
+      this.distinctPrompts = distinctPrompts;
+      return this;
+    }
+
     /**
      * Checks the settings and makes the options.
      *
@@ -220,7 +237,8 @@ public record BenchOptions(
           timeout,
           limitRpm,
           limitTpm,
-          maxInFlight);
+          maxInFlight,
+          distinctPrompts);
     }
   }
 }

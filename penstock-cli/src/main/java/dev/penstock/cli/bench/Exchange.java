@@ -9,12 +9,14 @@ import java.net.SocketTimeoutException;
  */
 final class Exchange {
   private final RequestBodies bodies;
+  private final BenchOptions options;
   private final Transport transport;
   private final ReplyReader reader;
   private final BenchClock clock;
 
   Exchange(BenchOptions options, Transport transport, BenchClock clock) {
     this.bodies = new RequestBodies(options);
+    this.options = options;
     this.transport = transport;
     this.reader = new ReplyReader(options.endpoint(), options.stream(), clock);
     this.clock = clock;
@@ -23,7 +25,7 @@ final class Exchange {
   /** Sends request {@code number} and blocks until it has ended one way or another. */
   Completion perform(long number) {
     try {
-      Transport.HttpReply reply = transport.send(bodies.body(number));
+      Transport.HttpReply reply = transport.send(bodies.body(options.promptNumber(number)));
       Outcome outcome = Outcome.ofStatus(reply.status());
       if (outcome.kind() == Outcome.Kind.OK) {
         return reader.read(reply);
