@@ -61,7 +61,8 @@ public final class ConfigLoader {
           "auth",
           "storage",
           "pricing",
-          "tenants");
+          "tenants",
+          "embeddings");
   private static final Set<String> STORAGE = Set.of("path");
   private static final Set<String> TENANTS = Set.of("metrics_max_keys");
 
@@ -97,7 +98,9 @@ public final class ConfigLoader {
           "request_body_timeout_ms",
           "keepalive_timeout_ms",
           "max_connections");
-  private static final Set<String> MODEL = Set.of("fallbacks", "deployments", "canary");
+  private static final Set<String> MODEL =
+      Set.of("fallbacks", "deployments", "canary", "embeddings_batch_window_ms");
+  private static final Set<String> EMBEDDINGS = Set.of("batch_window_ms", "max_batch_inputs");
   private static final Set<String> CANARY = Set.of("model", "percent");
   private static final Set<String> DEPLOYMENT =
       Set.of(
@@ -249,7 +252,33 @@ public final class ConfigLoader {
               auth,
               storagePath(fields.get("storage")),
               pricing(fields.get("pricing")),
-              metricsMaxKeys(fields.get("tenants"))));
+              metricsMaxKeys(fields.get("tenants"))),
+          embeddings(fields.get("embeddings")));
+    }
+
+    /** {@code embeddings:}: micro-batching of embedding requests, off unless a window is set. */
+    GatewayConfig.Embeddings embeddings(@Nullable Node node) {
+      GatewayConfig.Embeddings d = GatewayConfig.Embeddings.STANDARD;
+      @Nullable Map<String, Node> f = node == null ? null : fields(node, "embeddings.", EMBEDDINGS);
+      if (f == null) {
+        return d;
+      }
+      return new GatewayConfig.Embeddings(
+          number(
+              f,
+              "batch_window_ms",
+              "embeddings.",
+              d.batchWindowMillis(),
+              0,
+              GatewayConfig.Embeddings.MAX_WINDOW_MILLIS),
+          (int)
+              number(
+                  f,
+                  "max_batch_inputs",
+                  "embeddings.",
+                  d.maxBatchInputs(),
+                  1,
+                  GatewayConfig.Embeddings.MAX_INPUTS));
     }
 
     Path storagePath(@Nullable Node node) {
@@ -517,7 +546,15 @@ public final class ConfigLoader {
             canaryNodes.put(name, f.get("canary"));
           }
         }
-        models.put(name, new ModelConfig(name, fallbacks, deployments, canary));
+        long window =
+            number(
+                f,
+                "embeddings_batch_window_ms",
+                path + ".",
+                -1,
+                0,
+                GatewayConfig.Embeddings.MAX_WINDOW_MILLIS);
+        models.put(name, new ModelConfig(name, fallbacks, deployments, canary, window));
       }
       for (ModelConfig m : models.values()) {
         GatewayConfig.Canary canary = m.canary();

@@ -54,6 +54,7 @@ public final class Pipeline {
    * @param retryTimeouts whether an attempt that timed out after reaching its upstream is retried
    * @param maxAnswerBytes the largest non-streamed upstream answer read
    * @param canaries per public model, the share of its traffic sent to another model
+   * @param embeddings which models' embedding requests are merged, and how ({@code embeddings:})
    */
   public record Routing(
       Map<String, UpstreamTarget> targets,
@@ -62,7 +63,28 @@ public final class Pipeline {
       long defaultTimeoutMillis,
       boolean retryTimeouts,
       long maxAnswerBytes,
-      Map<String, GatewayConfig.Canary> canaries) {}
+      Map<String, GatewayConfig.Canary> canaries,
+      EmbeddingBatching embeddings) {
+    /** A table without embedding batching. */
+    public Routing(
+        Map<String, UpstreamTarget> targets,
+        Set<String> models,
+        RequestReader reader,
+        long defaultTimeoutMillis,
+        boolean retryTimeouts,
+        long maxAnswerBytes,
+        Map<String, GatewayConfig.Canary> canaries) {
+      this(
+          targets,
+          models,
+          reader,
+          defaultTimeoutMillis,
+          retryTimeouts,
+          maxAnswerBytes,
+          canaries,
+          EmbeddingBatching.OFF);
+    }
+  }
 
   private Pipeline(Routing routing, Ticker ticker, LongSupplier wallMillis, List<Stage> stages) {
     this.routing = routing;
