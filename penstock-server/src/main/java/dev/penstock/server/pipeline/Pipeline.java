@@ -23,10 +23,14 @@ import org.jspecify.annotations.Nullable;
  * One proxied request's way, as a chain of {@link Stage}s assembled here, in order:
  *
  * <pre>
- * record ─► answer ─► caller ─► read ─► watch ─► upstream
- *   │         │         │         │        │         └ admission (reserve, wait, or 429 now) and
- *   │         │         │         │        │           attempts: send, relay (SSE chunk by chunk),
- *   │         │         │         │        │           retry / fail over / requeue, settle
+ * record ─► answer ─► caller ─► read ─► watch ─► embedding batch ─► upstream
+ *   │         │         │         │        │          │                  └ admission (reserve, wait,
+ *   │         │         │         │        │          │                    or 429 now) and attempts:
+ *   │         │         │         │        │          │                    send, relay (SSE chunk by
+ *   │         │         │         │        │          │                    chunk), retry / fail over
+ *   │         │         │         │        │          │                    / requeue, settle
+ *   │         │         │         │        │          └ concurrent embedding requests merged into
+ *   │         │         │         │        │            one upstream call (when a window is set)
  *   │         │         │         │        └ a client that leaves or stops reading cancels the call
  *   │         │         │         └ body, validation, served model, token estimate; then
  *   │         │         │           tenant: allowed models, the key's RPM/TPM and budget, cost
@@ -113,6 +117,33 @@ public final class Pipeline {
       ClientWatch watch,
       UnaryOperator<String> redact,
       @Nullable Tenants tenants) {
+    return standard(
+        admissions,
+        client,
+        routing,
+        ticker,
+        wallMillis,
+        observer,
+        keepBodies,
+        watch,
+        redact,
+        tenants,
+        BatchClock.of(ticker));
+  }
+
+  /** The gateway's pipeline, its embedding batches waiting on {@code batchClock} (tests). */
+  static Pipeline standard(
+      Admissions admissions,
+      dev.penstock.server.upstream.UpstreamClient client,
+      Routing routing,
+      Ticker ticker,
+      LongSupplier wallMillis,
+      RequestObserver observer,
+      boolean keepBodies,
+      ClientWatch watch,
+      UnaryOperator<String> redact,
+      @Nullable Tenants tenants,
+      BatchClock batchClock) {
     Pipeline[] self = new Pipeline[1];
     List<Stage> stages = new ArrayList<>();
     stages.add(new RecordStage(observer, ticker));
@@ -124,7 +155,7 @@ public final class Pipeline {
     }
     stages.add(new CanaryStage());
     stages.add(new WatchStage(watch));
-    stages.add(
+    UpstreamStage upstream =
         new UpstreamStage(
             admissions,
             client,
@@ -132,7 +163,9 @@ public final class Pipeline {
             wallMillis,
             observer,
             () -> self[0].routing,
-            new ErrorRedaction(redact)));
+            new ErrorRedaction(redact));
+    stages.add(new EmbeddingBatchStage(upstream, observer, batchClock));
+    stages.add(upstream);
     Pipeline pipeline = new Pipeline(routing, ticker, wallMillis, stages);
     self[0] = pipeline;
     return pipeline;

@@ -26,7 +26,9 @@ public final class MetricNames {
           "penstock_unpriced_requests_total",
           "penstock_key_requests_total",
           "penstock_key_cost_usd_total",
-          "penstock_ledger_rows_written_total");
+          "penstock_ledger_rows_written_total",
+          "penstock_embedding_batches_total",
+          "penstock_embedding_batched_requests_total");
 
   /** Histogram base names; each is exposed as {@code _bucket}, {@code _sum} and {@code _count}. */
   public static final Set<String> HISTOGRAMS =

@@ -205,14 +205,15 @@ class TelemetryEndToEndTest {
     assertThat(exposed)
         .containsAll(
             MetricNames.EXPOSED.stream()
-                // Not here: refusals, upstream 429s, virtual keys (this gateway has none) and
-                // models without a price.
+                // Not here: refusals, upstream 429s, virtual keys (this gateway has none),
+                // models without a price and embedding batches (off).
                 .filter(
                     n ->
                         !n.contains("rate_limited")
                             && !n.contains("rejected")
                             && !n.startsWith("penstock_key_")
-                            && !n.contains("unpriced"))
+                            && !n.contains("unpriced")
+                            && !n.startsWith("penstock_embedding_"))
                 .toList());
     assertThat(metrics.has("process_cpu_usage")).isTrue();
 
