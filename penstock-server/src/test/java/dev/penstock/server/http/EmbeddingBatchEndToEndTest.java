@@ -3,14 +3,20 @@ package dev.penstock.server.http;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.models.embeddings.CreateEmbeddingResponse;
 import com.openai.models.embeddings.EmbeddingCreateParams;
 import dev.penstock.mock.KeySpec;
 import dev.penstock.mock.KeyStats;
 import dev.penstock.mock.LatencyModel;
 import dev.penstock.mock.MockConfig;
+import dev.penstock.server.openai.RequestReader;
 import dev.penstock.server.testing.GatewayFixture;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -21,6 +27,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -108,21 +115,116 @@ class EmbeddingBatchEndToEndTest {
     assertThat(counter(metrics, "penstock_embedding_batched_requests_total")).isEqualTo(CALLERS);
   }
 
+  @Test
+  void eachVirtualKeyIsChargedAndBilledForItsOwnShareOfAMergedRequest() throws Exception {
+    String admin = "admin-e2e-embeddings";
+    fixture =
+        GatewayFixture.start(
+            MockConfig.builder()
+                .port(0)
+                .latency(new LatencyModel(20, 0, 0))
+                .embeddingDimensions(DIMENSIONS)
+                .addKey(KeySpec.of("a", "sk-up-a-000001", 100_000, 100_000_000))
+                .build(),
+            """
+            listen: 127.0.0.1:0
+            admin_key: %s
+            embeddings:
+              batch_window_ms: 50
+            models:
+              text-embedding-3-small:
+                deployments:
+                  - {name: emb-a, base_url: "${MOCK}", api_key: sk-up-a-000001, rpm: 100000, tpm: 100000000}
+            pricing:
+              text-embedding-3-small: {input_per_1m: 1000, output_per_1m: 0}
+            """
+                .formatted(admin));
+    Map<String, String> auth = Map.of("Authorization", "Bearer " + admin);
+    String small =
+        key(
+            fixture
+                .post(
+                    "/admin/keys",
+                    "{\"name\": \"small\", \"rpm\": 1000, \"budget_usd_daily\": 100}",
+                    auth)
+                .body());
+    String large =
+        key(fixture.post("/admin/keys", "{\"name\": \"large\", \"tpm\": 1000000}", auth).body());
+    List<String> inputs = new ArrayList<>();
+    List<String> keys = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      inputs.add(
+          "text " + i + " of " + (i < 10 ? "the small key" : "the large key, rather longer"));
+      keys.add(i < 10 ? small : large);
+    }
+
+    List<CreateEmbeddingResponse> answers = embedAllAtOnce(inputs, keys);
+    fixture.awaitIdle();
+
+    KeyStats simulator = fixture.mock().stats().getFirst();
+    assertThat(simulator.requests()).as("merged").isLessThan(30);
+    long sdkTokens = answers.stream().mapToLong(a -> a.usage().promptTokens()).sum();
+    assertThat(sdkTokens).isEqualTo(simulator.promptTokens());
+    JsonNode byKey =
+        RequestReader.JSON
+            .readTree(fixture.get("/admin/usage?group_by=key", auth).body())
+            .path("data");
+    Map<String, JsonNode> rows = new HashMap<>();
+    byKey.forEach(r -> rows.put(r.path("name").asText(), r));
+    assertThat(rows.get("small").path("requests").asLong()).isEqualTo(10);
+    assertThat(rows.get("large").path("requests").asLong()).isEqualTo(20);
+    long smallTokens =
+        answers.subList(0, 10).stream().mapToLong(a -> a.usage().promptTokens()).sum();
+    assertThat(rows.get("small").path("input_tokens").asLong()).isEqualTo(smallTokens);
+    assertThat(rows.get("large").path("input_tokens").asLong())
+        .isEqualTo(simulator.promptTokens() - smallTokens);
+    assertThat(
+            rows.get("small").path("cost_usd").asDouble()
+                + rows.get("large").path("cost_usd").asDouble())
+        .as("the bill is the upstream's count at the price")
+        .isCloseTo(simulator.promptTokens() * 1000.0 / 1e6, within(1e-9));
+  }
+
+  private static String key(String created) throws Exception {
+    return RequestReader.JSON.readTree(created).path("key").asText();
+  }
+
   /** Sends every input at once, each from a thread of its own; the answers in input order. */
   private List<CreateEmbeddingResponse> embedAllAtOnce(List<String> inputs) throws Exception {
+    return embedAllAtOnce(inputs, java.util.Collections.nCopies(inputs.size(), null));
+  }
+
+  /** Like {@link #embedAllAtOnce(List)}, each input sent with its virtual key (null: none). */
+  private List<CreateEmbeddingResponse> embedAllAtOnce(
+      List<String> inputs, List<@Nullable String> keys) throws Exception {
     CountDownLatch go = new CountDownLatch(1);
     List<Future<CreateEmbeddingResponse>> futures = new ArrayList<>();
+    Map<String, OpenAIClient> clients = new HashMap<>();
+    for (String key : keys) {
+      if (key != null) {
+        clients.computeIfAbsent(
+            key,
+            k ->
+                OpenAIOkHttpClient.builder()
+                    .baseUrl(fixture.baseUrl())
+                    .apiKey(k)
+                    .maxRetries(0)
+                    .timeout(Duration.ofSeconds(30))
+                    .build());
+      }
+    }
     try (ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
-      for (String input : inputs) {
+      for (int i = 0; i < inputs.size(); i++) {
+        String input = inputs.get(i);
+        String key = keys.get(i);
+        OpenAIClient sdk = key == null ? fixture.sdk() : clients.get(key);
         futures.add(
             callers.submit(
                 () -> {
                   if (!go.await(30, TimeUnit.SECONDS)) {
                     throw new AssertionError("never started");
                   }
-                  return fixture
-                      .sdk()
-                      .embeddings()
+                  return sdk.embeddings()
                       .create(EmbeddingCreateParams.builder().model(MODEL).input(input).build());
                 }));
       }
@@ -132,6 +234,8 @@ class EmbeddingBatchEndToEndTest {
         answers.add(f.get(30, TimeUnit.SECONDS));
       }
       return answers;
+    } finally {
+      clients.values().forEach(OpenAIClient::close);
     }
   }
 
