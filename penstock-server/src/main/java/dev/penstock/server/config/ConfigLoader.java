@@ -65,7 +65,8 @@ public final class ConfigLoader {
           "storage",
           "pricing",
           "tenants",
-          "cache");
+          "cache",
+          "embeddings");
   private static final Set<String> STORAGE = Set.of("path");
   private static final Set<String> TENANTS = Set.of("metrics_max_keys");
 
@@ -101,7 +102,8 @@ public final class ConfigLoader {
           "request_body_timeout_ms",
           "keepalive_timeout_ms",
           "max_connections");
-  private static final Set<String> MODEL = Set.of("fallbacks", "deployments", "canary", "cache");
+  private static final Set<String> MODEL =
+      Set.of("fallbacks", "deployments", "canary", "cache", "embeddings_batch_window_ms");
   private static final Set<String> CACHE =
       Set.of(
           "enabled",
@@ -114,6 +116,7 @@ public final class ConfigLoader {
           "namespace");
   private static final Set<String> MODEL_CACHE =
       Set.of("enabled", "always", "ttl", "semantic", "semantic_threshold");
+  private static final Set<String> EMBEDDINGS = Set.of("batch_window_ms", "max_batch_inputs");
   private static final Set<String> CANARY = Set.of("model", "percent");
   private static final Set<String> DEPLOYMENT =
       Set.of(
@@ -266,7 +269,8 @@ public final class ConfigLoader {
               storagePath(fields.get("storage")),
               pricing(fields.get("pricing")),
               metricsMaxKeys(fields.get("tenants"))),
-          cache(fields.get("cache")));
+          cache(fields.get("cache")),
+          embeddings(fields.get("embeddings")));
     }
 
     /** {@code cache:} with each model's {@code cache:} collected while the models were read. */
@@ -399,6 +403,31 @@ public final class ConfigLoader {
           path,
           "must be a duration from 1s to 365d such as 90s, 30m, 1h or 7d, got '" + text + "'");
       return fallback;
+    }
+
+    /** {@code embeddings:}: micro-batching of embedding requests, off unless a window is set. */
+    GatewayConfig.Embeddings embeddings(@Nullable Node node) {
+      GatewayConfig.Embeddings d = GatewayConfig.Embeddings.STANDARD;
+      @Nullable Map<String, Node> f = node == null ? null : fields(node, "embeddings.", EMBEDDINGS);
+      if (f == null) {
+        return d;
+      }
+      return new GatewayConfig.Embeddings(
+          number(
+              f,
+              "batch_window_ms",
+              "embeddings.",
+              d.batchWindowMillis(),
+              0,
+              GatewayConfig.Embeddings.MAX_WINDOW_MILLIS),
+          (int)
+              number(
+                  f,
+                  "max_batch_inputs",
+                  "embeddings.",
+                  d.maxBatchInputs(),
+                  1,
+                  GatewayConfig.Embeddings.MAX_INPUTS));
     }
 
     Path storagePath(@Nullable Node node) {
@@ -669,7 +698,15 @@ public final class ConfigLoader {
         if (f.containsKey("cache")) {
           modelCache(name, f.get("cache"), path + ".cache.");
         }
-        models.put(name, new ModelConfig(name, fallbacks, deployments, canary));
+        long window =
+            number(
+                f,
+                "embeddings_batch_window_ms",
+                path + ".",
+                -1,
+                0,
+                GatewayConfig.Embeddings.MAX_WINDOW_MILLIS);
+        models.put(name, new ModelConfig(name, fallbacks, deployments, canary, window));
       }
       for (ModelConfig m : models.values()) {
         GatewayConfig.Canary canary = m.canary();

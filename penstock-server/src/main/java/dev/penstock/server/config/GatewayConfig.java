@@ -23,6 +23,7 @@ import java.util.Map;
  * @param tenancy virtual keys, storage and pricing ({@code auth:}, {@code storage:}, {@code
  *     pricing:}, {@code tenants:})
  * @param cache the response cache ({@code cache:}, and each model's {@code cache:})
+ * @param embeddings the micro-batching of embedding requests ({@code embeddings:})
  */
 public record GatewayConfig(
     String host,
@@ -35,7 +36,8 @@ public record GatewayConfig(
     BreakerPolicy breaker,
     Observability observability,
     Tenancy tenancy,
-    dev.penstock.server.cache.CacheSettings cache) {
+    dev.penstock.server.cache.CacheSettings cache,
+    Embeddings embeddings) {
 
   public GatewayConfig {
     models = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(models));
@@ -112,6 +114,28 @@ public record GatewayConfig(
   public record Tenancy(Tenants.Auth auth, Path storagePath, Pricing pricing, int metricsMaxKeys) {}
 
   /**
+   * Embedding micro-batching (SPEC 6, docs/embeddings.md): concurrent {@code /v1/embeddings}
+   * requests for the same model and parameters arriving within the window are sent upstream as one.
+   *
+   * @param batchWindowMillis how long the first request of a batch waits for others: 20 ms by
+   *     default (SPEC 6), 0 = off (a request alone waits up to the window for nothing), at most
+   *     {@link #MAX_WINDOW_MILLIS}; a model may set its own ({@code embeddings_batch_window_ms})
+   * @param maxBatchInputs the most inputs one merged request carries (OpenAI's limit is 2,048)
+   */
+  public record Embeddings(long batchWindowMillis, int maxBatchInputs) {
+    /** The longest window: beyond it the wait costs more latency than a batch saves. */
+    public static final long MAX_WINDOW_MILLIS = 100;
+
+    /** OpenAI's limit of inputs per embeddings request. */
+    public static final int MAX_INPUTS = 2048;
+
+    /** SPEC 6's default window. */
+    public static final long DEFAULT_WINDOW_MILLIS = 20;
+
+    public static final Embeddings STANDARD = new Embeddings(DEFAULT_WINDOW_MILLIS, MAX_INPUTS);
+  }
+
+  /**
    * A gray release: {@code percent} of a model's traffic goes to {@code model} instead, the same
    * callers always (sticky per virtual key, or per bearer token in open mode).
    */
@@ -121,12 +145,15 @@ public record GatewayConfig(
    * One public model.
    *
    * @param canary a share of its traffic sent to another model, or null
+   * @param embeddingsBatchWindowMillis its own {@code embeddings.batch_window_ms} ({@code
+   *     embeddings_batch_window_ms}), or -1 for the gateway's
    */
   public record ModelConfig(
       String name,
       List<String> fallbacks,
       List<DeploymentConfig> deployments,
-      @org.jspecify.annotations.Nullable Canary canary) {
+      @org.jspecify.annotations.Nullable Canary canary,
+      long embeddingsBatchWindowMillis) {
     public ModelConfig {
       fallbacks = List.copyOf(fallbacks);
       deployments = List.copyOf(deployments);

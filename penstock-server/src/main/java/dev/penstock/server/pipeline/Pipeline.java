@@ -24,11 +24,15 @@ import org.jspecify.annotations.Nullable;
  * One proxied request's way, as a chain of {@link Stage}s assembled here, in order:
  *
  * <pre>
- * record ─► answer ─► caller ─► read ─► (tenant ─► cache ─► canary) ─► watch ─► upstream
- *   │         │         │         │        │         └ admission (reserve, wait, or 429 now) and
- *   │         │         │         │        │           attempts: send, relay (SSE chunk by chunk),
- *   │         │         │         │        │           retry / fail over / requeue, settle
- *   │         │         │         │        │     cache: a hit answers here, before any capacity
+ * record ─► answer ─► caller ─► read ─► (tenant ─► cache ─► canary) ─► watch ─► embedding batch ─► upstream
+ *   │         │         │         │                                   │          │                  └ admission (reserve, wait,
+ *   │         │         │         │                                   │          │                    or 429 now) and attempts:
+ *   │         │         │         │                                   │          │                    send, relay (SSE chunk by
+ *   │         │         │         │                                   │          │                    chunk), retry / fail over
+ *   │         │         │         │                                   │          │                    / requeue, settle
+ *   │         │         │         │                                   │          └ concurrent embedding requests merged into
+ *   │         │         │         │                                   │            one upstream call (when a window is set)
+ *   │         │         │         │     cache: a hit answers here, before any capacity
  *   │         │         │         │        └ a client that leaves or stops reading cancels the call
  *   │         │         │         └ body, validation, served model, token estimate; then
  *   │         │         │           tenant: allowed models, the key's RPM/TPM and budget, cost
@@ -56,6 +60,7 @@ public final class Pipeline {
    * @param retryTimeouts whether an attempt that timed out after reaching its upstream is retried
    * @param maxAnswerBytes the largest non-streamed upstream answer read
    * @param canaries per public model, the share of its traffic sent to another model
+   * @param embeddings which models' embedding requests are merged, and how ({@code embeddings:})
    */
   public record Routing(
       Map<String, UpstreamTarget> targets,
@@ -64,7 +69,28 @@ public final class Pipeline {
       long defaultTimeoutMillis,
       boolean retryTimeouts,
       long maxAnswerBytes,
-      Map<String, GatewayConfig.Canary> canaries) {}
+      Map<String, GatewayConfig.Canary> canaries,
+      EmbeddingBatching embeddings) {
+    /** A table without embedding batching. */
+    public Routing(
+        Map<String, UpstreamTarget> targets,
+        Set<String> models,
+        RequestReader reader,
+        long defaultTimeoutMillis,
+        boolean retryTimeouts,
+        long maxAnswerBytes,
+        Map<String, GatewayConfig.Canary> canaries) {
+      this(
+          targets,
+          models,
+          reader,
+          defaultTimeoutMillis,
+          retryTimeouts,
+          maxAnswerBytes,
+          canaries,
+          EmbeddingBatching.OFF);
+    }
+  }
 
   private Pipeline(Routing routing, Ticker ticker, LongSupplier wallMillis, List<Stage> stages) {
     this.routing = routing;
@@ -124,6 +150,35 @@ public final class Pipeline {
       UnaryOperator<String> redact,
       @Nullable Tenants tenants,
       @Nullable CacheService cache) {
+    return standard(
+        admissions,
+        client,
+        routing,
+        ticker,
+        wallMillis,
+        observer,
+        keepBodies,
+        watch,
+        redact,
+        tenants,
+        cache,
+        BatchClock.of(ticker));
+  }
+
+  /** The gateway's pipeline, its embedding batches waiting on {@code batchClock} (tests). */
+  static Pipeline standard(
+      Admissions admissions,
+      dev.penstock.server.upstream.UpstreamClient client,
+      Routing routing,
+      Ticker ticker,
+      LongSupplier wallMillis,
+      RequestObserver observer,
+      boolean keepBodies,
+      ClientWatch watch,
+      UnaryOperator<String> redact,
+      @Nullable Tenants tenants,
+      @Nullable CacheService cache,
+      BatchClock batchClock) {
     Pipeline[] self = new Pipeline[1];
     List<Stage> stages = new ArrayList<>();
     stages.add(new RecordStage(observer, ticker));
@@ -138,7 +193,7 @@ public final class Pipeline {
     }
     stages.add(new CanaryStage());
     stages.add(new WatchStage(watch));
-    stages.add(
+    UpstreamStage upstream =
         new UpstreamStage(
             admissions,
             client,
@@ -146,7 +201,9 @@ public final class Pipeline {
             wallMillis,
             observer,
             () -> self[0].routing,
-            new ErrorRedaction(redact)));
+            new ErrorRedaction(redact));
+    stages.add(new EmbeddingBatchStage(upstream, observer, batchClock));
+    stages.add(upstream);
     Pipeline pipeline = new Pipeline(routing, ticker, wallMillis, stages);
     self[0] = pipeline;
     return pipeline;

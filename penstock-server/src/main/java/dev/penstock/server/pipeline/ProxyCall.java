@@ -238,6 +238,25 @@ public final class ProxyCall {
     upstreamHeaders.put(name, value);
   }
 
+  /** The upstream headers the client is to see (a copy). */
+  Map<String, String> upstreamHeaders() {
+    return Map.copyOf(upstreamHeaders);
+  }
+
+  /**
+   * This call was served by a merged call (an embedding batch it was part of): that call's
+   * attempts, last deployment, wait for capacity and upstream headers become this call's own, so
+   * that its answer's headers, its record and its key's charge tell of them.
+   */
+  void servedBy(
+      int mergedAttempts, String mergedDeployment, long queueNanos, Map<String, String> headers) {
+    for (int i = 0; i < mergedAttempts; i++) {
+      attemptOn(mergedDeployment);
+    }
+    waited(queueNanos);
+    upstreamHeaders.putAll(headers);
+  }
+
   /** The headers of the answer: Penstock's own, then those relayed from the upstream. */
   Map<String, String> answerHeaders() {
     Map<String, String> headers = new LinkedHashMap<>(8);

@@ -57,7 +57,8 @@ public final class RoutingTables {
         config.defaults().timeoutMillis(),
         config.retryTimeouts(),
         config.defaults().maxAnswerBytes(),
-        canaries(config));
+        canaries(config),
+        EmbeddingBatching.of(config));
   }
 
   private static Map<String, GatewayConfig.Canary> canaries(GatewayConfig config) {

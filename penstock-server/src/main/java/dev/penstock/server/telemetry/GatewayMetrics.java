@@ -107,6 +107,8 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
   private final Map<String, Counter> keyCosts = new ConcurrentHashMap<>();
   private final Map<String, Counter> modelCosts = new ConcurrentHashMap<>();
   private final Map<String, Counter> unpriced = new ConcurrentHashMap<>();
+  // Per model: merged embedding calls sent, and the requests they served.
+  private final Map<String, Counter[]> embeddingBatches = new ConcurrentHashMap<>();
   private final java.util.Set<String> keyNames = ConcurrentHashMap.newKeySet();
   private final int maxKeyLabels;
 
@@ -312,6 +314,26 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
                     .tags("deployment", d)
                     .register(registry))
         .increment();
+  }
+
+  @Override
+  public void embeddingBatch(String model, int requests) {
+    Counter[] pair =
+        embeddingBatches.computeIfAbsent(
+            model,
+            m ->
+                new Counter[] {
+                  Counter.builder("penstock.embedding.batches")
+                      .description("Merged embedding requests sent upstream (docs/embeddings.md)")
+                      .tags("model", m)
+                      .register(registry),
+                  Counter.builder("penstock.embedding.batched.requests")
+                      .description("Embedding requests served by a merged upstream request")
+                      .tags("model", m)
+                      .register(registry)
+                });
+    pair[0].increment();
+    pair[1].increment(requests);
   }
 
   @Override

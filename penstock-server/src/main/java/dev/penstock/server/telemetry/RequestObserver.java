@@ -12,6 +12,13 @@ public interface RequestObserver {
   /** {@code deployment} answered 429: its limit was reached upstream (goal: never). */
   default void upstreamRateLimited(String deployment) {}
 
+  /**
+   * One merged embeddings request for {@code model} went upstream on behalf of {@code requests}
+   * client requests (0 when the upstream refused it and each was sent on alone). Called by the
+   * thread that sent it, before its members hear of their answers.
+   */
+  default void embeddingBatch(String model, int requests) {}
+
   /** The request ended; {@code record} is complete and is not changed afterwards. */
   void completed(RequestRecord record);
 
@@ -28,6 +35,12 @@ public interface RequestObserver {
       public void upstreamRateLimited(String deployment) {
         first.upstreamRateLimited(deployment);
         second.upstreamRateLimited(deployment);
+      }
+
+      @Override
+      public void embeddingBatch(String model, int requests) {
+        first.embeddingBatch(model, requests);
+        second.embeddingBatch(model, requests);
       }
 
       @Override

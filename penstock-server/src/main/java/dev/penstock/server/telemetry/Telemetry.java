@@ -89,6 +89,13 @@ public final class Telemetry implements AutoCloseable {
       }
 
       @Override
+      public void embeddingBatch(String model, int requests) {
+        for (RequestObserver o : observers) {
+          o.embeddingBatch(model, requests);
+        }
+      }
+
+      @Override
       public void completed(RequestRecord record) {
         for (RequestObserver o : observers) {
           o.completed(record);

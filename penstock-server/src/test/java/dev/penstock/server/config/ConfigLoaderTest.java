@@ -143,6 +143,53 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void embeddingBatchingIsOffUnlessAWindowIsSetAndAModelMaySetItsOwn() {
+    GatewayConfig defaults = loader.parse(SPEC_EXAMPLE, "penstock.yaml");
+    assertThat(defaults.embeddings()).isEqualTo(GatewayConfig.Embeddings.STANDARD);
+    assertThat(defaults.embeddings().batchWindowMillis()).isZero();
+    assertThat(defaults.embeddings().maxBatchInputs()).isEqualTo(2048);
+    assertThat(defaults.models().get("gpt-5").embeddingsBatchWindowMillis()).isEqualTo(-1);
+
+    GatewayConfig tuned =
+        loader.parse(
+            SPEC_EXAMPLE.replace(
+                    "  gpt-5-mini:\n", "  gpt-5-mini:\n    embeddings_batch_window_ms: 0\n")
+                + "embeddings: {batch_window_ms: 20, max_batch_inputs: 512}\n",
+            "penstock.yaml");
+    assertThat(tuned.embeddings()).isEqualTo(new GatewayConfig.Embeddings(20, 512));
+    assertThat(tuned.models().get("gpt-5-mini").embeddingsBatchWindowMillis()).isZero();
+  }
+
+  @Test
+  void badEmbeddingBatchingSettingsAreReportedWithTheirPaths() {
+    String bad =
+        SPEC_EXAMPLE.replace(
+                "  gpt-5-mini:\n", "  gpt-5-mini:\n    embeddings_batch_window_ms: 250\n")
+            + "embeddings: {batch_window_ms: 101, max_batch_inputs: 4096, window: 5}\n";
+    assertThatThrownBy(() -> loader.parse(bad, "bad.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .satisfies(
+            e ->
+                assertThat(((ConfigException) e).problems())
+                    .anyMatch(
+                        p ->
+                            p.equals(
+                                "embeddings.batch_window_ms (line 31): must be a whole number"
+                                    + " from 0 to 100, got '101'"))
+                    .anyMatch(
+                        p ->
+                            p.startsWith(
+                                "embeddings.max_batch_inputs (line 31): must be a whole number"
+                                    + " from 1 to 2048"))
+                    .anyMatch(p -> p.startsWith("embeddings.window (line 31): unknown field"))
+                    .anyMatch(
+                        p ->
+                            p.startsWith(
+                                "models.gpt-5-mini.embeddings_batch_window_ms (line 23): must be"
+                                    + " a whole number from 0 to 100")));
+  }
+
+  @Test
   void badRetryAndBreakerSettingsAreReportedWithTheirPaths() {
     String bad =
         SPEC_EXAMPLE

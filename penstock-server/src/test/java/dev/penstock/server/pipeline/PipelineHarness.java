@@ -89,6 +89,7 @@ final class PipelineHarness implements AutoCloseable {
   final ScriptedUpstream upstream = new ScriptedUpstream(ticker);
   final RecordingObserver observer = new RecordingObserver();
   final ClientWatch watch;
+  final FakeBatchClock batchClock = new FakeBatchClock(ticker);
   final Pipeline pipeline;
   private final AtomicInteger handled = new AtomicInteger();
 
@@ -120,7 +121,8 @@ final class PipelineHarness implements AutoCloseable {
             new dev.penstock.server.telemetry.Redactor(
                 () -> java.util.List.of("sk-test-a", "sk-test-b")),
             null,
-            cache);
+            cache,
+            batchClock);
   }
 
   /** A chat call as {@link Pipeline#handle} makes one, for serving stages directly. */
@@ -150,13 +152,18 @@ final class PipelineHarness implements AutoCloseable {
 
   /** Serves a chat request on a virtual thread of its own. */
   Running start(RecordingExchange exchange) {
+    return start(Endpoint.CHAT, exchange);
+  }
+
+  /** Serves a request on a virtual thread of its own. */
+  Running start(Endpoint endpoint, RecordingExchange exchange) {
     String id = "req_" + handled.incrementAndGet();
     AtomicReference<Throwable> failure = new AtomicReference<>();
     Thread thread =
         Thread.ofVirtual()
             .name(id)
             .uncaughtExceptionHandler((t, e) -> failure.set(e))
-            .start(() -> pipeline.handle(Endpoint.CHAT, exchange, id));
+            .start(() -> pipeline.handle(endpoint, exchange, id));
     return new Running(thread, failure);
   }
 

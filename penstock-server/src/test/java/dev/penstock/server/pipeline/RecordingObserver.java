@@ -25,6 +25,11 @@ final class RecordingObserver implements RequestObserver {
   }
 
   @Override
+  public synchronized void embeddingBatch(String model, int requests) {
+    events.add("embedding batch " + model + " " + requests);
+  }
+
+  @Override
   public synchronized void completed(RequestRecord record) {
     events.add("completed " + record.requestId());
     completed.add(record);

@@ -66,6 +66,15 @@ final class ScriptedUpstream implements UpstreamClient {
   /** The upstream thinks for {@code time} of the fake clock, then answers {@code then}. */
   record Thinks(Duration time, Answer then) implements Answer {}
 
+  /** The answer depends on the request's body: for calls whose order the test cannot fix. */
+  record ByBody(java.util.function.Function<String, Answer> answer) implements Answer {}
+
+  /**
+   * {@code send} waits (bounded) until the test opens {@code gate}, then answers {@code then}: a
+   * call the test holds in flight while it does something else.
+   */
+  record Held(CountDownLatch gate, Answer then) implements Answer {}
+
   /** One call as the upstream received it. */
   static final class Call {
     private final UpstreamCall call;
@@ -156,6 +165,14 @@ final class ScriptedUpstream implements UpstreamClient {
     return new Thinks(time, then);
   }
 
+  static Answer byBody(java.util.function.Function<String, Answer> answer) {
+    return new ByBody(answer);
+  }
+
+  static Answer held(CountDownLatch gate, Answer then) {
+    return new Held(gate, then);
+  }
+
   /** Scripts the next answers, in order. */
   ScriptedUpstream then(Answer... answers) {
     synchronized (this) {
@@ -199,12 +216,8 @@ final class ScriptedUpstream implements UpstreamClient {
     if (answer == null) {
       throw new AssertionError("unexpected upstream call to " + call.uri());
     }
-    while (answer instanceof Thinks(Duration time, Answer then)) {
-      if (ticker == null) {
-        throw new AssertionError("a thinking upstream needs the fake ticker");
-      }
-      ticker.advance(time);
-      answer = then;
+    while (answer instanceof Thinks || answer instanceof ByBody || answer instanceof Held) {
+      answer = unwrap(answer, recorded);
     }
     return switch (answer) {
       case Unreachable u ->
@@ -215,6 +228,30 @@ final class ScriptedUpstream implements UpstreamClient {
       case Whole w -> respond(recorded, cancel, w.status(), w.headers(), List.of(w.body()), null);
       case Stream s -> respond(recorded, cancel, 200, s.headers(), s.chunks(), s.breakWith());
       case Thinks t -> throw new IllegalStateException("unwrapped above");
+      case ByBody b -> throw new IllegalStateException("unwrapped above");
+      case Held h -> throw new IllegalStateException("unwrapped above");
+    };
+  }
+
+  /** The answer a thinking, body-dependent or held answer stands for. */
+  private Answer unwrap(Answer answer, Call recorded) throws InterruptedException {
+    return switch (answer) {
+      case Thinks(Duration time, Answer then) -> {
+        if (ticker == null) {
+          throw new AssertionError("a thinking upstream needs the fake ticker");
+        }
+        ticker.advance(time);
+        yield then;
+      }
+      case ByBody(java.util.function.Function<String, Answer> byBody) ->
+          byBody.apply(recorded.body());
+      case Held(CountDownLatch gate, Answer then) -> {
+        if (!gate.await(BLOCK_LIMIT_SECONDS, TimeUnit.SECONDS)) {
+          throw new AssertionError("a held upstream call was never let go");
+        }
+        yield then;
+      }
+      default -> answer;
     };
   }
 

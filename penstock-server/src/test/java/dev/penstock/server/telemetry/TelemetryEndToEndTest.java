@@ -206,14 +206,16 @@ class TelemetryEndToEndTest {
         .containsAll(
             MetricNames.EXPOSED.stream()
                 // Not here: refusals, upstream 429s, virtual keys (this gateway has none),
-                // models without a price and cache hits (its requests are not deterministic).
+                // models without a price, cache hits (its requests are not deterministic) and
+                // embedding batches (off).
                 .filter(
                     n ->
                         !n.contains("rate_limited")
                             && !n.contains("rejected")
                             && !n.startsWith("penstock_key_")
                             && !n.contains("unpriced")
-                            && !n.startsWith("penstock_cache_saved_"))
+                            && !n.startsWith("penstock_cache_saved_")
+                            && !n.startsWith("penstock_embedding_"))
                 .toList());
     assertThat(metrics.has("process_cpu_usage")).isTrue();
 
