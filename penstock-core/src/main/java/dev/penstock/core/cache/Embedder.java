@@ -11,7 +11,11 @@ package dev.penstock.core.cache;
  * semantic caching, and closes it once at shutdown, after the last {@code embed} has returned.
  */
 public interface Embedder extends AutoCloseable {
-  /** The unit-length embedding of {@code text}. */
+  /**
+   * The unit-length embedding of {@code text}.
+   *
+   * @throws IllegalArgumentException if {@code text} is blank: it means nothing to compare
+   */
   float[] embed(String text);
 
   /** The length of every vector {@link #embed} returns. */
