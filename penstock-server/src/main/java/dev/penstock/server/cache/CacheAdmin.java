@@ -38,6 +38,9 @@ public final class CacheAdmin {
     out.put("hit_rate", s.hitRate());
     out.put("saved_tokens", s.savedTokens());
     out.put("saved_usd", s.savedUsd());
+    ObjectNode semantic = out.putObject("semantic");
+    semantic.put("entries", s.semanticEntries());
+    semantic.put("bytes", s.semanticBytes());
     ObjectNode redis = out.putObject("redis");
     redis.put("configured", s.redis());
     redis.put("healthy", s.redisHealthy());

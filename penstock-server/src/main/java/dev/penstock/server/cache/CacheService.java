@@ -26,6 +26,11 @@ public final class CacheService implements AutoCloseable {
 
   private volatile CacheSettings settings;
   private final ResponseCache exact;
+
+  /** Loaded when a model first enables semantic caching; guarded by {@code this} while loading. */
+  private volatile @Nullable SemanticCache semantic;
+
+  private boolean semanticLoaded;
   private final LongAdder hits = new LongAdder();
   private final LongAdder semanticHits = new LongAdder();
   private final LongAdder misses = new LongAdder();
@@ -36,6 +41,24 @@ public final class CacheService implements AutoCloseable {
   CacheService(CacheSettings settings, ResponseCache exact) {
     this.settings = settings;
     this.exact = exact;
+    if (settings.anySemantic()) {
+      semantic();
+    }
+  }
+
+  /** The semantic cache, loading the embedding model the first time; null when there is none. */
+  private @Nullable SemanticCache semantic() {
+    SemanticCache loaded = semantic;
+    if (loaded != null) {
+      return loaded;
+    }
+    synchronized (this) {
+      if (!semanticLoaded) {
+        semanticLoaded = true;
+        semantic = SemanticCache.load();
+      }
+      return semantic;
+    }
   }
 
   /** The cache {@code settings} describe. */
@@ -49,8 +72,15 @@ public final class CacheService implements AutoCloseable {
    * @param key its exact key
    * @param ttl how long its answer is kept
    * @param lookup whether a cached answer may answer it ({@code no-cache} says no)
+   * @param semantic its semantic probe, when its model has a semantic cache
+   * @param threshold the least similarity of a semantic hit
    */
-  public record Plan(ResponseCache.Key key, Duration ttl, boolean lookup) {}
+  public record Plan(
+      ResponseCache.Key key,
+      Duration ttl,
+      boolean lookup,
+      SemanticCache.@Nullable Probe semantic,
+      double threshold) {}
 
   /**
    * The plan for a request, or null when the cache stays out of it (bypass): the cache or its model
@@ -83,10 +113,49 @@ public final class CacheService implements AutoCloseable {
         || (!force && !s.model(model).always() && !CacheKeys.deterministic(endpoint, root))) {
       return null;
     }
+    CacheSettings.ModelCache own = s.model(model);
+    SemanticCache.Probe probe = null;
+    if (own.semantic()) {
+      SemanticCache sc = semantic();
+      probe =
+          sc == null
+              ? null
+              : SemanticCache.probe(namespace, model, endpoint, root, CacheKeys.DELIVERY_ONLY);
+    }
     return new Plan(
         new ResponseCache.Key(namespace, model, CacheKeys.exact(namespace, model, endpoint, root)),
         s.ttl(model),
-        lookup);
+        lookup,
+        probe,
+        own.semanticThreshold());
+  }
+
+  /**
+   * A semantic hit: an answer to a request whose prompt means the same.
+   *
+   * @param score the cosine similarity of the two prompts
+   */
+  public record SemanticHit(CachedAnswer answer, double score) {}
+
+  /** The answer to a similar request, or null (no semantic cache for the model, or no match). */
+  public @Nullable SemanticHit lookupSemantic(Plan plan) {
+    SemanticCache sc = semantic;
+    SemanticCache.Probe probe = plan.semantic();
+    if (sc == null || probe == null) {
+      return null;
+    }
+    dev.penstock.core.cache.SemanticIndex.Match match = sc.find(probe, plan.threshold());
+    if (match == null) {
+      return null;
+    }
+    ResponseCache.Key key =
+        new ResponseCache.Key(plan.key().namespace(), plan.key().model(), match.entryKey());
+    CachedAnswer answer = exact.get(key);
+    if (answer == null) {
+      sc.remove(probe, match.entryKey()); // its answer expired or was deleted
+      return null;
+    }
+    return new SemanticHit(answer, match.score());
   }
 
   /** The namespace of a caller: its virtual key's, unless the operator declared one shared. */
@@ -107,6 +176,10 @@ public final class CacheService implements AutoCloseable {
   public void store(Plan plan, CachedAnswer answer) {
     try {
       exact.put(plan.key(), answer, plan.ttl());
+      SemanticCache sc = semantic;
+      if (sc != null && plan.semantic() != null) {
+        sc.put(plan.semantic(), plan.key().hash());
+      }
     } catch (RuntimeException e) {
       LOG.warn("cache: could not store an answer for model {}", plan.key().model(), e);
     }
@@ -138,6 +211,10 @@ public final class CacheService implements AutoCloseable {
    * @return how many were deleted
    */
   public long invalidate(@Nullable String model, @Nullable String namespace) {
+    SemanticCache sc = semantic;
+    if (sc != null) {
+      sc.invalidate(model, namespace);
+    }
     return exact.invalidate(model, namespace);
   }
 
@@ -161,7 +238,9 @@ public final class CacheService implements AutoCloseable {
         savedUsd.sum(),
         exact.shared(),
         exact.sharedHealthy(),
-        exact.sharedErrors());
+        exact.sharedErrors(),
+        semantic == null ? 0 : semantic.entries(),
+        semantic == null ? 0 : semantic.bytes());
   }
 
   /**
@@ -183,7 +262,9 @@ public final class CacheService implements AutoCloseable {
       double savedUsd,
       boolean redis,
       boolean redisHealthy,
-      long redisErrors) {}
+      long redisErrors,
+      long semanticEntries,
+      long semanticBytes) {}
 
   /** The largest answer stored. */
   public long maxEntryBytes() {
@@ -200,6 +281,9 @@ public final class CacheService implements AutoCloseable {
     if (next.maxBytes() != before.maxBytes()) {
       exact.maxBytes(next.maxBytes());
     }
+    if (next.anySemantic()) {
+      semantic(); // a model that turned semantic caching on needs the embedding model now
+    }
     if (!java.util.Objects.equals(next.redisUrl(), before.redisUrl())) {
       LOG.warn("cache.redis_url changed: the new value takes effect at the next restart");
     }
@@ -212,5 +296,9 @@ public final class CacheService implements AutoCloseable {
   @Override
   public void close() {
     exact.close();
+    SemanticCache sc = semantic;
+    if (sc != null) {
+      sc.close();
+    }
   }
 }

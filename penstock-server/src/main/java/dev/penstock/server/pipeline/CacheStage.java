@@ -71,6 +71,12 @@ final class CacheStage implements Stage {
         }
         cache.forget(plan); // unreadable: a miss, and never served again
       }
+      CacheService.SemanticHit similar = cache.lookupSemantic(plan);
+      if (similar != null
+          && similar.answer().endpoint() == request.endpoint()
+          && replay(call, similar.answer(), "semantic-hit", similar.score())) {
+        return;
+      }
     }
     call.cacheResult("miss", -1);
     cache.missed();

@@ -165,7 +165,12 @@ final class EmbeddingBatchStage implements Stage {
   private List<Part> send(List<Member> members, CancelSignal allLeft) {
     long sentNanos = clock.nanos();
     List<EmbeddingInput> inputs = members.stream().map(Member::input).toList();
-    byte[] body = EmbeddingInput.merge(inputs);
+    // A batch of one (nobody else came within the window) is the request as its client sent it,
+    // and its answer goes back byte for byte (SPEC 2): nothing to merge, nothing to split.
+    byte[] body =
+        members.size() == 1
+            ? members.getFirst().call().request().body()
+            : EmbeddingInput.merge(inputs);
     ProxyCall merged = mergedCall(members, body);
     CapturedExchange captured = (CapturedExchange) merged.exchange();
     List<Part> parts;
@@ -239,6 +244,10 @@ final class EmbeddingBatchStage implements Stage {
   private static List<Part> answered(
       List<Member> members, CapturedExchange captured, Served served) {
     int status = captured.status();
+    if (status >= 200 && status < 300 && members.size() == 1) {
+      byte[] answer = captured.answer();
+      return List.of(new Part.Answer(status, answer, promptTokens(answer), served));
+    }
     if (status >= 200 && status < 300) {
       return split(members, status, captured.answer(), served);
     }
@@ -251,6 +260,17 @@ final class EmbeddingBatchStage implements Stage {
     }
     byte[] body = captured.answer();
     return same(members, m -> new Part.PassThrough(status, body, served));
+  }
+
+  /** The prompt tokens an answer reports, or -1 when it says none. */
+  private static long promptTokens(byte[] answer) {
+    try {
+      return dev.penstock.server.openai.Usage.of(
+              dev.penstock.server.openai.RequestReader.JSON.readTree(answer).path("usage"))
+          .promptTokens();
+    } catch (java.io.IOException e) {
+      return -1;
+    }
   }
 
   /** Each member's own vectors and usage share; a malformed merged answer fails them all. */

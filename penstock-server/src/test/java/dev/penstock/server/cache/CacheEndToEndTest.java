@@ -236,6 +236,8 @@ class CacheEndToEndTest {
     String body = chatBody("Ledger", ", \"temperature\": 0");
     assertThat(header(body, Map.of())).isEqualTo("miss");
     assertThat(header(body, Map.of())).isEqualTo("hit");
+    fixture
+        .awaitIdle(); // the second request's record reaches the ledger as it ends, after its answer
     fixture.gateway().tenants().writer().flush(Duration.ofSeconds(10));
     List<dev.penstock.server.tenant.UsageRow> rows =
         fixture

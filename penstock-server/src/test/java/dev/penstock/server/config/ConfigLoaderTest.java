@@ -143,10 +143,10 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void embeddingBatchingIsOffUnlessAWindowIsSetAndAModelMaySetItsOwn() {
+  void embeddingBatchingHasSpecSixsWindowUnlessSetAndAModelMaySetItsOwn() {
     GatewayConfig defaults = loader.parse(SPEC_EXAMPLE, "penstock.yaml");
     assertThat(defaults.embeddings()).isEqualTo(GatewayConfig.Embeddings.STANDARD);
-    assertThat(defaults.embeddings().batchWindowMillis()).isZero();
+    assertThat(defaults.embeddings().batchWindowMillis()).isEqualTo(20);
     assertThat(defaults.embeddings().maxBatchInputs()).isEqualTo(2048);
     assertThat(defaults.models().get("gpt-5").embeddingsBatchWindowMillis()).isEqualTo(-1);
 
@@ -154,9 +154,9 @@ class ConfigLoaderTest {
         loader.parse(
             SPEC_EXAMPLE.replace(
                     "  gpt-5-mini:\n", "  gpt-5-mini:\n    embeddings_batch_window_ms: 0\n")
-                + "embeddings: {batch_window_ms: 20, max_batch_inputs: 512}\n",
+                + "embeddings: {batch_window_ms: 35, max_batch_inputs: 512}\n",
             "penstock.yaml");
-    assertThat(tuned.embeddings()).isEqualTo(new GatewayConfig.Embeddings(20, 512));
+    assertThat(tuned.embeddings()).isEqualTo(new GatewayConfig.Embeddings(35, 512));
     assertThat(tuned.models().get("gpt-5-mini").embeddingsBatchWindowMillis()).isZero();
   }
 
