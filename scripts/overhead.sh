@@ -256,7 +256,7 @@ for round in $(seq 1 "$rounds"); do
       bench_run "penstock-cache-$mode-$round" "http://127.0.0.1:$port/v1" "$warmup")
     printf '%-26s %10s %10s %12s\n' "$mode (run $round)" "$p50" "$p99" "$ok" | tee -a "$out/summary.txt"
     curl -s -H 'Authorization: Bearer adm-overhead-0123456789' "http://127.0.0.1:$port/admin/cache" \
-      | python3 -c 'import json, sys; c = json.load(sys.stdin); print(f"  cache: {c[\"hits\"]} hits, {c[\"misses\"]} misses, {c[\"bypasses\"]} bypassed, {c[\"entries\"]} entries, {c[\"bytes\"]} bytes")' \
+      | python3 -c 'import json, sys; c = json.load(sys.stdin); print("  cache: %d hits, %d misses, %d bypassed, %d entries, %d bytes" % (c["hits"], c["misses"], c["bypasses"], c["entries"], c["bytes"]))' \
       | tee -a "$out/summary.txt"
     kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
     port=$((port + 1))
