@@ -4,7 +4,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.Map;
-import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -12,8 +11,7 @@ import org.jspecify.annotations.Nullable;
  * bytes as they go out — is kept too, up to a bound, for the response cache to store. Everything
  * else passes through unchanged; an answer over the bound is relayed whole but not kept.
  */
-final class CapturingExchange implements ClientExchange {
-  private final ClientExchange delegate;
+final class CapturingExchange extends ForwardingExchange {
   private final int maxBytes;
   private final ByteArrayOutputStream kept = new ByteArrayOutputStream(1024);
   private int status;
@@ -21,7 +19,7 @@ final class CapturingExchange implements ClientExchange {
   private boolean overflowed;
 
   CapturingExchange(ClientExchange delegate, long maxBytes) {
-    this.delegate = delegate;
+    super(delegate);
     this.maxBytes = (int) Math.min(Integer.MAX_VALUE - 8, maxBytes);
   }
 
@@ -45,16 +43,6 @@ final class CapturingExchange implements ClientExchange {
       return;
     }
     kept.write(bytes, offset, length);
-  }
-
-  @Override
-  public Optional<String> header(String name) {
-    return delegate.header(name);
-  }
-
-  @Override
-  public byte[] body() {
-    return delegate.body();
   }
 
   @Override
@@ -92,25 +80,5 @@ final class CapturingExchange implements ClientExchange {
         out.close();
       }
     };
-  }
-
-  @Override
-  public boolean clientClosed() {
-    return delegate.clientClosed();
-  }
-
-  @Override
-  public void abort() {
-    delegate.abort();
-  }
-
-  @Override
-  public void leaveUnanswered() {
-    delegate.leaveUnanswered();
-  }
-
-  @Override
-  public long writeBlockedSinceNanos() {
-    return delegate.writeBlockedSinceNanos();
   }
 }

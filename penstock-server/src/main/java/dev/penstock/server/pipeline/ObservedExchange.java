@@ -6,35 +6,23 @@ import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * A {@link ClientExchange} that notes in the request's record when the answer's first byte went
  * out, and with what status (the client's time to first token), and tracks since when a write to
  * the client has been blocked, for the {@link ClientWatch}.
  */
-final class ObservedExchange implements ClientExchange {
+final class ObservedExchange extends ForwardingExchange {
   private static final long NOT_WRITING = -1;
 
-  private final ClientExchange delegate;
   private final RequestRecord record;
   private final Ticker ticker;
   private volatile long writingSince = NOT_WRITING;
 
   ObservedExchange(ClientExchange delegate, RequestRecord record, Ticker ticker) {
-    this.delegate = delegate;
+    super(delegate);
     this.record = record;
     this.ticker = ticker;
-  }
-
-  @Override
-  public Optional<String> header(String name) {
-    return delegate.header(name);
-  }
-
-  @Override
-  public byte[] body() {
-    return delegate.body();
   }
 
   @Override
@@ -79,21 +67,6 @@ final class ObservedExchange implements ClientExchange {
         }
       }
     };
-  }
-
-  @Override
-  public boolean clientClosed() {
-    return delegate.clientClosed();
-  }
-
-  @Override
-  public void abort() {
-    delegate.abort();
-  }
-
-  @Override
-  public void leaveUnanswered() {
-    delegate.leaveUnanswered();
   }
 
   @Override

@@ -107,35 +107,6 @@ public final class Pipeline {
    * @param watch watches clients while their requests are served
    * @param redact removes upstream keys from what an upstream's error carries to the client
    * @param tenants virtual keys, their limits and budgets, and pricing; null for none (tests)
-   */
-  public static Pipeline standard(
-      Admissions admissions,
-      dev.penstock.server.upstream.UpstreamClient client,
-      Routing routing,
-      Ticker ticker,
-      LongSupplier wallMillis,
-      RequestObserver observer,
-      boolean keepBodies,
-      ClientWatch watch,
-      UnaryOperator<String> redact,
-      @Nullable Tenants tenants) {
-    return standard(
-        admissions,
-        client,
-        routing,
-        ticker,
-        wallMillis,
-        observer,
-        keepBodies,
-        watch,
-        redact,
-        tenants,
-        null);
-  }
-
-  /**
-   * The gateway's pipeline with a response cache.
-   *
    * @param cache the response cache; null for none (then every answer says {@code bypass})
    */
   public static Pipeline standard(
