@@ -42,6 +42,10 @@ public class SemanticLookupBenchmark {
   private static final String SPACE = "tenant-a|gpt-4o-mini|5f2c";
   private static final String CACHED = "how do I reverse a list in python";
   private static final double THRESHOLD = 0.90;
+  private static final String PARAGRAPH =
+      "how can I reverse a python list in place, without building a new list, and what is the"
+          + " difference between list.reverse(), reversed() and slicing with a negative step when"
+          + " the list is very large?";
 
   @Param({"20000"})
   public int entries;
@@ -49,7 +53,10 @@ public class SemanticLookupBenchmark {
   @Param({"0", "15"})
   public int nearDuplicates;
 
-  /** The asked prompt: a short paraphrase, or a paragraph (~50 tokens) for the embedding cost. */
+  /**
+   * The asked prompt: a short paraphrase, or a paragraph (~230 characters). {@code -p prompt=page}
+   * adds a page (~1,000 characters, ~220 tokens) for the embedding's cost by length.
+   */
   @Param({"short", "paragraph"})
   public String prompt;
 
@@ -63,11 +70,12 @@ public class SemanticLookupBenchmark {
   public void setUp() {
     embedder = new MiniLmEmbedder();
     asked =
-        prompt.equals("short")
-            ? "how can I reverse a python list"
-            : "how can I reverse a python list in place, without building a new list, and what"
-                + " is the difference between list.reverse(), reversed() and slicing with a negative"
-                + " step when the list is very large?";
+        switch (prompt) {
+          case "short" -> "how can I reverse a python list";
+          case "paragraph" -> PARAGRAPH;
+          case "page" -> (PARAGRAPH + " ").repeat(5).strip();
+          default -> throw new IllegalArgumentException("prompt: short, paragraph or page");
+        };
     index = new SemanticIndex(embedder.dimensions(), entries + nearDuplicates + 1);
     Random random = new Random(7);
     rows = new float[entries][];

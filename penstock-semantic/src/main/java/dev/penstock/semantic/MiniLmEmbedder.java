@@ -21,19 +21,19 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * one-line prompt and growing with its length (docs/semantic-cache.md has the figures); text longer
  * than the model's 510 tokens is embedded in pieces and averaged, so the gateway should not ask it
  * about long prompts. {@link #close} waits for running calls, then frees the model; later calls
- * fail with {@link IllegalStateException}. Loading takes about a second and 100 MB of heap and
- * native memory.
+ * fail with {@link IllegalStateException}. Loading takes about 1.3 s and about 110 MB of native
+ * memory (the model lives in ONNX Runtime; the heap keeps almost nothing).
  *
  * <h2>Why its own ONNX session</h2>
  *
  * <p>It uses langchain4j's encoder (tokenizer, mean pooling, normalisation) and the model files
  * that {@link AllMiniLmL6V2QuantizedEmbeddingModel}'s jar ships, but not that class: its session is
- * a static singleton with ONNX Runtime's defaults, one intra-op thread per core. A gateway embeds
- * many short prompts at once, one per request thread, so this session runs each call on its
- * caller's thread alone: on the 2-core machine single-call latency was the same and two threads
- * embedded about 1.6 times as many prompts per second (measured in docs/semantic-cache.md), and no
- * pool of spinning native threads competes with request handling. Owning the session also lets
- * {@link #close} free it.
+ * a static singleton with ONNX Runtime's defaults, a pool of intra-op threads (one per core) that
+ * every call fans out to. A gateway embeds short prompts from many request threads at once, where
+ * fanning each out only adds hand-offs and spinning native threads competing with request handling;
+ * this session runs each call on its caller's thread alone. Owning the session also lets {@link
+ * #close} free it. Measured (EmbedSessionBenchmark, docs/semantic-cache.md): no worse on one thread
+ * or two; the difference was within the shared machine's noise.
  *
  * <p>Thread safety: ONNX Runtime sessions allow concurrent runs, and langchain4j's encoder calls
  * its tokenizer from many threads itself (its parallel {@code embedAll}); {@code

@@ -26,8 +26,8 @@ import org.jspecify.annotations.Nullable;
  * dot product has one, which C2 does not vectorise for floats, as their sum's order is fixed) and
  * reads a {@code short[]} while writing a {@code float[]}, so C2 vectorises it, the float16
  * conversion included. Float16 halves the bytes streamed from memory against float32; its 11-bit
- * mantissa moves a score of unit vectors by at most about 5e-4. Measured in docs/semantic-cache.md:
- * about 5x faster than a float32 scan of the same entries.
+ * mantissa moves a score of unit vectors by at most about 5e-4. Measured (docs/semantic-cache.md):
+ * 20,000 entries in 0.65-0.85 ms, against 2.4-5 ms for float32 rows and per-entry dot products.
  *
  * <p>Not thread-safe: {@link SemanticIndex}'s lock guards every call.
  */
