@@ -118,9 +118,7 @@ public final class CacheService implements AutoCloseable {
     if (own.semantic()) {
       SemanticCache sc = semantic();
       probe =
-          sc == null
-              ? null
-              : SemanticCache.probe(namespace, model, endpoint, root, CacheKeys.DELIVERY_ONLY);
+          sc == null ? null : sc.probe(namespace, model, endpoint, root, CacheKeys.DELIVERY_ONLY);
     }
     return new Plan(
         new ResponseCache.Key(namespace, model, CacheKeys.exact(namespace, model, endpoint, root)),
