@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.penstock.server.cache.CacheService;
 import dev.penstock.server.cache.CachedAnswer;
 import dev.penstock.server.cache.StreamForms;
+import dev.penstock.server.openai.Endpoint;
 import dev.penstock.server.openai.OpenAiRequest;
 import dev.penstock.server.openai.RequestReader;
 import dev.penstock.server.openai.Usage;
@@ -89,8 +90,10 @@ final class CacheStage implements Stage {
   /** Answers from the cache; false when the entry cannot be replayed (then it is a miss). */
   private boolean replay(ProxyCall call, CachedAnswer found, String result, double score) {
     OpenAiRequest request = call.request();
+    // Embeddings have no streamed form: a request that says stream gets the whole answer.
+    boolean stream = request.stream() && request.endpoint() != Endpoint.EMBEDDINGS;
     byte[] bytes;
-    if (request.stream()) {
+    if (stream) {
       JsonNode whole;
       try {
         whole = RequestReader.JSON.readTree(found.body());
@@ -108,9 +111,9 @@ final class CacheStage implements Stage {
         .saved(Math.max(0, usage.promptTokens()) + Math.max(0, usage.completionTokens()), usd);
     cache.hit(score >= 0, usage, usd);
     Map<String, String> headers = call.answerHeaders();
-    headers.put("Content-Type", request.stream() ? "text/event-stream" : "application/json");
+    headers.put("Content-Type", stream ? "text/event-stream" : "application/json");
     try {
-      if (request.stream()) {
+      if (stream) {
         try (OutputStream out = call.exchange().stream(200, headers)) {
           out.write(bytes);
           out.flush();

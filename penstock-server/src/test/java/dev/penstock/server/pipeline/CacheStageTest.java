@@ -104,4 +104,31 @@ class CacheStageTest {
     assertThat(asWhole.json().path("usage").path("total_tokens").asLong()).isEqualTo(11);
     assertThat(h.upstream.calls()).hasSize(2);
   }
+
+  @Test
+  void anEmbeddingsHitForARequestThatSaysStreamIsSentWhole() throws InterruptedException {
+    String answer =
+        "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":0,"
+            + "\"embedding\":[0.5,0.25]}],\"model\":\"gpt-4o\","
+            + "\"usage\":{\"prompt_tokens\":2,\"total_tokens\":2}}";
+    h.upstream.then(json(200, answer));
+    RecordingExchange first =
+        RecordingExchange.of("{\"model\":\"gpt-4o\",\"input\":\"hi\"}")
+            .header("x-penstock-cache", "force");
+    // The miss goes through the embedding batch window (20 ms on the harness's fake clock).
+    PipelineHarness.Running miss = h.start(dev.penstock.server.openai.Endpoint.EMBEDDINGS, first);
+    PipelineHarness.await(() -> h.batchClock.parked() == 1, "the batch waits for its window");
+    h.batchClock.advance(java.time.Duration.ofMillis(20));
+    miss.join();
+    assertThat(first.answerHeaders()).containsEntry("x-penstock-cache", "miss");
+
+    RecordingExchange streamed =
+        RecordingExchange.of("{\"model\":\"gpt-4o\",\"input\":\"hi\",\"stream\":true}")
+            .header("x-penstock-cache", "force");
+    h.handle(dev.penstock.server.openai.Endpoint.EMBEDDINGS, streamed);
+    assertThat(streamed.status()).isEqualTo(200);
+    assertThat(streamed.streamed()).isFalse();
+    assertThat(streamed.text()).isEqualTo(answer);
+    assertThat(streamed.answerHeaders()).containsEntry("x-penstock-cache", "hit");
+  }
 }
