@@ -81,10 +81,12 @@ final class CacheStage implements Stage {
     }
     call.cacheResult("miss", -1);
     cache.missed();
-    CapturingExchange tap = new CapturingExchange(call.exchange(), cache.maxEntryBytes());
-    call.exchange(tap);
+    call.exchange(
+        new CapturingExchange(
+            call.exchange(),
+            cache.maxEntryBytes(),
+            (bytes, streamed) -> store(call, plan, bytes, streamed)));
     chain.proceed(call);
-    store(call, plan, tap);
   }
 
   /** Answers from the cache; false when the entry cannot be replayed (then it is a miss). */
@@ -140,15 +142,18 @@ final class CacheStage implements Stage {
             usage.promptTokens(), usage.cachedTokens(), Math.max(0, usage.completionTokens()));
   }
 
-  /** Stores a miss's answer when it was a complete {@code 200}. */
-  private void store(ProxyCall call, CacheService.Plan plan, CapturingExchange tap) {
+  /**
+   * Stores a miss's complete {@code 200} answer, as it is about to reach the client: not one whose
+   * attempt failed (a stream that broke off or ended with an error event says so in the record
+   * before it is closed), not one whose client left.
+   */
+  private void store(ProxyCall call, CacheService.Plan plan, byte[] captured, boolean streamed) {
     RequestRecord record = call.record();
-    byte[] captured = tap.captured();
-    if (captured == null || record.errorCode() != null || call.cancel().cancelled()) {
+    if (record.errorCode() != null || call.cancel().cancelled()) {
       return;
     }
     byte[] body =
-        tap.streamed()
+        streamed
             ? StreamForms.assemble(
                 call.request().endpoint(),
                 captured,

@@ -4,12 +4,14 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.Map;
-import org.jspecify.annotations.Nullable;
 
 /**
  * The client's side with a tap: whatever a {@code 200} answer sends — the whole body, or a stream's
- * bytes as they go out — is kept too, up to a bound, for the response cache to store. Everything
- * else passes through unchanged; an answer over the bound is relayed whole but not kept.
+ * bytes as they go out — is kept too, up to a bound, and handed to {@link Completed} the moment it
+ * is complete, <em>before</em> the client can see its end (a whole answer before it is sent, a
+ * stream before it is closed): a client that repeats its request as soon as it has the answer finds
+ * it stored. Everything else passes through unchanged; an answer over the bound is relayed but not
+ * kept.
  */
 final class CapturingExchange extends ForwardingExchange {
   private final int maxBytes;
@@ -17,20 +19,31 @@ final class CapturingExchange extends ForwardingExchange {
   private int status;
   private boolean streamed;
   private boolean overflowed;
+  private final Completed completed;
 
-  CapturingExchange(ClientExchange delegate, long maxBytes) {
+  /** Receives a complete {@code 200} answer's bytes; must not throw. */
+  @FunctionalInterface
+  interface Completed {
+    /**
+     * Takes the answer.
+     *
+     * @param streamed whether they are a stream's SSE bytes rather than a whole answer
+     */
+    void answer(byte[] bytes, boolean streamed);
+  }
+
+  CapturingExchange(ClientExchange delegate, long maxBytes, Completed completed) {
     super(delegate);
     this.maxBytes = (int) Math.min(Integer.MAX_VALUE - 8, maxBytes);
+    this.completed = completed;
   }
 
-  /** The answer's bytes when it was a {@code 200} within the bound, else null. */
-  byte @Nullable [] captured() {
-    return status == 200 && !overflowed ? kept.toByteArray() : null;
-  }
-
-  /** Whether the answer was streamed (SSE) rather than sent whole. */
-  boolean streamed() {
-    return streamed;
+  /** Hands the kept answer over, once, when it was a {@code 200} within the bound. */
+  private void complete() {
+    if (status == 200 && !overflowed) {
+      overflowed = true; // once
+      completed.answer(kept.toByteArray(), streamed);
+    }
   }
 
   private void keep(byte[] bytes, int offset, int length) {
@@ -48,8 +61,9 @@ final class CapturingExchange extends ForwardingExchange {
   @Override
   public void send(int status, Map<String, String> headers, byte[] body) {
     this.status = status;
+    keep(body, 0, body.length);
+    complete();
     delegate.send(status, headers, body);
-    keep(body, 0, body.length); // only once it went out: a send that failed is no answer
   }
 
   @Override
@@ -77,6 +91,7 @@ final class CapturingExchange extends ForwardingExchange {
 
       @Override
       public void close() throws IOException {
+        complete(); // the stream's last event was written; the client sees its end at close
         out.close();
       }
     };

@@ -212,8 +212,14 @@ final class Relay {
           sse,
           "The upstream stream of deployment " + deployment + " ended before it was complete.");
     }
+    Usage usage = sse.usage();
+    if (usage.known()) {
+      // Recorded before the stream is closed: what closing it triggers (the response cache storing
+      // the answer) reads it. The upstream stage records the same usage again when it settles.
+      call.record().usage(usage.promptTokens(), usage.completionTokens(), usage.cachedTokens());
+    }
     closeQuietly(out);
-    return new AttemptOutcome.Answered(Settlement.COMPLETED, sse.usage(), observed);
+    return new AttemptOutcome.Answered(Settlement.COMPLETED, usage, observed);
   }
 
   /** A stream that began cannot become an HTTP error: it ends with an SSE error event. */

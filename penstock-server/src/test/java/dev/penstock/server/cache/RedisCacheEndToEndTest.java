@@ -108,7 +108,10 @@ class RedisCacheEndToEndTest {
       assertThat(answer.statusCode()).isEqualTo(200);
       assertThat(answer.headers().firstValue("x-penstock-cache")).hasValue("miss");
       assertThat(RequestReader.JSON.readTree(answer.body()).path("choices").isArray()).isTrue();
-      second.cache().invalidate(null, null); // the miss stored a good copy; junk it again
+      // The miss stores a good copy once its answer is out, before the request ends: wait for
+      // that, then forget it, so the next lookup reads Redis again.
+      awaitTrue(() -> second.inFlight() == 0, "the miss's request to end");
+      second.cache().invalidate(null, null);
     }
     assertThat(admin(second, "GET", "/admin/cache").path("redis").path("errors").asLong())
         .isEqualTo(2);
