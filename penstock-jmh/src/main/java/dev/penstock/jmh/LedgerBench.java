@@ -98,7 +98,9 @@ public final class LedgerBench {
                 random.nextInt(50),
                 200 + random.nextInt(3_000),
                 1,
-                "miss"));
+                "miss",
+                0,
+                0));
       }
       double recordMillis = millisSince(writeStart);
       writer.close(); // commits everything recorded

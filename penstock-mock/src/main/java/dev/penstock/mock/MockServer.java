@@ -15,6 +15,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * listener.
  */
 public final class MockServer implements AutoCloseable {
+
+  /**
+   * The embedding the simulator answers for {@code text} at {@code dimensions}: determined by the
+   * text alone, so a test can check that each caller got the vector of its own input.
+   */
+  public static float[] embeddingOf(String text, int dimensions) {
+    return Wire.vector(text, dimensions);
+  }
+
   private final MockConfig config;
   private final MockService service;
   private final WebServer main;

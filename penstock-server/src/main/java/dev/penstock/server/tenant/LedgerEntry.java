@@ -39,42 +39,4 @@ public record LedgerEntry(
     int attempts,
     String cache,
     long savedTokens,
-    double savedUsd) {
-
-  /** A line that saved nothing (not a cache hit). */
-  public LedgerEntry(
-      long timeMillis,
-      String requestId,
-      String keyId,
-      String model,
-      String deployment,
-      String priority,
-      int status,
-      long inputTokens,
-      long cachedTokens,
-      long outputTokens,
-      double costUsd,
-      long queueMs,
-      long latencyMs,
-      int attempts,
-      String cache) {
-    this(
-        timeMillis,
-        requestId,
-        keyId,
-        model,
-        deployment,
-        priority,
-        status,
-        inputTokens,
-        cachedTokens,
-        outputTokens,
-        costUsd,
-        queueMs,
-        latencyMs,
-        attempts,
-        cache,
-        0,
-        0);
-  }
-}
+    double savedUsd) {}

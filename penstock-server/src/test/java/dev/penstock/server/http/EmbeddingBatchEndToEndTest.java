@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -94,7 +93,7 @@ class EmbeddingBatchEndToEndTest {
       assertThat(answer.data().getFirst().index()).isZero();
       assertThat(answer.model()).isEqualTo(MODEL);
       List<Float> vector = answer.data().getFirst().embedding();
-      float[] expected = simulatorVector(inputs.get(i), DIMENSIONS);
+      float[] expected = dev.penstock.mock.MockServer.embeddingOf(inputs.get(i), DIMENSIONS);
       assertThat(vector).hasSize(DIMENSIONS);
       for (int d = 0; d < DIMENSIONS; d++) {
         assertThat(vector.get(d))
@@ -247,28 +246,5 @@ class EmbeddingBatchEndToEndTest {
       sum += Double.parseDouble(m.group(1));
     }
     return (long) sum;
-  }
-
-  /**
-   * The simulator's vector of {@code text}, derived as it derives it (penstock-mock's {@code
-   * Wire.vector}): a unit vector from a SplittableRandom seeded with FNV-1a over the UTF-16 units.
-   */
-  private static float[] simulatorVector(String text, int dimensions) {
-    long seed = 0xcbf29ce484222325L;
-    for (int i = 0; i < text.length(); i++) {
-      seed = (seed ^ text.charAt(i)) * 0x100000001b3L;
-    }
-    SplittableRandom random = new SplittableRandom(seed);
-    float[] vector = new float[dimensions];
-    double norm = 0;
-    for (int i = 0; i < dimensions; i++) {
-      vector[i] = (float) (random.nextDouble() * 2 - 1);
-      norm += vector[i] * vector[i];
-    }
-    float scale = (float) (1 / Math.sqrt(norm));
-    for (int i = 0; i < dimensions; i++) {
-      vector[i] *= scale;
-    }
-    return vector;
   }
 }

@@ -42,7 +42,9 @@ final class Ledgers {
         3,
         250,
         1,
-        "miss");
+        "miss",
+        0,
+        0);
   }
 
   /** A numbered entry, for tests that follow entries by their request id. */
@@ -62,7 +64,9 @@ final class Ledgers {
         0,
         1,
         1,
-        "");
+        "",
+        0,
+        0);
   }
 
   /**

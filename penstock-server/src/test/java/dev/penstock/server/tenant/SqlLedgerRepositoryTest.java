@@ -180,7 +180,8 @@ class SqlLedgerRepositoryTest {
     LedgerEntry good = entry(MARCH_1, "key-a", "gpt-4o", "east", 100, 0, 10, 1.0);
     LedgerEntry bad =
         new LedgerEntry(
-            MARCH_1, null, "key-a", "gpt-4o", "east", "normal", 200, 1, 0, 1, 1.0, 0, 0, 1, "");
+            MARCH_1, null, "key-a", "gpt-4o", "east", "normal", 200, 1, 0, 1, 1.0, 0, 0, 1, "", 0,
+            0);
     assertThatThrownBy(() -> ledger.append(List.of(good, bad)))
         .isInstanceOf(StorageException.class)
         .hasMessageStartingWith(
