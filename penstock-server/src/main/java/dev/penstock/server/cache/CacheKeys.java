@@ -38,12 +38,7 @@ public final class CacheKeys {
    * of that model) without the client asking.
    */
   public static boolean deterministic(Endpoint endpoint, JsonNode root) {
-    JsonNode temperature = root.get("temperature");
-    if (temperature != null && temperature.isNumber() && temperature.doubleValue() == 0) {
-      return true;
-    }
-    JsonNode seed = root.get("seed");
-    return seed != null && seed.isIntegralNumber();
+    return dev.penstock.server.openai.OpenAiRequest.saysDeterministic(root);
   }
 
   /**

@@ -88,6 +88,8 @@ public final class CacheService implements AutoCloseable {
    * the client did not say {@code force}.
    *
    * @param namespace whose answers it may see ({@link #namespace})
+   * @param deterministic whether the request says it is ({@link
+   *     dev.penstock.server.openai.OpenAiRequest#deterministic}, read when it was parsed)
    * @param lookup false for {@code x-penstock-cache: no-cache}
    * @param force true for {@code x-penstock-cache: force}
    */
@@ -95,12 +97,13 @@ public final class CacheService implements AutoCloseable {
       Endpoint endpoint,
       String model,
       byte[] body,
+      boolean deterministic,
       String namespace,
       boolean lookup,
       boolean force) {
     CacheSettings s = settings;
-    if (!s.caches(model)) {
-      return null;
+    if (!s.caches(model) || (!force && !deterministic && !s.model(model).always())) {
+      return null; // decided without parsing the body again: most requests end here
     }
     JsonNode root;
     try {
@@ -108,9 +111,7 @@ public final class CacheService implements AutoCloseable {
     } catch (IOException e) {
       return null; // the read stage parsed it already; never here
     }
-    if (root == null
-        || !CacheKeys.cacheable(endpoint, root)
-        || (!force && !s.model(model).always() && !CacheKeys.deterministic(endpoint, root))) {
+    if (root == null || !CacheKeys.cacheable(endpoint, root)) {
       return null;
     }
     CacheSettings.ModelCache own = s.model(model);

@@ -11,6 +11,8 @@ package dev.penstock.server.openai;
  * @param outputTokens the output cap charged: the request's own times {@code n}, else the default
  * @param body the client's body, byte for byte; the edits for an upstream are made per deployment
  *     ({@link UpstreamBody})
+ * @param deterministic whether the request says its answer is reproducible ({@link
+ *     #saysDeterministic}): what the response cache reads before it parses the body again
  */
 @SuppressWarnings("ArrayRecordComponent") // a carrier, never compared: the body is forwarded as is
 public record OpenAiRequest(
@@ -20,7 +22,21 @@ public record OpenAiRequest(
     boolean clientWantsUsage,
     long promptTokens,
     long outputTokens,
-    byte[] body) {
+    byte[] body,
+    boolean deterministic) {
+
+  /**
+   * Whether a request body says its answer is reproducible (SPEC 5): {@code temperature: 0}, or a
+   * {@code seed}.
+   */
+  public static boolean saysDeterministic(com.fasterxml.jackson.databind.JsonNode root) {
+    com.fasterxml.jackson.databind.JsonNode temperature = root.get("temperature");
+    if (temperature != null && temperature.isNumber() && temperature.doubleValue() == 0) {
+      return true;
+    }
+    com.fasterxml.jackson.databind.JsonNode seed = root.get("seed");
+    return seed != null && seed.isIntegralNumber();
+  }
 
   /**
    * The same request for another public model (a gray release's canary); the body keeps the model
@@ -28,6 +44,13 @@ public record OpenAiRequest(
    */
   public OpenAiRequest withModel(String publicModel) {
     return new OpenAiRequest(
-        endpoint, publicModel, stream, clientWantsUsage, promptTokens, outputTokens, body);
+        endpoint,
+        publicModel,
+        stream,
+        clientWantsUsage,
+        promptTokens,
+        outputTokens,
+        body,
+        deterministic);
   }
 }

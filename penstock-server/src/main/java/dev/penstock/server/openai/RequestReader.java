@@ -108,7 +108,15 @@ public final class RequestReader {
       default -> throw new IllegalStateException(endpoint.toString());
     }
     boolean clientWantsUsage = !stream || !endpoint.streamsUsageOnlyWhenAsked() || asksUsage(root);
-    return new OpenAiRequest(endpoint, model, stream, clientWantsUsage, prompt, output, body);
+    return new OpenAiRequest(
+        endpoint,
+        model,
+        stream,
+        clientWantsUsage,
+        prompt,
+        output,
+        body,
+        OpenAiRequest.saysDeterministic(root));
   }
 
   /**

@@ -55,6 +55,7 @@ final class CacheStage implements Stage {
                 request.endpoint(),
                 request.model(),
                 request.body(),
+                request.deterministic(),
                 cache.namespace(call.key() == null ? null : call.key().id()),
                 directive != ProxyCall.CacheDirective.NO_CACHE,
                 directive == ProxyCall.CacheDirective.FORCE);

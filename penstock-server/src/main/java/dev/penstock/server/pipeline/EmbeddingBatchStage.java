@@ -234,7 +234,7 @@ final class EmbeddingBatchStage implements Stage {
             now);
     merged.request(
         new OpenAiRequest(
-            Endpoint.EMBEDDINGS, first.request().model(), false, true, tokens, 0, body));
+            Endpoint.EMBEDDINGS, first.request().model(), false, true, tokens, 0, body, false));
     merged.caller(tenant, priority);
     merged.deadlineNanos(deadline);
     return merged;
