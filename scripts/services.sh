@@ -17,3 +17,16 @@ if ! redis_up; then
   redis_up || { echo "services: Redis is not answering on 127.0.0.1:6379" >&2; exit 1; }
 fi
 echo "services: Redis answers on 127.0.0.1:6379"
+
+# RabbitMQ: the queue ingress's tests (RabbitIngressTest); each test declares its own queues.
+rabbit_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
+
+if ! rabbit_up; then
+  if command -v rabbitmq-server >/dev/null; then
+    echo "services: starting RabbitMQ on 127.0.0.1:5672"
+    rabbitmq-server -detached
+    for _ in $(seq 1 300); do rabbit_up && break; sleep 0.2; done
+  fi
+  rabbit_up || { echo "services: RabbitMQ is not answering on 127.0.0.1:5672" >&2; exit 1; }
+fi
+echo "services: RabbitMQ answers on 127.0.0.1:5672"

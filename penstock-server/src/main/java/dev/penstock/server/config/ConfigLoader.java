@@ -66,7 +66,9 @@ public final class ConfigLoader {
           "pricing",
           "tenants",
           "cache",
-          "embeddings");
+          "embeddings",
+          "batches",
+          "queues");
   private static final Set<String> STORAGE = Set.of("path");
   private static final Set<String> TENANTS = Set.of("metrics_max_keys");
 
@@ -117,6 +119,17 @@ public final class ConfigLoader {
   private static final Set<String> MODEL_CACHE =
       Set.of("enabled", "always", "ttl", "semantic", "semantic_threshold");
   private static final Set<String> EMBEDDINGS = Set.of("batch_window_ms", "max_batch_inputs");
+  private static final Set<String> BATCHES =
+      Set.of(
+          "concurrency",
+          "max_concurrency",
+          "claim_ms",
+          "line_timeout_ms",
+          "max_file_bytes",
+          "max_lines");
+  private static final Set<String> QUEUES = Set.of("rabbitmq");
+  private static final Set<String> RABBIT =
+      Set.of("url", "queue", "max_priority", "prefetch", "dead_letter_exchange", "timeout_ms");
   private static final Set<String> CANARY = Set.of("model", "percent");
   private static final Set<String> DEPLOYMENT =
       Set.of(
@@ -270,7 +283,103 @@ public final class ConfigLoader {
               pricing(fields.get("pricing")),
               metricsMaxKeys(fields.get("tenants"))),
           cache(fields.get("cache")),
-          embeddings(fields.get("embeddings")));
+          embeddings(fields.get("embeddings")),
+          batches(fields.get("batches")),
+          rabbit(fields.get("queues")));
+    }
+
+    /** {@code batches:}: how the Batch API executes batches. */
+    GatewayConfig.Batches batches(@Nullable Node node) {
+      GatewayConfig.Batches d = GatewayConfig.Batches.STANDARD;
+      @Nullable Map<String, Node> f = node == null ? null : fields(node, "batches.", BATCHES);
+      if (f == null) {
+        return d;
+      }
+      long lineTimeout =
+          number(f, "line_timeout_ms", "batches.", d.lineTimeoutMillis(), 1_000, 86_400_000);
+      long claim = number(f, "claim_ms", "batches.", d.claimMillis(), 1_000, 86_400_000);
+      if (claim <= lineTimeout && f.containsKey("claim_ms")) {
+        problem(
+            f.get("claim_ms"),
+            "batches.claim_ms",
+            "must be longer than batches.line_timeout_ms ("
+                + lineTimeout
+                + "), or a claimed line could be taken again while it runs");
+      }
+      return new GatewayConfig.Batches(
+          (int) number(f, "concurrency", "batches.", d.concurrency(), 1, 10_000),
+          (int) number(f, "max_concurrency", "batches.", d.maxConcurrency(), 1, 100_000),
+          Math.max(claim, lineTimeout + 1_000),
+          lineTimeout,
+          number(
+              f,
+              "max_file_bytes",
+              "batches.",
+              d.maxFileBytes(),
+              1,
+              GatewayConfig.Batches.OPENAI_MAX_FILE_BYTES),
+          (int)
+              number(
+                  f,
+                  "max_lines",
+                  "batches.",
+                  d.maxLines(),
+                  1,
+                  GatewayConfig.Batches.OPENAI_MAX_LINES));
+    }
+
+    /** {@code queues.rabbitmq:}: the RabbitMQ ingress, or null when not configured. */
+    GatewayConfig.@Nullable Rabbit rabbit(@Nullable Node node) {
+      @Nullable Map<String, Node> q = node == null ? null : fields(node, "queues.", QUEUES);
+      if (q == null || !q.containsKey("rabbitmq")) {
+        return null;
+      }
+      String p = "queues.rabbitmq.";
+      @Nullable Map<String, Node> f = fields(q.get("rabbitmq"), p, RABBIT);
+      if (f == null) {
+        return null;
+      }
+      Secret url = null;
+      if (!f.containsKey("url")) {
+        problem(q.get("rabbitmq"), p + "url", "is required (amqp://user:pass@host:5672/vhost)");
+      } else {
+        String text = string(f.get("url"), p + "url");
+        if (text == null || !(text.startsWith("amqp://") || text.startsWith("amqps://"))) {
+          // never echo the value: it may hold a password
+          problem(f.get("url"), p + "url", "must be an amqp:// or amqps:// URL");
+        } else {
+          url = new Secret(text);
+        }
+      }
+      String queue = null;
+      if (!f.containsKey("queue")) {
+        problem(q.get("rabbitmq"), p + "queue", "is required: the queue to consume");
+      } else {
+        queue = string(f.get("queue"), p + "queue");
+        if (queue == null || queue.isBlank() || queue.length() > 255) {
+          problem(f.get("queue"), p + "queue", "must be a queue name of 1 to 255 characters");
+          queue = null;
+        }
+      }
+      String dlx = queue == null ? "" : queue + ".dead";
+      if (f.containsKey("dead_letter_exchange")) {
+        String text = string(f.get("dead_letter_exchange"), p + "dead_letter_exchange");
+        if (text == null || text.isBlank() || text.length() > 255) {
+          problem(
+              f.get("dead_letter_exchange"),
+              p + "dead_letter_exchange",
+              "must be an exchange name of 1 to 255 characters");
+        } else {
+          dlx = text;
+        }
+      }
+      int maxPriority = (int) number(f, "max_priority", p, 10, 1, 255);
+      int prefetch = (int) number(f, "prefetch", p, 16, 1, 10_000);
+      long timeout = number(f, "timeout_ms", p, 600_000, 1, 86_400_000);
+      if (url == null || queue == null) {
+        return null;
+      }
+      return new GatewayConfig.Rabbit(url, queue, maxPriority, prefetch, dlx, timeout);
     }
 
     /** {@code cache:} with each model's {@code cache:} collected while the models were read. */

@@ -24,6 +24,8 @@ import java.util.Map;
  *     pricing:}, {@code tenants:})
  * @param cache the response cache ({@code cache:}, and each model's {@code cache:})
  * @param embeddings the micro-batching of embedding requests ({@code embeddings:})
+ * @param batches the Batch API's execution ({@code batches:})
+ * @param rabbit the RabbitMQ ingress ({@code queues.rabbitmq:}); null when not configured
  */
 public record GatewayConfig(
     String host,
@@ -37,7 +39,9 @@ public record GatewayConfig(
     Observability observability,
     Tenancy tenancy,
     dev.penstock.server.cache.CacheSettings cache,
-    Embeddings embeddings) {
+    Embeddings embeddings,
+    Batches batches,
+    @org.jspecify.annotations.Nullable Rabbit rabbit) {
 
   public GatewayConfig {
     models = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(models));
@@ -134,6 +138,53 @@ public record GatewayConfig(
 
     public static final Embeddings STANDARD = new Embeddings(DEFAULT_WINDOW_MILLIS, MAX_INPUTS);
   }
+
+  /**
+   * The Batch API (SPEC 7, docs/batches.md): how batches are accepted and executed.
+   *
+   * @param concurrency the most lines of one batch in flight at once; after a crash, at most this
+   *     many lines per batch may be sent upstream a second time
+   * @param maxConcurrency the most batch lines in flight over all batches
+   * @param claimMillis how long a claimed line stays claimed without a result before any worker may
+   *     take it again (longer than {@code lineTimeoutMillis})
+   * @param lineTimeoutMillis one line's deadline per try, queue wait included; a line that could
+   *     not start in it is tried again later, not failed
+   * @param maxFileBytes the largest file accepted on {@code /v1/files} (OpenAI: 200 MB)
+   * @param maxLines the most lines in one batch's input file (OpenAI: 50,000)
+   */
+  public record Batches(
+      int concurrency,
+      int maxConcurrency,
+      long claimMillis,
+      long lineTimeoutMillis,
+      long maxFileBytes,
+      int maxLines) {
+    public static final long OPENAI_MAX_FILE_BYTES = 200L * 1024 * 1024;
+    public static final int OPENAI_MAX_LINES = 50_000;
+    public static final Batches STANDARD =
+        new Batches(8, 32, 900_000, 600_000, OPENAI_MAX_FILE_BYTES, OPENAI_MAX_LINES);
+  }
+
+  /**
+   * The RabbitMQ ingress (SPEC 7, docs/queues.md): OpenAI requests consumed from a queue and
+   * answered on each message's {@code reply_to}.
+   *
+   * @param url the broker, {@code amqp://user:pass@host:port/vhost} (a secret: it holds a password)
+   * @param queue the queue consumed; declared durable with {@code x-max-priority} if missing
+   * @param maxPriority the queue's {@code x-max-priority} (1 to 255; message priorities above the
+   *     middle third map to {@code high}, the lowest third to {@code low})
+   * @param prefetch the most unacknowledged messages held at once (the upper bound; fewer while the
+   *     pool has no spare capacity)
+   * @param deadLetterExchange where permanent failures are rejected to
+   * @param timeoutMillis one message's deadline in the gateway, queue wait included
+   */
+  public record Rabbit(
+      Secret url,
+      String queue,
+      int maxPriority,
+      int prefetch,
+      String deadLetterExchange,
+      long timeoutMillis) {}
 
   /**
    * A gray release: {@code percent} of a model's traffic goes to {@code model} instead, the same

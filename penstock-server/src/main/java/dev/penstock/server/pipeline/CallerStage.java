@@ -42,6 +42,11 @@ final class CallerStage implements Stage {
     String tenant;
     Priority priority;
     Tenants t = tenants;
+    InternalCaller internal = call.internal();
+    if (internal != null) {
+      serveInternal(call, internal, chain);
+      return;
+    }
     if (t != null && t.authRequired()) {
       // The key first, as OpenAI does: a client without one learns nothing else.
       VirtualKey key =
@@ -67,6 +72,33 @@ final class CallerStage implements Stage {
     call.deadlineNanos(call.arrivedNanos() + timeoutMillis(exchange, call.routing()) * 1_000_000);
     call.caller(tenant, priority);
     call.record().caller(tenant, priority.name().toLowerCase(Locale.ROOT));
+    chain.proceed(call);
+  }
+
+  /**
+   * Work Penstock submits itself: its key must still be live, its priority and deadline are its
+   * own, and the client-facing headers do not apply (a batch line cannot raise itself to {@code
+   * high}).
+   */
+  private void serveInternal(ProxyCall call, InternalCaller internal, Chain chain)
+      throws InterruptedException {
+    String tenant = internal.tenant();
+    String keyId = internal.keyId();
+    Tenants t = tenants;
+    if (keyId != null && t != null) {
+      VirtualKey key =
+          t.keys()
+              .find(keyId)
+              .filter(k -> k.liveAt(t.clock().instant()))
+              .orElseThrow(Tenants::invalidKey);
+      call.key(key);
+      call.record().key(key.id(), key.name());
+      tenant = key.id();
+    }
+    call.cacheDirective(cacheDirective(call.exchange()));
+    call.deadlineNanos(call.arrivedNanos() + internal.timeoutMillis() * 1_000_000);
+    call.caller(tenant, internal.priority());
+    call.record().caller(tenant, internal.priority().wireName());
     chain.proceed(call);
   }
 

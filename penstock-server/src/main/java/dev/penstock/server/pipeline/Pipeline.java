@@ -204,6 +204,16 @@ public final class Pipeline {
    * an error was written passes through.) The observers hear of every request exactly once.
    */
   public void handle(Endpoint endpoint, ClientExchange client, String requestId) {
+    handle(endpoint, client, requestId, null);
+  }
+
+  /**
+   * Serves a request Penstock submits itself (a batch line, a queued message) as {@code caller},
+   * which takes the place of the headers a client would send; otherwise as {@link #handle(Endpoint,
+   * ClientExchange, String)}. Use a {@link BufferedExchange} to read the answer.
+   */
+  public void handle(
+      Endpoint endpoint, ClientExchange client, String requestId, @Nullable InternalCaller caller) {
     long now = ticker.nanos();
     RequestRecord record =
         new RequestRecord(requestId, "/v1" + endpoint.path(), now, wallMillis.getAsLong());
@@ -215,6 +225,9 @@ public final class Pipeline {
             record,
             routing,
             now);
+    if (caller != null) {
+      call.internal(caller);
+    }
     try {
       new Chain(stages, 0).proceed(call);
     } catch (InterruptedException e) {

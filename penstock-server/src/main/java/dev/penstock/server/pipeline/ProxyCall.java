@@ -40,6 +40,7 @@ public final class ProxyCall {
   private final Map<String, String> upstreamHeaders = new LinkedHashMap<>(4);
   private final Map<String, String> callerHeaders = new LinkedHashMap<>(8);
   private @Nullable VirtualKey key;
+  private @Nullable InternalCaller internal;
 
   ProxyCall(
       String id,
@@ -165,6 +166,15 @@ public final class ProxyCall {
 
   void request(OpenAiRequest read) {
     request = read;
+  }
+
+  /** The caller of a request Penstock submits itself; null for a client's request. */
+  public @Nullable InternalCaller internal() {
+    return internal;
+  }
+
+  void internal(InternalCaller caller) {
+    this.internal = caller;
   }
 
   /** Who asks and how urgently; set by the caller stage. */
