@@ -9,6 +9,7 @@ import dev.penstock.core.limit.Charge;
 import dev.penstock.core.limit.DeploymentLimiter;
 import dev.penstock.core.limit.RateLimitObservation;
 import dev.penstock.core.limit.Settlement;
+import dev.penstock.core.queue.Priority;
 import dev.penstock.core.queue.WaitQueue;
 import dev.penstock.core.route.Pool;
 import java.util.ArrayList;
@@ -210,7 +211,7 @@ public final class Scheduler {
     }
     long ahead = route.queue.ahead(demand.priority(), demand.tenant());
     if (ahead == 0) {
-      int index = route.pool.choose(nowNanos, demand.tokens());
+      int index = choose(route, ticket, nowNanos, Set.of());
       if (index >= 0) {
         return new Admitted(reserve(ticket, route, index, nowNanos));
       }
@@ -338,7 +339,7 @@ public final class Scheduler {
       int index =
           route.queue.waitingAbove(ticket.priority()) > 0
               ? -1
-              : route.pool.choose(nowNanos, ticket.demand().tokens(), ticket.avoid());
+              : choose(route, ticket, nowNanos, ticket.avoid());
       if (index >= 0) {
         return new Admitted(reserve(ticket, route, index, nowNanos));
       }
@@ -496,12 +497,12 @@ public final class Scheduler {
       for (Ticket head = route.queue.peek(); head != null; head = route.queue.peek()) {
         long tokens = head.demand().tokens();
         Set<String> avoid = avoidFor(route, head, nowNanos);
-        int index = route.pool.choose(nowNanos, tokens, avoid);
-        if (index < 0 && !avoid.isEmpty() && route.pool.choose(nowNanos, tokens, Set.of()) >= 0) {
+        int index = choose(route, head, nowNanos, avoid);
+        if (index < 0 && !avoid.isEmpty() && choose(route, head, nowNanos, Set.of()) >= 0) {
           // Only deployments this retry failed on could take it now. It steps aside until another
           // can, rather than hold back the requests behind it (a retry that avoided the one idle
           // deployment once kept a whole queue waiting 30 s for a slow one).
-          long other = route.pool.earliestStartNanos(nowNanos, tokens, avoid);
+          long other = earliestStart(route, head, nowNanos, avoid);
           if (other != DeploymentLimiter.NEVER && other < head.demand().deadlineNanos()) {
             route.queue.poll();
             route.queuedTokens -= tokens;
@@ -510,7 +511,7 @@ public final class Scheduler {
             continue;
           }
           head.forgetAvoided(); // no other deployment in time: one it failed on may serve it
-          index = route.pool.choose(nowNanos, tokens, Set.of());
+          index = choose(route, head, nowNanos, Set.of());
         }
         if (index < 0) {
           break;
@@ -542,12 +543,11 @@ public final class Scheduler {
     for (Route route : routes.values()) {
       Ticket head = route.queue.peek();
       if (head != null) {
-        long tokens = head.demand().tokens();
         Set<String> avoid = avoidFor(route, head, nowNanos);
-        wake = Math.min(wake, route.pool.earliestStartNanos(nowNanos, tokens, avoid));
+        wake = Math.min(wake, earliestStart(route, head, nowNanos, avoid));
         if (!avoid.isEmpty()) {
           // When any deployment could take it, a retry head starts or steps aside (startHeads).
-          wake = Math.min(wake, route.pool.earliestStartNanos(nowNanos, tokens, Set.of()));
+          wake = Math.min(wake, earliestStart(route, head, nowNanos, Set.of()));
         }
       }
     }
@@ -768,10 +768,33 @@ public final class Scheduler {
     }
   }
 
+  /**
+   * The deployment that starts {@code ticket} now, or -1: batch work only on spare capacity ({@link
+   * Pool#chooseBatch}).
+   */
+  private static int choose(Route route, Ticket ticket, long nowNanos, Set<String> avoid) {
+    long tokens = ticket.demand().tokens();
+    return ticket.priority() == Priority.BATCH
+        ? route.pool.chooseBatch(nowNanos, tokens, avoid)
+        : route.pool.choose(nowNanos, tokens, avoid);
+  }
+
+  /** When {@link #choose} could next find a deployment for {@code ticket}. */
+  private static long earliestStart(Route route, Ticket ticket, long nowNanos, Set<String> avoid) {
+    long tokens = ticket.demand().tokens();
+    return ticket.priority() == Priority.BATCH
+        ? route.pool.earliestBatchStartNanos(nowNanos, tokens, avoid)
+        : route.pool.earliestStartNanos(nowNanos, tokens, avoid);
+  }
+
   private Reservation reserve(Ticket ticket, Route route, int index, long nowNanos) {
     DeploymentLimiter limiter = route.pool.limiter(index);
+    long prompt = ticket.demand().promptTokens();
+    long output = ticket.demand().outputTokens();
     Charge charge =
-        limiter.reserve(nowNanos, ticket.demand().promptTokens(), ticket.demand().outputTokens());
+        ticket.priority() == Priority.BATCH
+            ? limiter.reserveBatch(nowNanos, prompt, output)
+            : limiter.reserve(nowNanos, prompt, output);
     route.pool.refresh(index, nowNanos);
     ticket.state(Ticket.State.ADMITTED);
     outstanding++;

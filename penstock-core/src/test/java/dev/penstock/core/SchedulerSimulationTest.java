@@ -364,12 +364,14 @@ class SchedulerSimulationTest {
     Simulation sim = new Simulation(topology, 2026);
 
     // Five minutes at 1.6x capacity from a heavy tenant, a light tenant well under its fair share,
-    // a little high-priority traffic, low-priority batch work, a burst, embeddings on the side;
+    // a little high-priority traffic, low-priority work, batch lines on spare capacity, a burst,
+    // embeddings on the side;
     // then two quiet minutes.
     traffic(sim, "chat", "heavy", Priority.NORMAL, capacity * 1.6, 0, 5 * MINUTE, 30 * S);
     traffic(sim, "chat", "light", Priority.NORMAL, capacity * 0.05, 0, 7 * MINUTE, 30 * S);
     traffic(sim, "chat", "vip", Priority.HIGH, capacity * 0.1, 0, 7 * MINUTE, 10 * S);
     traffic(sim, "chat", "batch", Priority.LOW, capacity * 0.2, 0, 7 * MINUTE, 120 * S);
+    traffic(sim, "chat", "spare", Priority.BATCH, capacity * 0.2, 0, 7 * MINUTE, 3600 * S);
     traffic(sim, "embed", "heavy", Priority.NORMAL, 1500, 0, 7 * MINUTE, 30 * S);
     for (int i = 0; i < 2000; i++) {
       long at = 2 * MINUTE + sim.random.nextLong(S);

@@ -22,6 +22,21 @@ import org.jspecify.annotations.Nullable;
  * can only make Penstock more careful: usage the upstream reports beyond Penstock's own log is held
  * as a "phantom" charge until the upstream's reset time.
  *
+ * <h2>Batch work: spare capacity only</h2>
+ *
+ * <p>Work that can wait ({@link #reserveBatch}, the lines of a batch) must not make interactive
+ * requests wait. With smooth pacing, every slot a batch line takes would otherwise delay the next
+ * interactive request by up to one interval. So the schedules are kept twice: the full ones count
+ * everything, the interactive ones only interactive requests. A batch line starts only when the
+ * full schedule is free now (no burst tolerance at all) and leaves two requests (one for the
+ * interactive request that runs ahead, one for the next), one request's tokens and one concurrency
+ * slot of the window free. An interactive request is paced by its own schedules and may run ahead
+ * of the full one by at most the booking of one batch line: it takes the slot the last batch line
+ * booked, and the batch then waits one interval longer. The rate over time stays the limit (the
+ * full schedule is paid either way); the worst burst is one batch line and one interactive request
+ * close together; the {@link ReservationLog} keeps every 60 s window exact. With no batch work the
+ * two schedules are the same and nothing changes.
+ *
  * <p>The deployment's {@link CircuitBreaker} gates it too: while the circuit is open the deployment
  * is not ready, and the first request after the open time is the breaker's probe.
  *
@@ -36,6 +51,16 @@ public final class DeploymentLimiter {
   private Pacing pacing;
   private final Gcra requestPacer = new Gcra();
   private final Gcra tokenPacer = new Gcra();
+
+  /** The schedules of interactive requests alone (see "Batch work" above). */
+  private final Gcra interactiveRequestPacer = new Gcra();
+
+  private final Gcra interactiveTokenPacer = new Gcra();
+
+  /** How far the last batch line's booking lets interactive requests run ahead of the full one. */
+  private long lentRequestNanos;
+
+  private long lentTokenNanos;
   private final ReservationLog log = new ReservationLog();
   private int inFlight;
   private long coolDownUntilNanos = Long.MIN_VALUE;
@@ -109,10 +134,14 @@ public final class DeploymentLimiter {
       return NEVER;
     }
     log.expire(nowNanos);
-    long ready =
+    long paced =
         Math.max(
-            Math.max(requestPacer.allowedAtNanos(), tokenPacer.allowedAtNanos()),
-            Math.max(coolDownUntilNanos, health.admitsAtNanos()));
+            Math.max(
+                interactiveRequestPacer.allowedAtNanos(), interactiveTokenPacer.allowedAtNanos()),
+            Math.max(
+                lent(requestPacer.allowedAtNanos(), lentRequestNanos),
+                lent(tokenPacer.allowedAtNanos(), lentTokenNanos)));
+    long ready = Math.max(paced, Math.max(coolDownUntilNanos, health.admitsAtNanos()));
     if (ready == NEVER) {
       return NEVER;
     }
@@ -139,15 +168,67 @@ public final class DeploymentLimiter {
         Math.max(ready, nowNanos), log.fitTimeNanos(nowNanos, tokens, rpm(), tpm(), phantom));
   }
 
+  private static long lent(long allowedAtNanos, long lentNanos) {
+    return allowedAtNanos == Long.MIN_VALUE ? Long.MIN_VALUE : allowedAtNanos - lentNanos;
+  }
+
+  /**
+   * The earliest time, not before {@code nowNanos}, at which a batch line charged {@code tokens}
+   * can start here, or {@link #NEVER}: only when the full schedule is free now and the window keeps
+   * room for interactive requests beside it (see "Batch work" above).
+   */
+  public long batchStartTimeNanos(long nowNanos, long tokens) {
+    forgetLapsedLimits(nowNanos);
+    int maxConcurrency = limits.maxConcurrency();
+    if (tokens > tpm()
+        || disabledReason != null
+        || (maxConcurrency > 0 && inFlight >= (maxConcurrency > 1 ? maxConcurrency - 1 : 1))) {
+      return NEVER;
+    }
+    log.expire(nowNanos);
+    long ready =
+        Math.max(
+            Math.max(requestPacer.allowedAtNanos(), tokenPacer.allowedAtNanos()),
+            Math.max(coolDownUntilNanos, health.admitsAtNanos()));
+    if (ready == NEVER) {
+      return NEVER;
+    }
+    long rpm = rpm();
+    long tpm = tpm();
+    long spareRequests = Math.max(1, rpm - 2);
+    long spareTokens = tpm - Math.min(tokens, tpm - tokens);
+    return Math.max(
+        Math.max(ready, nowNanos),
+        log.fitTimeNanos(nowNanos, tokens, spareRequests, spareTokens, phantom));
+  }
+
   /** Charges one request; the caller has checked {@link #startTimeNanos} is now. */
   public Charge reserve(long nowNanos, long promptTokens, long outputTokens) {
     long cost = promptTokens + outputTokens;
     long sequence = log.add(nowNanos + pacing.spanNanos(), cost);
     requestPacer.consume(nowNanos, 1, nanosPerRequest());
     tokenPacer.consume(nowNanos, cost, nanosPerToken());
+    interactiveRequestPacer.consume(nowNanos, 1, nanosPerRequest());
+    interactiveTokenPacer.consume(nowNanos, cost, nanosPerToken());
     health.onStart(nowNanos);
     inFlight++;
-    return new Charge(sequence, promptTokens, outputTokens, cost);
+    return new Charge(sequence, promptTokens, outputTokens, cost, false);
+  }
+
+  /**
+   * Charges one batch line; the caller has checked {@link #batchStartTimeNanos} is now. It books
+   * the full schedules only, and lends its booking to interactive requests.
+   */
+  public Charge reserveBatch(long nowNanos, long promptTokens, long outputTokens) {
+    long cost = promptTokens + outputTokens;
+    long sequence = log.add(nowNanos + pacing.spanNanos(), cost);
+    requestPacer.consume(nowNanos, 1, nanosPerRequest());
+    tokenPacer.consume(nowNanos, cost, nanosPerToken());
+    lentRequestNanos = (long) Math.ceil(nanosPerRequest());
+    lentTokenNanos = (long) Math.ceil(cost * nanosPerToken());
+    health.onStart(nowNanos);
+    inFlight++;
+    return new Charge(sequence, promptTokens, outputTokens, cost, true);
   }
 
   /**
@@ -166,6 +247,10 @@ public final class DeploymentLimiter {
         log.cancel(charge.sequence());
         requestPacer.refund(nowNanos, 1, nanosPerRequest());
         tokenPacer.refund(nowNanos, charge.tokens(), nanosPerToken());
+        if (!charge.batch()) {
+          interactiveRequestPacer.refund(nowNanos, 1, nanosPerRequest());
+          interactiveTokenPacer.refund(nowNanos, charge.tokens(), nanosPerToken());
+        }
       }
       case REFUSED -> log.cancel(charge.sequence());
       case COUNTED -> {}
@@ -186,8 +271,14 @@ public final class DeploymentLimiter {
     log.setTokens(charge.sequence(), charged);
     if (charged < charge.tokens()) {
       tokenPacer.refund(nowNanos, charge.tokens() - charged, nanosPerToken());
+      if (!charge.batch()) {
+        interactiveTokenPacer.refund(nowNanos, charge.tokens() - charged, nanosPerToken());
+      }
     } else if (charged > charge.tokens()) {
       tokenPacer.consume(nowNanos, charged - charge.tokens(), nanosPerToken());
+      if (!charge.batch()) {
+        interactiveTokenPacer.consume(nowNanos, charged - charge.tokens(), nanosPerToken());
+      }
     }
   }
 

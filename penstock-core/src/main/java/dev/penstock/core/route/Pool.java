@@ -138,6 +138,46 @@ public final class Pool {
     }
   }
 
+  /**
+   * The deployment that should start a batch line charged {@code tokens} now, or -1 when none can:
+   * chosen like {@link #choose}, by tier and then headroom, among those whose spare capacity takes
+   * it now ({@link DeploymentLimiter#batchStartTimeNanos}). Batch lines are few next to interactive
+   * requests, so this asks every limiter rather than the cache.
+   */
+  public int chooseBatch(long nowNanos, long tokens, Set<String> avoid) {
+    int best = -1;
+    double bestScore = -1;
+    for (int i = 0; i < limiters.length; i++) {
+      if (best >= 0 && tiers[i] != tiers[best]) {
+        return best; // a lower tier had one
+      }
+      if ((avoid.isEmpty() || !avoid.contains(limiters[i].name()))
+          && limiters[i].batchStartTimeNanos(nowNanos, tokens) <= nowNanos) {
+        long idle = nowNanos - readyAt[i];
+        double score = weights[i] * (idle < 0 || idle > CAP_NANOS ? 0 : idle);
+        if (score > bestScore) {
+          bestScore = score;
+          best = i;
+        }
+      }
+    }
+    return best;
+  }
+
+  /**
+   * The earliest time any deployment not named in {@code avoid} could start a batch line charged
+   * {@code tokens}, judged exactly as {@link #chooseBatch} judges.
+   */
+  public long earliestBatchStartNanos(long nowNanos, long tokens, Set<String> avoid) {
+    long earliest = DeploymentLimiter.NEVER;
+    for (DeploymentLimiter limiter : limiters) {
+      if (avoid.isEmpty() || !avoid.contains(limiter.name())) {
+        earliest = Math.min(earliest, limiter.batchStartTimeNanos(nowNanos, tokens));
+      }
+    }
+    return earliest;
+  }
+
   /** Headroom counts idle time up to one minute: beyond that every idle deployment is equal. */
   private static final long CAP_NANOS = 60_000_000_000L;
 
