@@ -7,6 +7,7 @@ import dev.penstock.core.health.BreakerPolicy;
 import dev.penstock.core.limit.TpmCharge;
 import dev.penstock.core.retry.RetryPolicy;
 import dev.penstock.server.config.GatewayConfig.DeploymentConfig;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -158,6 +159,63 @@ class ConfigLoaderTest {
             "penstock.yaml");
     assertThat(tuned.embeddings()).isEqualTo(new GatewayConfig.Embeddings(35, 512));
     assertThat(tuned.models().get("gpt-5-mini").embeddingsBatchWindowMillis()).isZero();
+  }
+
+  @Test
+  void batchesHaveOpenAisLimitsUnlessSetAndTheQueueIngressIsOffUnlessConfigured() {
+    GatewayConfig defaults = loader.parse(SPEC_EXAMPLE, "penstock.yaml");
+    assertThat(defaults.batches()).isEqualTo(GatewayConfig.Batches.STANDARD);
+    assertThat(defaults.batches().maxLines()).isEqualTo(50_000);
+    assertThat(defaults.batches().maxFileBytes()).isEqualTo(200L * 1024 * 1024);
+    assertThat(defaults.rabbit()).isNull();
+
+    GatewayConfig tuned =
+        loader.parse(
+            SPEC_EXAMPLE
+                + "batches: {concurrency: 4, max_concurrency: 12, line_timeout_ms: 30000,"
+                + " claim_ms: 60000, max_file_bytes: 1048576, max_lines: 100}\n"
+                + "queues:\n"
+                + "  rabbitmq: {url: 'amqp://guest:guest@127.0.0.1:5672/', queue: work,"
+                + " prefetch: 8}\n",
+            "penstock.yaml");
+    assertThat(tuned.batches())
+        .isEqualTo(new GatewayConfig.Batches(4, 12, 60_000, 30_000, 1_048_576, 100));
+    GatewayConfig.Rabbit rabbit = tuned.rabbit();
+    assertThat(rabbit).isNotNull();
+    assertThat(rabbit.url().reveal()).isEqualTo("amqp://guest:guest@127.0.0.1:5672/");
+    assertThat(rabbit.url().toString()).doesNotContain("guest");
+    assertThat(rabbit.queue()).isEqualTo("work");
+    assertThat(rabbit.deadLetterExchange()).isEqualTo("work.dead");
+    assertThat(rabbit.maxPriority()).isEqualTo(10);
+    assertThat(rabbit.prefetch()).isEqualTo(8);
+  }
+
+  @Test
+  void badBatchAndQueueSettingsAreReportedWithTheirPathsAndNeverEchoTheBrokerUrl() {
+    String bad =
+        SPEC_EXAMPLE
+            + "batches: {concurrency: 0, max_lines: 50001, line_timeout_ms: 60000, claim_ms: 5000,"
+            + " workers: 3}\n"
+            + "queues:\n"
+            + "  rabbitmq: {url: 'http://user:hunter2@broker/', max_priority: 300}\n";
+    assertThatThrownBy(() -> loader.parse(bad, "bad.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .satisfies(
+            e -> {
+              List<String> problems = ((ConfigException) e).problems();
+              assertThat(problems)
+                  .anyMatch(p -> p.startsWith("batches.concurrency (line 30): must be a whole"))
+                  .anyMatch(p -> p.startsWith("batches.max_lines (line 30): must be a whole"))
+                  .anyMatch(p -> p.startsWith("batches.claim_ms (line 30): must be longer than"))
+                  .anyMatch(p -> p.startsWith("batches.workers (line 30): unknown field"))
+                  .anyMatch(
+                      p ->
+                          p.startsWith(
+                              "queues.rabbitmq.url (line 32): must be an amqp:// or amqps:// URL"))
+                  .anyMatch(p -> p.startsWith("queues.rabbitmq.queue (line 32): is required"))
+                  .anyMatch(p -> p.startsWith("queues.rabbitmq.max_priority (line 32): must be"));
+              assertThat(String.join("\n", problems)).doesNotContain("hunter2");
+            });
   }
 
   @Test
