@@ -152,6 +152,12 @@ public final class ConfigReloader {
     if (before.tenancy().metricsMaxKeys() != after.tenancy().metricsMaxKeys()) {
       changes.add("tenants.metrics_max_keys changed (takes effect after a restart)");
     }
+    if (!before.batches().equals(after.batches())) {
+      changes.add("batches: changed (takes effect after a restart)");
+    }
+    if (!java.util.Objects.equals(before.rabbit(), after.rabbit())) {
+      changes.add("queues.rabbitmq changed (takes effect after a restart)");
+    }
     if (!before.defaults().equals(after.defaults())
         || !before.retry().equals(after.retry())
         || before.retryTimeouts() != after.retryTimeouts()
