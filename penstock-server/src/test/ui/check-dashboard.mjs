@@ -4,11 +4,16 @@
 //
 // usage: node check-dashboard.mjs <dashboardUrl> <outDir> [adminKey]
 //   env PENSTOCK_CHROMIUM: the Chromium binary (default /usr/bin/chromium)
+//   env PENSTOCK_UI_BATCHES: a JSON array put into every state the page receives as its "batches"
+//     field (the gateway's own state passes through otherwise untouched), so that the Batches panel
+//     has rows to render without batches running
 //
 // outDir receives dashboard.png (full page), chart-throughput.png, chart-latency.png,
 // chart-queue.png, chart-tokens.png (one per canvas) and result.json:
 //   { ok, consoleErrors: [text], failedRequests: [{url, status?, failure?}],
-//     deployments: [names rendered], errorsTableRows: n, charts: { id: { width, height } } }
+//     deployments: [names rendered], errorsTableRows: n, charts: { id: { width, height } },
+//     batches: [{ id, cells: [text of each cell], done, failed, pending }] (the Batches panel's
+//     rows, the bar's shares in percent), batchesHidden: whether the panel is hidden }
 // On failure: a message on stderr, exit code 1, and (as far as it got) result.json with ok=false
 // and an error field, plus dashboard.png for a look at what the page showed.
 
@@ -47,6 +52,7 @@ async function main(argv) {
     });
     const page = context.pages()[0] ?? (await context.newPage());
     watch(page, result);
+    if (process.env.PENSTOCK_UI_BATCHES) await stubBatches(page, JSON.parse(process.env.PENSTOCK_UI_BATCHES));
     try {
       await run(page, url, outDir, result);
     } catch (e) {
@@ -104,7 +110,26 @@ async function run(page, url, outDir, result) {
   }
   result.deployments = await page.$$eval('[data-deployment]', (rows) => rows.map((r) => r.dataset.deployment));
   result.errorsTableRows = await page.locator('#errors tr[data-error-row]').count();
+  result.batchesHidden = await page.locator('#batches-card').isHidden();
+  result.batches = await page.$$eval('#batches tr[data-batch]', (rows) => rows.map((r) => {
+    const bar = r.querySelector('.stack');
+    return {
+      id: r.dataset.batch,
+      cells: [...r.cells].map((c) => c.textContent.trim()),
+      done: Number(bar?.dataset.done), failed: Number(bar?.dataset.failed), pending: Number(bar?.dataset.pending),
+    };
+  }));
   result.ok = true;
+}
+
+/** Answers the page's state polls with the gateway's state, its "batches" field replaced. */
+async function stubBatches(page, batches) {
+  await page.route('**/ui/api/state', async (route) => {
+    const response = await route.fetch();
+    if (!response.ok()) return route.fulfill({ response });
+    const state = await response.json();
+    return route.fulfill({ response, json: { ...state, batches } });
+  });
 }
 
 /** What the page says about itself: its live indicator, and whether it is asking for the key. */

@@ -1,6 +1,7 @@
 package dev.penstock.cli;
 
 import dev.penstock.cli.admin.AdminOptions;
+import dev.penstock.cli.admin.BatchesCommand;
 import dev.penstock.cli.admin.KeysCommand;
 import dev.penstock.cli.admin.UsageCommand;
 import dev.penstock.cli.bench.BenchCommand;
@@ -25,7 +26,8 @@ import picocli.CommandLine.Command;
       MockCommand.class,
       BenchCommand.class,
       KeysCommand.class,
-      UsageCommand.class
+      UsageCommand.class,
+      BatchesCommand.class
     })
 public final class Main {
   private Main() {}

@@ -1,6 +1,6 @@
 /**
- * {@code penstock keys} and {@code penstock usage}: command-line clients of the gateway's admin API
- * (docs/tenants-cli.md).
+ * {@code penstock keys}, {@code penstock usage} and {@code penstock batches}: command-line clients
+ * of the gateway's admin API (docs/tenants-cli.md, docs/batches.md).
  *
  * <p>{@link dev.penstock.cli.admin.AdminOptions} is the mixin every command shares (where the
  * gateway is, the admin key, the clock); {@code AdminClient} makes the calls and turns every

@@ -18,7 +18,12 @@
  *     keys: [{ id, name, spend_usd_today, requests, rate_limited }],
  *     cache: { enabled, entries, bytes, max_bytes, hits, semantic_hits, misses, bypasses, hit_rate,
  *              saved_tokens, saved_usd, redis: { configured, healthy, errors } },
- *     recent_errors: [{ time_ms, request_id, model, deployment, status, code, message }] }
+ *     recent_errors: [{ time_ms, request_id, model, deployment, status, code, message }],
+ *     batches: [{ id, status, endpoint, created_at (epoch s), owner: { id, name } | null,
+ *                 request_counts: { total, completed, failed },
+ *                 progress: { pending, claimed, done, failed, lines_per_minute, eta_seconds } }] }
+ *                 // the unfinished batches and those finished in the last hour; the Batches panel
+ *                 // is hidden while the field is absent (a gateway without the Batch API)
  *
  * Auth: with an admin key configured the state needs "Authorization: Bearer <key>". The key comes
  * from #key=... in the URL (read once, stored, removed from the location) or from the form shown
@@ -26,7 +31,8 @@
  *
  * Test hooks: body[data-ready="true"] after the first successful render; window.__penstockState
  * holds the last state received; each deployment row has data-deployment="<name>"; each error row
- * has data-error-row; the canvases
+ * has data-error-row; each batch row has data-batch="<id>" and its progress bar data-done,
+ * data-failed and data-pending (percent of the total, as drawn); the canvases
  * #chart-throughput, #chart-latency, #chart-queue and #chart-tokens draw their primary series in
  * exactly rgb(37, 99, 235), 2.5 CSS px wide, and nothing else on them uses that colour. The time
  * axis is the last 5 minutes (shorter, down to 1 minute, while the series is younger).
@@ -247,6 +253,7 @@ function render(state) {
   renderTiles(state, series);
   renderDeployments(list(state.deployments));
   renderCharts(series, state);
+  renderBatches(state.batches);
   renderKeys(list(state.keys));
   renderErrors(list(state.recent_errors));
 }
@@ -309,6 +316,7 @@ function renderTiles(state, series) {
 
 function badgeLevel(kind, value, state) {
   if (state === 'disabled' || state === 'drained') return ''; // out of service: grey
+  if (kind === 'batch') return BATCH_LEVELS[value] || '';
   if (kind === 'state') return value === 'enabled' ? 'ok' : value === 'draining' ? 'warn' : '';
   return { closed: 'ok', half_open: 'warn', open: 'bad' }[value] || '';
 }
@@ -379,6 +387,73 @@ function deploymentRow(d) {
     numberCell(fmtCount(d.requests_total)),
     numberCell(fmtCount(d.errors_total)));
   return row;
+}
+
+const BATCH_LEVELS = {
+  validating: '', in_progress: 'ok', finalizing: 'ok', cancelling: 'warn',
+  completed: 'ok', failed: 'bad', expired: 'bad', cancelled: '',
+};
+const BATCH_TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
+
+/** Unfinished batches first, then the newest. */
+function batchOrder(a, b) {
+  const finished = (x) => (BATCH_TERMINAL.has(x.status) ? 1 : 0);
+  return finished(a) - finished(b) || num(b.created_at) - num(a.created_at);
+}
+
+function renderBatches(batches) {
+  $('batches-card').hidden = !Array.isArray(batches);
+  if (!Array.isArray(batches)) return;
+  const shown = batches.filter(Boolean).sort(batchOrder);
+  const rows = shown.map(batchRow);
+  $('batches').replaceChildren(...(rows.length > 0 ? rows : [emptyRow('No batches', 6)]));
+  const running = shown.filter((b) => !BATCH_TERMINAL.has(b.status)).length;
+  $('batches-summary').textContent = `${running} running · ${shown.length - running} finished in the last hour`;
+}
+
+function batchRow(b) {
+  const row = el('tr');
+  row.dataset.batch = str(b.id);
+  const owner = b.owner && (str(b.owner.name) || str(b.owner.id));
+  const finished = BATCH_TERMINAL.has(b.status);
+  const progress = b.progress || {};
+  row.append(
+    el('td', 'mono', str(b.id)),
+    el('td', owner ? 'name' : 'muted', owner || 'open mode'),
+    badge('batch', str(b.status), b.status),
+    batchProgress(b),
+    numberCell(finished ? '—' : fmtCount(progress.lines_per_minute)),
+    numberCell(finished ? '—' : fmtDuration(progress.eta_seconds)));
+  return row;
+}
+
+/** A stacked bar: done, failed, and pending (the track) of the total, with the counts beside it. */
+function batchProgress(b) {
+  const counts = b.request_counts || {};
+  const progress = b.progress || {};
+  const total = num(counts.total);
+  const done = isNum(progress.done) ? progress.done : num(counts.completed);
+  const failed = isNum(progress.failed) ? progress.failed : num(counts.failed);
+  const pending = isNum(progress.pending) ? progress.pending : Math.max(0, total - done - failed);
+  const pct = (n) => (total > 0 ? Math.min(100, (n / total) * 100) : 0);
+  const td = el('td');
+  const box = el('div', 'meter');
+  const track = el('div', 'meter-track stack');
+  track.dataset.done = pct(done).toFixed(1);
+  track.dataset.failed = pct(failed).toFixed(1);
+  track.dataset.pending = pct(pending).toFixed(1);
+  const doneBar = track.appendChild(el('div', 'stack-done'));
+  doneBar.style.width = `${pct(done).toFixed(1)}%`;
+  const failedBar = track.appendChild(el('div', 'stack-failed'));
+  failedBar.style.width = `${pct(failed).toFixed(1)}%`;
+  track.title = `${done} done · ${failed} failed · ${pending} pending of ${total}`;
+  const text = el('span', 'meter-text');
+  text.appendChild(el('span', 'pct', total > 0 ? `${Math.floor(pct(done + failed))}%` : '—'));
+  text.appendChild(document.createTextNode(` ${fmtCount(done)} / ${fmtCount(total)}`));
+  if (failed > 0) text.appendChild(el('span', 'status-5xx', ` · ${fmtCount(failed)} failed`));
+  box.append(track, text);
+  td.appendChild(box);
+  return td;
 }
 
 function renderKeys(keys) {

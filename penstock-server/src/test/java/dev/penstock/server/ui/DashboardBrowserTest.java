@@ -44,6 +44,14 @@ class DashboardBrowserTest {
   private static final Path UI_TEST = Path.of("src/test/ui");
   private static final int TOLERANCE = 8;
 
+  /**
+   * A running batch as the state's {@code batches} field holds it, put into every state the page
+   * receives (the checker's PENSTOCK_UI_BATCHES): 600 of 1,000 lines done, 50 failed, 350 pending.
+   */
+  private static final String BATCHES =
+      """
+      [{"id":"batch_0123456789abcdef01234567","object":"batch","endpoint":"/v1/chat/completions",      "status":"in_progress","created_at":1797243300,      "request_counts":{"total":1000,"completed":600,"failed":50},      "owner":{"id":"key_7Hq2mXw9Lp4Rt8Vn3Bc6Zs1D","name":"team-a"},      "progress":{"pending":350,"claimed":8,"done":600,"failed":50,"lines_per_minute":1200,      "eta_seconds":null}}]""";
+
   @Test
   void showsThePoolWorkingWithChartsThatDrewTheirData() throws Exception {
     Path chromium = Path.of(System.getenv().getOrDefault("PENSTOCK_CHROMIUM", "/usr/bin/chromium"));
@@ -85,7 +93,7 @@ class DashboardBrowserTest {
       GatewayServer gateway = fixture.gateway();
       traffic.start();
       Path out = Files.createDirectories(Path.of("target/dashboard-check"));
-      Process checker =
+      ProcessBuilder check =
           new ProcessBuilder(
                   "node",
                   "check-dashboard.mjs",
@@ -94,8 +102,9 @@ class DashboardBrowserTest {
                   ADMIN_KEY)
               .directory(UI_TEST.toFile())
               .redirectErrorStream(true)
-              .redirectOutput(out.resolve("checker.log").toFile())
-              .start();
+              .redirectOutput(out.resolve("checker.log").toFile());
+      check.environment().put("PENSTOCK_UI_BATCHES", BATCHES);
+      Process checker = check.start();
       boolean finished = checker.waitFor(120, TimeUnit.SECONDS);
       if (!finished) {
         checker.destroyForcibly();
@@ -112,6 +121,22 @@ class DashboardBrowserTest {
       assertThat(result.path("errorsTableRows").asInt())
           .as("the bad requests sent appear in the recent errors table")
           .isPositive();
+
+      assertThat(result.path("batchesHidden").asBoolean(true)).as("Batches panel hidden").isFalse();
+      JsonNode batch = result.path("batches").path(0);
+      assertThat(result.path("batches").size()).as(result.path("batches").toString()).isOne();
+      assertThat(batch.path("id").asText()).isEqualTo("batch_0123456789abcdef01234567");
+      assertThat(texts(batch.path("cells")))
+          .containsExactly(
+              "batch_0123456789abcdef01234567",
+              "team-a",
+              "in progress",
+              "65% 600 / 1,000 · 50 failed",
+              "1,200",
+              "—");
+      assertThat(batch.path("done").asDouble()).isEqualTo(60.0);
+      assertThat(batch.path("failed").asDouble()).isEqualTo(5.0);
+      assertThat(batch.path("pending").asDouble()).isEqualTo(35.0);
 
       // Each chart drew its primary series, and the series with data rise off the zero line.
       for (String chart : new String[] {"throughput", "latency", "queue", "tokens"}) {
