@@ -170,6 +170,9 @@ public final class BatchRunner implements AutoCloseable {
    * the claims of the lines still without an answer and interrupts their threads.
    */
   public void close(Duration bound) {
+    if (crashed) {
+      return;
+    }
     closing = true;
     wake();
     Thread t = loop;
@@ -300,7 +303,7 @@ public final class BatchRunner implements AutoCloseable {
     } finally {
       lock.unlock();
     }
-    if (room <= 0) {
+    if (room <= 0 || closing) {
       return;
     }
     String token = newToken();
