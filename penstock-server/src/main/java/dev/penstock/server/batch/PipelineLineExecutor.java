@@ -22,8 +22,10 @@ import org.jspecify.annotations.Nullable;
  * <ul>
  *   <li>{@code 200}: done; the output line holds the answer, its {@code x-request-id}, its usage.
  *   <li>No room now — {@code 429 penstock_overloaded} or {@code queue_full}, the key's {@code
- *       rate_limit_exceeded} with a {@code Retry-After}, {@code 503 shutting_down}, {@code 499}, or
- *       no answer at all: {@link LineOutcome.NoCapacity}, run again later.
+ *       rate_limit_exceeded} with a {@code Retry-After}, {@code 503 shutting_down}, any other
+ *       {@code 429} or {@code 503} that names a {@code Retry-After} (e.g. {@code no_deployment}:
+ *       every deployment's circuit open — a batch waits that out rather than spend its attempts),
+ *       {@code 499}, or no answer at all: {@link LineOutcome.NoCapacity}, run again later.
  *   <li>{@code 5xx} (the pipeline already retried and failed over): {@link
  *       LineOutcome.ServerError}, run again up to the runner's attempts, then {@code
  *       attempts_exhausted}.
