@@ -103,8 +103,8 @@ class BatchRunnerTest {
     BatchRunner runner = runner(exec, 3, 4);
     runner.start();
 
-    waitFor(() -> runner.inFlight() == 4);
-    assertThat(exec.now.get()).isEqualTo(4);
+    waitFor(() -> exec.now.get() == 4); // claimed, and each on its thread in the executor
+    assertThat(runner.inFlight()).isEqualTo(4);
     assertThat(exec.nowPerBatch.get(a).get()).isEqualTo(3); // the older batch claims first
     assertThat(exec.nowPerBatch.get(b).get()).isEqualTo(1);
     gate.countDown();
@@ -205,7 +205,7 @@ class BatchRunnerTest {
             });
     BatchRunner runner = runner(exec, 2, 32);
     runner.start();
-    waitFor(() -> runner.inFlight() == 2);
+    waitFor(() -> runner.inFlight() == 2 && exec.now.get() == 2);
 
     clock.advance(5_000);
     assertThat(store.transition(id, BatchStatus.IN_PROGRESS, BatchStatus.CANCELLING, 1)).isTrue();
@@ -250,7 +250,7 @@ class BatchRunnerTest {
             });
     BatchRunner runner = runner(exec, 2, 32);
     runner.start();
-    waitFor(() -> runner.inFlight() == 2);
+    waitFor(() -> runner.inFlight() == 2 && exec.now.get() == 2);
     assertThat(store.counts(id).failed()).isZero();
 
     clock.advance(3_600_000);
@@ -325,7 +325,7 @@ class BatchRunnerTest {
             });
     BatchRunner first = runner(dying, 4, 32);
     first.start();
-    waitFor(() -> store.counts(id).done() == 10 && first.inFlight() == 4);
+    waitFor(() -> store.counts(id).done() == 10 && dying.now.get() == 4);
     first.crash(); // kill -9: nothing more is written by it
 
     Fake fresh = new Fake(line -> done(id, line));
@@ -359,7 +359,7 @@ class BatchRunnerTest {
             });
     BatchRunner runner = runner(exec, 3, 32);
     runner.start();
-    waitFor(() -> runner.inFlight() == 3);
+    waitFor(() -> runner.inFlight() == 3 && exec.now.get() == 3);
 
     runner.close(Duration.ofMillis(50));
 
@@ -384,7 +384,7 @@ class BatchRunnerTest {
             });
     BatchRunner runner = runner(exec, 2, 32);
     runner.start();
-    waitFor(() -> runner.inFlight() == 2);
+    waitFor(() -> runner.inFlight() == 2 && exec.now.get() == 2);
 
     Thread closer = Thread.ofVirtual().start(() -> runner.close(Duration.ofSeconds(10)));
     waitFor(() -> closer.getState() == Thread.State.TIMED_WAITING || !closer.isAlive());
