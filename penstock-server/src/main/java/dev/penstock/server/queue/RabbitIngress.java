@@ -417,8 +417,7 @@ public final class RabbitIngress implements AutoCloseable {
     @Override
     public void handleDelivery(
         String tag, Envelope envelope, AMQP.BasicProperties props, byte[] body) {
-      Held h =
-          new Held(getChannel(), envelope.getDeliveryTag(), epoch.get());
+      Held h = new Held(getChannel(), envelope.getDeliveryTag(), epoch.get());
       held.add(h);
       if (closing.getCount() == 0) {
         requeueNow(h);
