@@ -16,11 +16,14 @@ import dev.penstock.mock.LatencyModel;
 import dev.penstock.mock.MockConfig;
 import dev.penstock.server.http.GatewayServer;
 import dev.penstock.server.openai.RequestReader;
+import dev.penstock.server.tenant.VirtualKey;
+import dev.penstock.server.tenant.VirtualKeys;
 import dev.penstock.server.testing.GatewayFixture;
 import java.io.IOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -259,6 +262,85 @@ class RabbitIngressTest {
     assertThat(duplicates).as("duplicates in %s", all).isLessThanOrEqualTo(6);
     awaitTrue(() -> second.rabbit().orElseThrow().inFlight() == 0, "nothing held");
     assertThat(ready(queue)).isZero();
+  }
+
+  @Test
+  void onceKeysExistAMessageNeedsOneAndIsChargedToIt() throws Exception {
+    start(0, 16, 1);
+    GatewayServer gateway = fixture.gateway();
+    VirtualKeys.Created created =
+        gateway
+            .tenants()
+            .keys()
+            .create(
+                new VirtualKey(
+                    "",
+                    "queue-app",
+                    "",
+                    "",
+                    List.of(),
+                    0,
+                    0,
+                    "normal",
+                    0,
+                    0,
+                    null,
+                    Map.of(),
+                    Instant.EPOCH,
+                    null));
+    publish("no-key", chat("who am I"), 5, Map.of());
+    publish("bad-key", chat("who am I"), 5, Map.of("authorization", "Bearer pk-not-a-key"));
+    publish("good-key", chat("who am I"), 9, Map.of("authorization", "Bearer " + created.key()));
+    Map<String, Reply> byId = new HashMap<>();
+    for (Reply r : take(3)) {
+      byId.put(r.correlationId(), r);
+    }
+    assertThat(byId.get("no-key").status()).isEqualTo(401);
+    assertThat(byId.get("bad-key").status()).isEqualTo(401);
+    assertThat(byId.get("bad-key").header("x-penstock-error-code")).isEqualTo("invalid_api_key");
+    assertThat(byId.get("good-key").status())
+        .as(byId.get("good-key").body().toString())
+        .isEqualTo(200);
+    awaitTrue(() -> ingress().messages("dead_lettered") == 2, "two dead-lettered");
+    GetResponse dead = channel.basicGet(queue + ".dead", true);
+    assertThat(dead).isNotNull();
+    assertThat(header(dead, "x-penstock-error-code")).isEqualTo("invalid_api_key");
+    // The key's secret is in the copy only where the publisher put it: the original headers.
+    assertThat(header(dead, "x-penstock-error-message")).doesNotContain("pk-not-a-key");
+  }
+
+  @Test
+  void aBrokerThatIsDownDoesNotStopTheGateway() throws Exception {
+    int closedPort;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      closedPort = s.getLocalPort();
+    }
+    MockConfig simulator =
+        MockConfig.builder()
+            .port(0)
+            .latency(new LatencyModel(0, 0, 0))
+            .outputTokens(4)
+            .seed(5)
+            .addKey(KeySpec.of("up", KEY, 100_000, 100_000_000))
+            .build();
+    fixture =
+        GatewayFixture.start(
+            simulator,
+            """
+            listen: 127.0.0.1:0
+            models:
+              gpt-4o-mini:
+                deployments:
+                  - {name: up, base_url: "${MOCK}", api_key: "%s", rpm: 100000, tpm: 100000000}
+            queues:
+              rabbitmq: {url: "amqp://guest:secret-pw@127.0.0.1:%d", queue: %s}
+            """
+                .formatted(KEY, closedPort, queue));
+    assertThat(fixture.post("/v1/chat/completions", chat("HTTP works"), Map.of()).statusCode())
+        .isEqualTo(200);
+    assertThat(fixture.get("/health/ready", Map.of()).statusCode()).isEqualTo(200);
+    assertThat(ingress().connected()).isFalse();
+    // queue, queue.dead: never declared; cleanUp's deletes are harmless.
   }
 
   // ---- helpers
