@@ -285,9 +285,16 @@ public final class GatewayServer implements AutoCloseable {
     if (settings == null) {
       return null;
     }
-    RabbitIngress ingress =
-        RabbitIngress.start(
-            settings, pipeline, tenants, admissions, initial.defaults().shutdownGraceMillis());
+    RabbitIngress ingress;
+    try {
+      ingress =
+          RabbitIngress.start(
+              settings, pipeline, tenants, admissions, initial.defaults().shutdownGraceMillis());
+    } catch (IllegalArgumentException e) {
+      // HTTP already listens: serve it, and say plainly that the queue is not consumed.
+      LOG.error("queues.rabbitmq: {}; the queue ingress is off", e.getMessage());
+      return null;
+    }
     telemetry.metrics().ifPresent(m -> m.bindQueue(ingress.queue(), ingress::messages));
     LOG.info("queues: consuming RabbitMQ queue {} (docs/queues.md)", settings.queue());
     return ingress;

@@ -1,7 +1,6 @@
 package dev.penstock.server.queue;
 
 import dev.penstock.server.pipeline.BufferedExchange;
-import java.util.Locale;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -71,19 +70,5 @@ enum Disposition {
     } catch (java.io.IOException | RuntimeException e) {
       return null;
     }
-  }
-
-  /** The outcome's label in metrics and logs. */
-  String label() {
-    return switch (this) {
-      case ANSWER -> "answered";
-      case REQUEUE -> "requeued";
-      case DEAD_LETTER -> "dead_lettered";
-    };
-  }
-
-  @Override
-  public String toString() {
-    return name().toLowerCase(Locale.ROOT);
   }
 }
