@@ -142,6 +142,12 @@ class RabbitIngressTest {
     awaitTrue(() -> ingress.inFlight() == 0, "nothing held");
     assertThat(ready(queue)).isZero();
     assertThat(ready(queue + ".dead")).isZero();
+    String metrics = fixture.get("/metrics", Map.of()).body();
+    assertThat(metrics)
+        .containsPattern(
+            "penstock_queue_messages_total\\{outcome=\"answered\",queue=\""
+                + queue
+                + "\"\\} 7(\\.0)?\n");
   }
 
   @Test
