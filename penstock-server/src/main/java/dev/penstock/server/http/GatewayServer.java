@@ -10,6 +10,7 @@ import dev.penstock.server.pipeline.ClientWatch;
 import dev.penstock.server.pipeline.Pipeline;
 import dev.penstock.server.pipeline.ProxyCall;
 import dev.penstock.server.pipeline.RoutingTables;
+import dev.penstock.server.queue.RabbitIngress;
 import dev.penstock.server.telemetry.Redactor;
 import dev.penstock.server.telemetry.RequestObserver;
 import dev.penstock.server.telemetry.Telemetry;
@@ -30,6 +31,7 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -68,6 +70,7 @@ public final class GatewayServer implements AutoCloseable {
   private final Tenants tenants;
   private final CacheService cache;
   private volatile GatewayConfig config;
+  private final @Nullable RabbitIngress rabbit;
 
   /** Builds a gateway; only the configuration is required. */
   public static Builder builder(GatewayConfig config) {
@@ -269,10 +272,32 @@ public final class GatewayServer implements AutoCloseable {
           tenants.authRequired()
               ? "every /v1 request needs a virtual key"
               : "open mode (no virtual keys yet): loopback callers need none");
+      // Last: it connects in the background, and a broker that is down never stops HTTP.
+      this.rabbit = startRabbit(initial);
     } catch (RuntimeException e) {
       closeQuietly(tenants);
       throw e;
     }
+  }
+
+  private @Nullable RabbitIngress startRabbit(GatewayConfig initial) {
+    GatewayConfig.Rabbit settings = initial.rabbit();
+    if (settings == null) {
+      return null;
+    }
+    RabbitIngress ingress;
+    try {
+      ingress =
+          RabbitIngress.start(
+              settings, pipeline, tenants, admissions, initial.defaults().shutdownGraceMillis());
+    } catch (IllegalArgumentException e) {
+      // HTTP already listens: serve it, and say plainly that the queue is not consumed.
+      LOG.error("queues.rabbitmq: {}; the queue ingress is off", e.getMessage());
+      return null;
+    }
+    telemetry.metrics().ifPresent(m -> m.bindQueue(ingress.queue(), ingress::messages));
+    LOG.info("queues: consuming RabbitMQ queue {} (docs/queues.md)", settings.queue());
+    return ingress;
   }
 
   /**
@@ -337,6 +362,11 @@ public final class GatewayServer implements AutoCloseable {
     }
   }
 
+  /** The RabbitMQ ingress, when {@code queues.rabbitmq} is configured. */
+  public Optional<RabbitIngress> rabbit() {
+    return Optional.ofNullable(rabbit);
+  }
+
   /** The response cache. */
   public CacheService cache() {
     return cache;
@@ -392,6 +422,9 @@ public final class GatewayServer implements AutoCloseable {
     if (!next.tenancy().storagePath().equals(config.tenancy().storagePath())) {
       LOG.warn("storage.path changed: it takes effect at the next start");
     }
+    if (!Objects.equals(next.rabbit(), config.rabbit())) {
+      LOG.warn("queues.rabbitmq changed: it takes effect at the next start");
+    }
     config = next;
   }
 
@@ -430,6 +463,10 @@ public final class GatewayServer implements AutoCloseable {
   @Override
   public void close() {
     drain();
+    if (rabbit != null) {
+      // First: no new message is taken, and those still running go back to the queue.
+      rabbit.close();
+    }
     long graceMillis = config.defaults().shutdownGraceMillis();
     int pending = inFlight.count();
     if (pending > 0) {

@@ -428,6 +428,20 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
         .register(registry);
   }
 
+  /**
+   * The RabbitMQ ingress: messages of {@code queue} by outcome ({@code answered}, {@code
+   * dead_lettered}, {@code requeued}), read from {@code messages}.
+   */
+  public void bindQueue(String queue, java.util.function.ToLongFunction<String> messages) {
+    for (String outcome : java.util.List.of("answered", "dead_lettered", "requeued")) {
+      FunctionCounter.builder(
+              "penstock.queue.messages", messages, m -> (double) m.applyAsLong(outcome))
+          .description("Messages consumed from a queue, by what became of them")
+          .tags("queue", queue, "outcome", outcome)
+          .register(registry);
+    }
+  }
+
   private Counter cacheCounter(ModelKey k) {
     return Counter.builder("penstock.cache.requests")
         .description(

@@ -32,7 +32,8 @@ public final class MetricNames {
           "penstock_cache_saved_usd_total",
           "penstock_cache_redis_errors_total",
           "penstock_embedding_batches_total",
-          "penstock_embedding_batched_requests_total");
+          "penstock_embedding_batched_requests_total",
+          "penstock_queue_messages_total");
 
   /** Histogram base names; each is exposed as {@code _bucket}, {@code _sum} and {@code _count}. */
   public static final Set<String> HISTOGRAMS =

@@ -207,7 +207,7 @@ class TelemetryEndToEndTest {
             MetricNames.EXPOSED.stream()
                 // Not here: refusals, upstream 429s, virtual keys (this gateway has none),
                 // models without a price, cache hits (its requests are not deterministic) and
-                // embedding batches (off).
+                // embedding batches (off), queue messages (no queue ingress).
                 .filter(
                     n ->
                         !n.contains("rate_limited")
@@ -215,7 +215,8 @@ class TelemetryEndToEndTest {
                             && !n.startsWith("penstock_key_")
                             && !n.contains("unpriced")
                             && !n.startsWith("penstock_cache_saved_")
-                            && !n.startsWith("penstock_embedding_"))
+                            && !n.startsWith("penstock_embedding_")
+                            && !n.equals("penstock_queue_messages_total"))
                 .toList());
     assertThat(metrics.has("process_cpu_usage")).isTrue();
 
