@@ -2,6 +2,11 @@ package dev.penstock.server.http;
 
 import dev.penstock.core.Admissions;
 import dev.penstock.core.time.Ticker;
+import dev.penstock.server.batch.BatchService;
+import dev.penstock.server.batch.BatchStore;
+import dev.penstock.server.batch.BatchValidator;
+import dev.penstock.server.batch.FileService;
+import dev.penstock.server.batch.FileStore;
 import dev.penstock.server.cache.CacheService;
 import dev.penstock.server.config.GatewayConfig;
 import dev.penstock.server.health.ActiveHealthChecks;
@@ -67,6 +72,7 @@ public final class GatewayServer implements AutoCloseable {
   private final WebServer server;
   private final Tenants tenants;
   private final CacheService cache;
+  private final BatchService batches;
   private volatile GatewayConfig config;
 
   /** Builds a gateway; only the configuration is required. */
@@ -147,7 +153,10 @@ public final class GatewayServer implements AutoCloseable {
     // First, so that a database another gateway holds, or a corrupt one, stops the start before
     // anything listens; closed again if anything after it fails.
     this.tenants = openTenants(initial.tenancy(), b.wallMillis, b.keyWindowNanos);
+    BatchService openedBatches = null;
     try {
+      openedBatches = openBatches(initial, tenants, b.wallMillis, () -> this.config);
+      this.batches = openedBatches;
       this.admissions = new Admissions(RoutingTables.topology(initial), b.ticker, b.dispatcher);
       this.client = b.upstreamClient != null ? b.upstreamClient : new PooledHttp1Client();
       this.cache = CacheService.of(initial.cache(), b.ticker);
@@ -215,10 +224,12 @@ public final class GatewayServer implements AutoCloseable {
               () -> this.config.defaults().requestHeadTimeoutMillis() * 1_000_000,
               () -> this.config.defaults().requestBodyTimeoutMillis() * 1_000_000);
       int maxConnections = ConnectionLimit.of(initial.defaults().maxConnections());
+      AdminApi adminApi = new AdminApi(admissions, () -> this.config.adminKey());
+      BatchRoutes batchRoutes = new BatchRoutes(batches, tenants, adminApi);
       GatewayRoutes routes =
           new GatewayRoutes(
               pipeline,
-              new AdminApi(admissions, () -> this.config.adminKey()),
+              adminApi,
               telemetry,
               () -> this.config,
               inFlight,
@@ -250,7 +261,12 @@ public final class GatewayServer implements AutoCloseable {
               // every request in flight after its 2 s grace: the launcher's hook calls close().
               .shutdownHook(false)
               .connectionOptions(socket -> socket.tcpNoDelay(true))
-              .routing(routes::register)
+              .routing(
+                  r -> {
+                    // Before the gateway's own routes, which end with the catch-all.
+                    batchRoutes.register(r);
+                    routes.register(r);
+                  })
               .build()
               .start();
       LOG.info(
@@ -269,10 +285,42 @@ public final class GatewayServer implements AutoCloseable {
           tenants.authRequired()
               ? "every /v1 request needs a virtual key"
               : "open mode (no virtual keys yet): loopback callers need none");
+      // Batches a stopped gateway left validating are validated again.
+      batches.resume();
     } catch (RuntimeException e) {
+      if (openedBatches != null) {
+        closeQuietly(openedBatches);
+      }
       closeQuietly(tenants);
       throw e;
     }
+  }
+
+  /**
+   * The Batch API's services: metadata in the embedded database, file bytes in {@code files/}
+   * beside it.
+   */
+  private static BatchService openBatches(
+      GatewayConfig initial,
+      Tenants tenants,
+      LongSupplier wallMillis,
+      java.util.function.Supplier<GatewayConfig> config) {
+    Path dir = initial.tenancy().storagePath().toAbsolutePath().getParent();
+    FileStore fileStore;
+    try {
+      fileStore = new FileStore((dir == null ? Path.of(".") : dir).resolve("files"));
+    } catch (java.io.IOException e) {
+      throw new dev.penstock.server.tenant.StorageException(
+          "Cannot create the directory of the Batch API's files: " + e, e);
+    }
+    BatchStore store = tenants.storage().batches();
+    FileService files =
+        new FileService(store, fileStore, () -> config.get().batches().maxFileBytes(), wallMillis);
+    BatchValidator validator =
+        new BatchValidator(
+            initial.batches().maxLines(),
+            (int) Math.min(initial.defaults().maxBodyBytes(), Integer.MAX_VALUE - 16));
+    return new BatchService(store, files, validator, wallMillis);
   }
 
   /**
@@ -335,6 +383,14 @@ public final class GatewayServer implements AutoCloseable {
     public Instant instant() {
       return Instant.ofEpochMilli(millis.getAsLong());
     }
+  }
+
+  /**
+   * The Batch API: files, batches, their validation; the executor sets its wake-up and progress
+   * here ({@link BatchService#setWakeUp}, {@link BatchService#setProgress}).
+   */
+  public BatchService batches() {
+    return batches;
   }
 
   /** The response cache. */
@@ -460,6 +516,7 @@ public final class GatewayServer implements AutoCloseable {
     slowRequests.close();
     telemetry.close();
     cache.close();
+    batches.close(); // validations stop; their batches stay validating for the next start
     closeQuietly(tenants); // after the last request: the ledger's writer writes everything out
   }
 
