@@ -158,6 +158,15 @@ public final class BatchRunner implements AutoCloseable {
     }
   }
 
+  /**
+   * Claims no more lines from now on (a stopping gateway); {@link #close} then waits for those in
+   * flight.
+   */
+  public void stop() {
+    closing = true;
+    wake();
+  }
+
   /** Stops as {@link #close(Duration)} does, waiting at most 30 s for the lines in flight. */
   @Override
   public void close() {

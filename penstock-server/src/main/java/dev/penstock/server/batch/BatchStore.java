@@ -47,8 +47,11 @@ public interface BatchStore {
    * Ends validation in one transaction: stores the lines (all {@code pending}), the batch's model,
    * and moves it from {@code validating} to {@code in_progress} at {@code atSeconds}. False (and
    * nothing stored) when the batch is no longer {@code validating} (cancelled meanwhile).
+   *
+   * <p>{@code lines} is iterated once, inside the transaction: it may read them from the input file
+   * as it goes (a 200 MB file is not held in memory); an exception from it rolls back.
    */
-  boolean startBatch(String batchId, String model, List<BatchLine> lines, long atSeconds);
+  boolean startBatch(String batchId, String model, Iterable<BatchLine> lines, long atSeconds);
 
   /**
    * Ends validation with errors: {@code validating} to {@code failed}. False when not validating.
@@ -118,7 +121,9 @@ public interface BatchStore {
 
   /**
    * Fails every pending line of a batch with the error line {@code errorFor} builds (for cancel and
-   * expiry: {@code batch_cancelled}, {@code batch_expired}); claimed lines are left to finish.
+   * expiry: {@code batch_cancelled}, {@code batch_expired}); claimed lines are left to finish. The
+   * lines handed to {@code errorFor} carry an empty body (an error line does not quote it, and the
+   * bodies of a large batch are not read for nothing).
    */
   int failPending(String batchId, java.util.function.Function<BatchLine, String> errorFor);
 

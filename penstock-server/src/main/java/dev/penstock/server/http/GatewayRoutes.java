@@ -60,6 +60,10 @@ final class GatewayRoutes {
   private static final List<String> UI_FILES = List.of("index.html", "app.js", "style.css");
 
   private final Pipeline pipeline;
+
+  /** The batches the dashboard shows (BatchRoutes#dashboard). */
+  private final Supplier<com.fasterxml.jackson.databind.JsonNode> batches;
+
   private final AdminApi admin;
   private final Telemetry telemetry;
   private final Supplier<GatewayConfig> config;
@@ -83,7 +87,9 @@ final class GatewayRoutes {
       BooleanSupplier ready,
       SlowRequestGuard guard,
       Tenants tenants,
-      CacheService cache) {
+      CacheService cache,
+      Supplier<com.fasterxml.jackson.databind.JsonNode> batches) {
+    this.batches = batches;
     this.pipeline = pipeline;
     this.admin = admin;
     this.telemetry = telemetry;
@@ -287,6 +293,7 @@ final class GatewayRoutes {
               ObjectNode state = d.state();
               keys(state.putArray("keys"), d.perKey());
               state.set("cache", CacheAdmin.json(cache.stats()));
+              state.set("batches", batches.get());
               return new AdminApi.Answer(200, state);
             })
         .orElseThrow(GatewayRoutes::metricsOff);

@@ -2,6 +2,13 @@ package dev.penstock.server.http;
 
 import dev.penstock.core.Admissions;
 import dev.penstock.core.time.Ticker;
+import dev.penstock.server.batch.BatchRunner;
+import dev.penstock.server.batch.BatchService;
+import dev.penstock.server.batch.BatchStore;
+import dev.penstock.server.batch.BatchValidator;
+import dev.penstock.server.batch.FileService;
+import dev.penstock.server.batch.FileStore;
+import dev.penstock.server.batch.PipelineLineExecutor;
 import dev.penstock.server.cache.CacheService;
 import dev.penstock.server.config.GatewayConfig;
 import dev.penstock.server.health.ActiveHealthChecks;
@@ -69,6 +76,8 @@ public final class GatewayServer implements AutoCloseable {
   private final WebServer server;
   private final Tenants tenants;
   private final CacheService cache;
+  private final BatchService batches;
+  private @Nullable BatchRunner batchRunner;
   private volatile GatewayConfig config;
   private final @Nullable RabbitIngress rabbit;
 
@@ -150,7 +159,10 @@ public final class GatewayServer implements AutoCloseable {
     // First, so that a database another gateway holds, or a corrupt one, stops the start before
     // anything listens; closed again if anything after it fails.
     this.tenants = openTenants(initial.tenancy(), b.wallMillis, b.keyWindowNanos);
+    BatchService openedBatches = null;
     try {
+      openedBatches = openBatches(initial, tenants, b.wallMillis, () -> this.config);
+      this.batches = openedBatches;
       this.admissions = new Admissions(RoutingTables.topology(initial), b.ticker, b.dispatcher);
       this.client = b.upstreamClient != null ? b.upstreamClient : new PooledHttp1Client();
       this.cache = CacheService.of(initial.cache(), b.ticker);
@@ -218,10 +230,12 @@ public final class GatewayServer implements AutoCloseable {
               () -> this.config.defaults().requestHeadTimeoutMillis() * 1_000_000,
               () -> this.config.defaults().requestBodyTimeoutMillis() * 1_000_000);
       int maxConnections = ConnectionLimit.of(initial.defaults().maxConnections());
+      AdminApi adminApi = new AdminApi(admissions, () -> this.config.adminKey());
+      BatchRoutes batchRoutes = new BatchRoutes(batches, tenants, adminApi);
       GatewayRoutes routes =
           new GatewayRoutes(
               pipeline,
-              new AdminApi(admissions, () -> this.config.adminKey()),
+              adminApi,
               telemetry,
               () -> this.config,
               inFlight,
@@ -229,7 +243,8 @@ public final class GatewayServer implements AutoCloseable {
               this::ready,
               slowRequests,
               tenants,
-              cache);
+              cache,
+              () -> batchRoutes.dashboard(b.wallMillis.getAsLong()));
       this.server =
           WebServer.builder()
               .host(initial.host())
@@ -253,7 +268,12 @@ public final class GatewayServer implements AutoCloseable {
               // every request in flight after its 2 s grace: the launcher's hook calls close().
               .shutdownHook(false)
               .connectionOptions(socket -> socket.tcpNoDelay(true))
-              .routing(routes::register)
+              .routing(
+                  r -> {
+                    // Before the gateway's own routes, which end with the catch-all.
+                    batchRoutes.register(r);
+                    routes.register(r);
+                  })
               .build()
               .start();
       LOG.info(
@@ -272,9 +292,31 @@ public final class GatewayServer implements AutoCloseable {
           tenants.authRequired()
               ? "every /v1 request needs a virtual key"
               : "open mode (no virtual keys yet): loopback callers need none");
+      // Batch lines run through the pipeline at priority batch, on spare capacity only. The
+      // runner first gives back the claims a stopped gateway left, then resumes every batch;
+      // batches it left validating are validated again.
+      BatchRunner runner =
+          new BatchRunner(
+              batches.store(),
+              batches.files().fileStore(),
+              new PipelineLineExecutor(pipeline, initial.batches()),
+              initial.batches(),
+              new MillisClock(b.wallMillis));
+      this.batchRunner = runner;
+      batches.setWakeUp(runner::wake);
+      batches.setProgress(runner::linesPerMinute);
+      runner.start();
+      batches.resume();
       // Last: it connects in the background, and a broker that is down never stops HTTP.
       this.rabbit = startRabbit(initial);
     } catch (RuntimeException e) {
+      BatchRunner runner = batchRunner;
+      if (runner != null) {
+        runner.close(Duration.ZERO);
+      }
+      if (openedBatches != null) {
+        closeQuietly(openedBatches);
+      }
       closeQuietly(tenants);
       throw e;
     }
@@ -298,6 +340,33 @@ public final class GatewayServer implements AutoCloseable {
     telemetry.metrics().ifPresent(m -> m.bindQueue(ingress.queue(), ingress::messages));
     LOG.info("queues: consuming RabbitMQ queue {} (docs/queues.md)", settings.queue());
     return ingress;
+  }
+
+  /**
+   * The Batch API's services: metadata in the embedded database, file bytes in {@code files/}
+   * beside it.
+   */
+  private static BatchService openBatches(
+      GatewayConfig initial,
+      Tenants tenants,
+      LongSupplier wallMillis,
+      java.util.function.Supplier<GatewayConfig> config) {
+    Path dir = initial.tenancy().storagePath().toAbsolutePath().getParent();
+    FileStore fileStore;
+    try {
+      fileStore = new FileStore((dir == null ? Path.of(".") : dir).resolve("files"));
+    } catch (java.io.IOException e) {
+      throw new dev.penstock.server.tenant.StorageException(
+          "Cannot create the directory of the Batch API's files: " + e, e);
+    }
+    BatchStore store = tenants.storage().batches();
+    FileService files =
+        new FileService(store, fileStore, () -> config.get().batches().maxFileBytes(), wallMillis);
+    BatchValidator validator =
+        new BatchValidator(
+            initial.batches().maxLines(),
+            (int) Math.min(initial.defaults().maxBodyBytes(), Integer.MAX_VALUE - 16));
+    return new BatchService(store, files, validator, wallMillis);
   }
 
   /**
@@ -365,6 +434,14 @@ public final class GatewayServer implements AutoCloseable {
   /** The RabbitMQ ingress, when {@code queues.rabbitmq} is configured. */
   public Optional<RabbitIngress> rabbit() {
     return Optional.ofNullable(rabbit);
+  }
+
+  /**
+   * The Batch API: files, batches, their validation; the executor sets its wake-up and progress
+   * here ({@link BatchService#setWakeUp}, {@link BatchService#setProgress}).
+   */
+  public BatchService batches() {
+    return batches;
   }
 
   /** The response cache. */
@@ -463,6 +540,10 @@ public final class GatewayServer implements AutoCloseable {
   @Override
   public void close() {
     drain();
+    BatchRunner stopping = batchRunner;
+    if (stopping != null) {
+      stopping.stop(); // no new batch line starts
+    }
     if (rabbit != null) {
       // First: no new message is taken, and those still running go back to the queue.
       rabbit.close();
@@ -489,14 +570,21 @@ public final class GatewayServer implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    healthChecks.close();
+    // Batch lines waiting for capacity are refused (shutting_down) and go back to pending; those
+    // already upstream may finish within the grace; the rest are released, to run after a restart.
     admissions.close();
+    BatchRunner runner = batchRunner;
+    if (runner != null) {
+      runner.close(Duration.ofMillis(graceMillis));
+    }
+    healthChecks.close();
     client.close();
     server.stop();
     clientWatch.close();
     slowRequests.close();
     telemetry.close();
     cache.close();
+    batches.close(); // validations stop; their batches stay validating for the next start
     closeQuietly(tenants); // after the last request: the ledger's writer writes everything out
   }
 

@@ -12,13 +12,13 @@ import org.jspecify.annotations.Nullable;
  * for two threads at once; a second connection that only reads lets reports run while the ledger is
  * written (WAL mode: readers see the last commit and do not block the writer).
  */
-final class LockedConnection implements AutoCloseable {
+public final class LockedConnection implements AutoCloseable {
   /**
    * Work inside a transaction; it may throw {@link SQLException}, or a runtime exception. Work done
    * for its effect returns null.
    */
   @FunctionalInterface
-  interface Work<T extends @Nullable Object> {
+  public interface Work<T extends @Nullable Object> {
     T run(Connection connection) throws SQLException;
   }
 
@@ -46,12 +46,12 @@ final class LockedConnection implements AutoCloseable {
    *
    * @param what what the work does, for the error message ("appending 500 ledger entries")
    */
-  <T extends @Nullable Object> T write(String what, Work<T> work) {
+  public <T extends @Nullable Object> T write(String what, Work<T> work) {
     return inTransaction("BEGIN IMMEDIATE", what, work);
   }
 
   /** Runs {@code work} in a read transaction: all its queries see the same snapshot. */
-  <T extends @Nullable Object> T read(String what, Work<T> work) {
+  public <T extends @Nullable Object> T read(String what, Work<T> work) {
     return inTransaction("BEGIN", what, work);
   }
 

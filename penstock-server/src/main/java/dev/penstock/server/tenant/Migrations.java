@@ -24,7 +24,8 @@ import java.util.List;
  */
 final class Migrations {
   /** Every script, oldest first; script {@code i} (from 0) is version {@code i + 1}. */
-  static final List<String> SCRIPTS = List.of("V1__keys_and_ledger.sql", "V2__cache_savings.sql");
+  static final List<String> SCRIPTS =
+      List.of("V1__keys_and_ledger.sql", "V2__cache_savings.sql", "V3__batches.sql");
 
   /** The newest schema version this binary knows. */
   static final int LATEST = SCRIPTS.size();

@@ -57,6 +57,7 @@ public final class Storage implements AutoCloseable {
   private final LockedConnection reader;
   private final SqlKeyRepository keys;
   private final SqlLedgerRepository ledger;
+  private final dev.penstock.server.batch.SqlBatchStore batches;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private Storage(Path file, ProcessLock lock, LockedConnection writer, LockedConnection reader) {
@@ -66,6 +67,7 @@ public final class Storage implements AutoCloseable {
     this.reader = reader;
     this.keys = new SqlKeyRepository(writer, reader);
     this.ledger = new SqlLedgerRepository(writer, reader);
+    this.batches = new dev.penstock.server.batch.SqlBatchStore(writer, reader);
   }
 
   /**
@@ -225,6 +227,11 @@ public final class Storage implements AutoCloseable {
   /** The usage ledger; write to it through a {@link LedgerWriter}. */
   public LedgerRepository ledger() {
     return ledger;
+  }
+
+  /** Files, batches and their lines (the Batch API). */
+  public dev.penstock.server.batch.BatchStore batches() {
+    return batches;
   }
 
   /** Closes the connections (SQLite checkpoints the WAL into the file) and releases the lock. */

@@ -110,6 +110,11 @@ public final class Tenants implements AutoCloseable {
     return clock;
   }
 
+  /** The embedded database everything here lives in (the Batch API's store too). */
+  public Storage storage() {
+    return storage;
+  }
+
   /** A reloaded configuration's {@code auth:} and {@code pricing:}. */
   public void reconfigure(Auth newAuth, Pricing newPricing) {
     auth = newAuth;

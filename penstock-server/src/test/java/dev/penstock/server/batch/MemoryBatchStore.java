@@ -104,7 +104,7 @@ final class MemoryBatchStore implements BatchStore {
 
   @Override
   public synchronized boolean startBatch(
-      String batchId, String model, List<BatchLine> lines, long atSeconds) {
+      String batchId, String model, Iterable<BatchLine> lines, long atSeconds) {
     Batch b = batches.get(batchId);
     if (b == null || b.record.status() != BatchStatus.VALIDATING) {
       return false;

@@ -35,14 +35,23 @@ class StorageTest {
       try (Connection jdbc = Ledgers.jdbc(file)) {
         assertThat(query(jdbc, "PRAGMA journal_mode")).containsExactly("wal");
         assertThat(query(jdbc, "SELECT version FROM schema_version ORDER BY version"))
-            .containsExactly("1", "2");
+            .containsExactly("1", "2", "3");
         assertThat(
                 query(
                     jdbc,
                     "SELECT name FROM sqlite_master WHERE type IN ('table', 'index')"
                         + " AND name NOT LIKE 'sqlite_%' ORDER BY name"))
             .containsExactly(
-                "ledger", "ledger_time_ms", "schema_version", "usage_daily", "virtual_keys");
+                "batch_lines",
+                "batch_lines_state",
+                "batches",
+                "batches_status",
+                "files",
+                "ledger",
+                "ledger_time_ms",
+                "schema_version",
+                "usage_daily",
+                "virtual_keys");
       }
     }
   }
@@ -68,7 +77,7 @@ class StorageTest {
                   query(
                       jdbc,
                       "SELECT version || ' ' || applied_at FROM schema_version ORDER BY version"))
-              .hasSize(2)
+              .hasSize(Migrations.LATEST)
               .isEqualTo(applied);
         }
       }
@@ -91,7 +100,11 @@ class StorageTest {
         .hasMessage(
             "Cannot open the database "
                 + file
-                + ": its schema is version 3, newer than this Penstock knows (up to version 2)."
+                + ": its schema is version "
+                + (Migrations.LATEST + 1)
+                + ", newer than this Penstock knows (up to version "
+                + Migrations.LATEST
+                + ")."
                 + " A newer Penstock wrote it: run that one, or restore a backup from before the"
                 + " upgrade.");
   }

@@ -1,0 +1,27 @@
+package dev.penstock.server.batch;
+
+import dev.penstock.server.tenant.Storage;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The store contract on the embedded SQLite database. */
+class SqlBatchStoreTest extends BatchStoreContractTest {
+  @TempDir Path dir;
+  private Storage storage;
+
+  @Override
+  protected BatchStore store() {
+    if (storage == null) {
+      storage = Storage.open(dir.resolve("penstock.db"));
+    }
+    return storage.batches();
+  }
+
+  @AfterEach
+  void close() {
+    if (storage != null) {
+      storage.close();
+    }
+  }
+}
