@@ -100,6 +100,7 @@ public final class GatewayServer implements AutoCloseable {
     private boolean dispatcher = true;
     private long clientWatchPeriodNanos = CLIENT_WATCH_PERIOD_NANOS;
     private long keyWindowNanos = 60_000_000_000L;
+    private boolean batchExecution = true;
 
     private Builder(GatewayConfig config) {
       this.config = Objects.requireNonNull(config);
@@ -144,6 +145,15 @@ public final class GatewayServer implements AutoCloseable {
      */
     public Builder keyWindow(Duration window) {
       keyWindowNanos = window.toNanos();
+      return this;
+    }
+
+    /**
+     * Whether batches are executed (default). Tests of the Files and Batches API alone turn it off:
+     * batches then stay {@code in_progress} with their lines pending.
+     */
+    public Builder batchExecution(boolean value) {
+      batchExecution = value;
       return this;
     }
 
@@ -295,17 +305,19 @@ public final class GatewayServer implements AutoCloseable {
       // Batch lines run through the pipeline at priority batch, on spare capacity only. The
       // runner first gives back the claims a stopped gateway left, then resumes every batch;
       // batches it left validating are validated again.
-      BatchRunner runner =
-          new BatchRunner(
-              batches.store(),
-              batches.files().fileStore(),
-              new PipelineLineExecutor(pipeline, initial.batches()),
-              initial.batches(),
-              new MillisClock(b.wallMillis));
-      this.batchRunner = runner;
-      batches.setWakeUp(runner::wake);
-      batches.setProgress(runner::linesPerMinute);
-      runner.start();
+      if (b.batchExecution) {
+        BatchRunner runner =
+            new BatchRunner(
+                batches.store(),
+                batches.files().fileStore(),
+                new PipelineLineExecutor(pipeline, initial.batches()),
+                initial.batches(),
+                new MillisClock(b.wallMillis));
+        this.batchRunner = runner;
+        batches.setWakeUp(runner::wake);
+        batches.setProgress(runner::linesPerMinute);
+        runner.start();
+      }
       batches.resume();
       // Last: it connects in the background, and a broker that is down never stops HTTP.
       this.rabbit = startRabbit(initial);

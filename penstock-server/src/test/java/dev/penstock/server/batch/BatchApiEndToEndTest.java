@@ -41,7 +41,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * OpenAI's Files and Batches API end to end with the official Java SDK against a real gateway: in
  * open mode and with two virtual keys (each sees only its own). Nothing executes the lines here
- * (the executor is separate): batches are followed to {@code in_progress} or {@code failed}.
+ * (execution is off: {@link BatchExecutionEndToEndTest} runs batches): batches are followed to
+ * {@code in_progress} or {@code failed}.
  */
 class BatchApiEndToEndTest {
   private static final String ADMIN = "adm-batch-0123456789";
@@ -71,7 +72,9 @@ class BatchApiEndToEndTest {
               - {name: mini, base_url: "${MOCK}", api_key: "sk-up", rpm: 100000, tpm: 100000000}
         """
             .formatted(ADMIN, MAX_FILE);
-    fixture = GatewayFixture.start(simulator, yaml);
+    // The API alone: batches stay in_progress with their lines pending (BatchExecutionEndToEndTest
+    // runs them).
+    fixture = GatewayFixture.start(simulator, yaml, b -> b.batchExecution(false));
   }
 
   @AfterEach
