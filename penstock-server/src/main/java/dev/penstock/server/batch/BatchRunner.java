@@ -85,6 +85,13 @@ public final class BatchRunner implements AutoCloseable {
   private final Map<String, ArrayDeque<Long>> ended = new HashMap<>();
   private final Map<String, Long> firstSeen = new HashMap<>();
 
+  private final java.util.concurrent.atomic.LongAdder linesDone =
+      new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder linesFailed =
+      new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder linesRetried =
+      new java.util.concurrent.atomic.LongAdder();
+
   private volatile boolean closing;
   private volatile boolean crashed;
   private @Nullable Thread loop;
@@ -146,6 +153,19 @@ public final class BatchRunner implements AutoCloseable {
     } finally {
       lock.unlock();
     }
+  }
+
+  /**
+   * Lines this runner ended, by outcome: {@code done}, {@code failed} (for good), or {@code
+   * retried} (given back to run later: no room, an upstream failure, a stop).
+   */
+  public long lines(String outcome) {
+    return switch (outcome) {
+      case "done" -> linesDone.sum();
+      case "failed" -> linesFailed.sum();
+      case "retried" -> linesRetried.sum();
+      default -> 0;
+    };
   }
 
   /** How many lines this runner has in flight now, over all batches. */
@@ -365,15 +385,19 @@ public final class BatchRunner implements AutoCloseable {
       long now = clock.millis();
       switch (outcome) {
         case LineOutcome.Finished f -> {
-          store.complete(claim.id(), claim.line.index(), claim.token, f.result());
+          if (store.complete(claim.id(), claim.line.index(), claim.token, f.result())) {
+            (f.result().failed() ? linesFailed : linesDone).increment();
+          }
           lineEnded = true;
         }
-        case LineOutcome.NoCapacity n ->
-            store.release(
-                claim.id(),
-                claim.line.index(),
-                claim.token,
-                now + (n.retryAfterMillis() >= 0 ? n.retryAfterMillis() : POLL_MILLIS));
+        case LineOutcome.NoCapacity n -> {
+          store.release(
+              claim.id(),
+              claim.line.index(),
+              claim.token,
+              now + (n.retryAfterMillis() >= 0 ? n.retryAfterMillis() : POLL_MILLIS));
+          linesRetried.increment();
+        }
         case LineOutcome.ServerError s -> {
           int failures;
           lock.lock();
@@ -383,9 +407,12 @@ public final class BatchRunner implements AutoCloseable {
             lock.unlock();
           }
           if (failures >= LINE_ATTEMPTS) {
-            store.complete(claim.id(), claim.line.index(), claim.token, s.ifExhausted());
+            if (store.complete(claim.id(), claim.line.index(), claim.token, s.ifExhausted())) {
+              linesFailed.increment();
+            }
             lineEnded = true;
           } else {
+            linesRetried.increment();
             long backoff =
                 s.retryAfterMillis() >= 0
                     ? s.retryAfterMillis()

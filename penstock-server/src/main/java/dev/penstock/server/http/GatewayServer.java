@@ -314,6 +314,9 @@ public final class GatewayServer implements AutoCloseable {
                 initial.batches(),
                 new MillisClock(b.wallMillis));
         this.batchRunner = runner;
+        telemetry
+            .metrics()
+            .ifPresent(m -> m.bindBatches(batches.store()::unfinished, runner::lines));
         batches.setWakeUp(runner::wake);
         batches.setProgress(runner::linesPerMinute);
         runner.start();

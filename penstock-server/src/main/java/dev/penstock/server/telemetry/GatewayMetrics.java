@@ -442,6 +442,42 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
     }
   }
 
+  /**
+   * The Batch API: unfinished batches by status and their lines waiting or running (read from the
+   * store at each scrape: one row per unfinished batch), and lines the executor ended, by outcome
+   * ({@code done}, {@code failed}) or gave back to run later ({@code retried}).
+   */
+  public void bindBatches(
+      java.util.function.Supplier<java.util.List<dev.penstock.server.batch.BatchRecord>> unfinished,
+      java.util.function.ToLongFunction<String> lines) {
+    for (String status :
+        java.util.List.of("validating", "in_progress", "cancelling", "finalizing")) {
+      io.micrometer.core.instrument.Gauge.builder(
+              "penstock.batches",
+              unfinished,
+              u -> u.get().stream().filter(b -> b.status().wireName().equals(status)).count())
+          .description("Batches not yet finished, by status")
+          .tags("status", status)
+          .register(registry);
+    }
+    io.micrometer.core.instrument.Gauge.builder(
+            "penstock.batch.lines.pending",
+            unfinished,
+            u ->
+                u.get().stream()
+                    .filter(b -> !b.status().terminal())
+                    .mapToLong(b -> (long) b.total() - b.completed() - b.failed())
+                    .sum())
+        .description("Lines of unfinished batches not yet done or failed (waiting or running)")
+        .register(registry);
+    for (String outcome : java.util.List.of("done", "failed", "retried")) {
+      FunctionCounter.builder("penstock.batch.lines", lines, l -> (double) l.applyAsLong(outcome))
+          .description("Batch lines the executor ended (done, failed) or gave back to run later")
+          .tags("outcome", outcome)
+          .register(registry);
+    }
+  }
+
   private Counter cacheCounter(ModelKey k) {
     return Counter.builder("penstock.cache.requests")
         .description(

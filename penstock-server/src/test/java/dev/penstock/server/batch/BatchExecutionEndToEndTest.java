@@ -237,6 +237,13 @@ class BatchExecutionEndToEndTest {
     FileObject out = sdk.files().retrieve(done.outputFileId().orElseThrow());
     assertThat(out.purpose()).isEqualTo(FileObject.Purpose.BATCH_OUTPUT);
 
+    // The executor's counters.
+    String metrics = fixture.get("/metrics", Map.of()).body();
+    assertThat(metrics)
+        .contains("penstock_batch_lines_total{outcome=\"done\"} 119.0")
+        .contains("penstock_batch_lines_total{outcome=\"failed\"} 1.0")
+        .contains("penstock_batches{status=\"in_progress\"} 0.0");
+
     // Every line that reached the upstream is in the ledger under the key.
     fixture.awaitIdle();
     fixture.gateway().tenants().writer().flush(Duration.ofSeconds(10));

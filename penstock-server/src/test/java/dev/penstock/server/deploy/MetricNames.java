@@ -33,7 +33,8 @@ public final class MetricNames {
           "penstock_cache_redis_errors_total",
           "penstock_embedding_batches_total",
           "penstock_embedding_batched_requests_total",
-          "penstock_queue_messages_total");
+          "penstock_queue_messages_total",
+          "penstock_batch_lines_total");
 
   /** Histogram base names; each is exposed as {@code _bucket}, {@code _sum} and {@code _count}. */
   public static final Set<String> HISTOGRAMS =
@@ -60,7 +61,9 @@ public final class MetricNames {
           "penstock_queue_depth",
           "penstock_ledger_rows_pending",
           "penstock_cache_entries",
-          "penstock_cache_bytes");
+          "penstock_cache_bytes",
+          "penstock_batches",
+          "penstock_batch_lines_pending");
 
   /** Every name a scrape may carry: counters, gauges and the three series of each histogram. */
   public static final Set<String> EXPOSED =
