@@ -106,12 +106,12 @@ done
 sleep 5 # the batch reaches its steady state
 echo "== interactive load with batch $batch_id running"
 curl -s -X POST "http://127.0.0.1:$mock_port/__reset" >/dev/null
-before=$(batch_done "$batch_id")
 start=$(date +%s.%N)
+before=$(batch_done "$batch_id")
 bench with-batch
-end=$(date +%s.%N)
 after=$(batch_done "$batch_id")
 stats >"$out/stats-with-batch.json"
+end=$(date +%s.%N)
 curl -s -X POST "$base/batches/$batch_id/cancel" >/dev/null
 
 summary="$out/summary.txt"
@@ -122,18 +122,22 @@ capacity, rate = int(capacity), float(rate)
 alone = json.load(open(f"{out}/bench-alone.json"))
 withb = json.load(open(f"{out}/bench-with-batch.json"))
 stats = json.load(open(f"{out}/stats-with-batch.json"))
+# Rates over the simulator's own count, from its reset to the snapshot of its statistics.
 minutes = (float(end) - float(start)) / 60
-batch_per_min = (int(after) - int(before)) / minutes
+upstream = stats["totals"]["requests"]
+interactive = withb["succeeded"]
+batch_per_min = (upstream - interactive) / minutes
 usable = capacity * 60 / 60.5                      # the pacing guard's share
-interactive_per_min = withb["throughput_per_minute"]
+interactive_per_min = interactive / minutes
 left = usable - interactive_per_min
+peak = max(k["peak_requests_60s"] for k in stats["keys"])
 print(f"pool: {capacity} RPM configured ({usable:.0f} usable with the 0.5 s guard); interactive offered {rate * 60:.0f}/min")
 print(f"{'':<22}{'2xx/min':>9}{'queue p50':>11}{'queue p90':>11}{'queue p99':>11}{'lat p50':>9}{'lat p99':>9}")
 for name, r in (("interactive alone", alone), ("with a batch", withb)):
     q, l = r.get("queue_ms", {}), r["latency_ms"]
     print(f"{name:<22}{r['throughput_per_minute']:>9.0f}{q.get('p50', 0):>11.1f}{q.get('p90', 0):>11.1f}{q.get('p99', 0):>11.1f}{l['p50']:>9.0f}{l['p99']:>9.0f}")
-print(f"batch: {batch_per_min:.0f} lines/min; capacity left by interactive traffic {left:.0f}/min; used {100 * batch_per_min / left:.1f}%")
-print(f"simulator during the second pass: {stats['totals']['requests']} requests, {stats['totals']['rate_limited']} rate-limited (429), over a limit: {stats['totals']['any_over_limit']}")
+print(f"batch: {batch_per_min:.0f} lines/min upstream ({int(after) - int(before)} lines ended); capacity left by interactive traffic {left:.0f}/min; used {100 * batch_per_min / left:.1f}%")
+print(f"simulator during the second pass ({minutes * 60:.0f} s): {upstream} requests, {stats['totals']['rate_limited']} rate-limited (429), over a limit: {stats['totals']['any_over_limit']}, busiest key's peak 60 s: {peak} of {capacity // len(stats['keys'])}")
 EOF
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" | tee -a "$summary"
 echo "raw outputs: $out"
