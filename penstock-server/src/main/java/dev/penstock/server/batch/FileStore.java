@@ -39,10 +39,20 @@ public final class FileStore {
 
   private final Path directory;
 
-  /** Files in {@code directory}, created if missing. */
+  /**
+   * Files in {@code directory}, created if missing. Temporary files a killed process left behind
+   * (an upload or an output file cut off mid-write) are removed: this node is their only writer.
+   */
   public FileStore(Path directory) throws IOException {
     this.directory = directory.toAbsolutePath().normalize();
     Files.createDirectories(this.directory);
+    try (java.util.stream.Stream<Path> left = Files.list(this.directory)) {
+      for (Path p : (Iterable<Path>) left::iterator) {
+        if (p.getFileName().toString().startsWith(".tmp-")) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
   }
 
   public Path directory() {
