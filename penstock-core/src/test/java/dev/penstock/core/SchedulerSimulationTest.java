@@ -371,7 +371,7 @@ class SchedulerSimulationTest {
     traffic(sim, "chat", "light", Priority.NORMAL, capacity * 0.05, 0, 7 * MINUTE, 30 * S);
     traffic(sim, "chat", "vip", Priority.HIGH, capacity * 0.1, 0, 7 * MINUTE, 10 * S);
     traffic(sim, "chat", "batch", Priority.LOW, capacity * 0.2, 0, 7 * MINUTE, 120 * S);
-    traffic(sim, "chat", "spare", Priority.BATCH, capacity * 0.2, 0, 7 * MINUTE, 3600 * S);
+    traffic(sim, "chat", "spare", Priority.BATCH, capacity * 0.05, 0, 7 * MINUTE, 3600 * S);
     traffic(sim, "embed", "heavy", Priority.NORMAL, 1500, 0, 7 * MINUTE, 30 * S);
     for (int i = 0; i < 2000; i++) {
       long at = 2 * MINUTE + sim.random.nextLong(S);

@@ -173,9 +173,10 @@ public final class DeploymentLimiter {
   }
 
   /**
-   * The earliest time, not before {@code nowNanos}, at which a batch line charged {@code tokens}
-   * can start here, or {@link #NEVER}: only when the full schedule is free now and the window keeps
-   * room for interactive requests beside it (see "Batch work" above).
+   * When a batch line charged {@code tokens} can start here, or {@link #NEVER}: only when the full
+   * schedule is free now and the window keeps room for interactive requests beside it (see "Batch
+   * work" above). Exact when the schedule is free now; otherwise the schedule's free time, a lower
+   * bound at which it is asked again.
    */
   public long batchStartTimeNanos(long nowNanos, long tokens) {
     forgetLapsedLimits(nowNanos);
@@ -192,6 +193,11 @@ public final class DeploymentLimiter {
             Math.max(coolDownUntilNanos, health.admitsAtNanos()));
     if (ready == NEVER) {
       return NEVER;
+    }
+    if (ready > nowNanos) {
+      // Not before then; the window is judged then (a lower bound is enough for a wake-up, and
+      // saves walking the log while batch lines wait behind a busy schedule).
+      return ready;
     }
     long rpm = rpm();
     long tpm = tpm();
