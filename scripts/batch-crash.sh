@@ -10,22 +10,26 @@
 #
 #   LINES=3000 KILLS=20 CONCURRENCY=16 scripts/batch-crash.sh [output-dir]
 #
-# Other knobs: MIN_UP_MS / MAX_UP_MS (how long the gateway runs before each kill, default 500 to
-# 4000), TTFT_MS (the mock's time to first token, default 100), TIMEOUT_S (the wait for the batch
-# to end after the last kill, default 900). Needs curl and python3.
+# Each kill comes when request_counts.completed has passed a random point (see "the kills" below),
+# so all KILLS kills land while lines are in flight. Other knobs: SEED (bash's RANDOM, for the kill
+# points; printed), TTFT_MS (the mock's time to first token, default 300: a batch long enough for
+# the kills), PROGRESS_S (the wait for each kill point, default 120), TIMEOUT_S (the wait for the
+# batch to end after the last kill, default 900). Needs curl and python3.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=${1:-$root/target/batch-crash}
 lines=${LINES:-3000}
 kills=${KILLS:-20}
 concurrency=${CONCURRENCY:-16}
-min_up_ms=${MIN_UP_MS:-500}
-max_up_ms=${MAX_UP_MS:-4000}
-ttft_ms=${TTFT_MS:-100}
+seed=${SEED:-$$}
+RANDOM=$seed
+progress_s=${PROGRESS_S:-120}
+ttft_ms=${TTFT_MS:-300}
 timeout_s=${TIMEOUT_S:-900}
 mock_port=${MOCK_PORT:-18790}
 gw_port=${GW_PORT:-18791}
 mkdir -p "$out"
+rm -f "$out"/gw-*.log # a previous run's
 work=$(mktemp -d)
 gw_url="http://127.0.0.1:$gw_port"
 mock_url="http://127.0.0.1:$mock_port"
@@ -112,7 +116,8 @@ file_id=$(curl -sS --fail-with-body "$gw_url/v1/files" -F purpose=batch -F "file
 batch_id=$(curl -sS --fail-with-body "$gw_url/v1/batches" -H 'Content-Type: application/json' \
   -d "{\"input_file_id\":\"$file_id\",\"endpoint\":\"/v1/chat/completions\",\"completion_window\":\"24h\"}" \
   | json 'j["id"]')
-echo "batch $batch_id: $lines lines from $file_id; $kills kills with SIGKILL follow" | tee "$out/summary.txt"
+echo "batch $batch_id: $lines lines from $file_id; $kills kills with SIGKILL follow (seed $seed)" \
+  | tee "$out/summary.txt"
 
 status() {
   curl -sS --max-time 5 "$gw_url/v1/batches/$batch_id" 2>/dev/null \
@@ -121,15 +126,41 @@ status() {
 }
 
 # ---- the kills ----
+# Each kill waits until request_counts.completed has passed a random point past what the gateway
+# then running found done, drawn from an equal share of the lines left up to 95% for the kills
+# left: every kill lands in the middle of the batch with lines in flight, however fast the batch
+# runs and however far a restart gets before the first look. (Kills on a timer let a fast batch
+# end after a few of them.)
+count() { # the completed count in a status line, 0 when unknown
+  local n=${1#* }
+  n=${n%%/*}
+  if [[ $n =~ ^[0-9]+$ ]]; then echo "$n"; else echo 0; fi
+}
+killed=0 # the kills done: fewer than KILLS only if the batch ended first
 for k in $(seq 1 "$kills"); do
-  up_ms=$((min_up_ms + RANDOM % (max_up_ms - min_up_ms + 1)))
-  sleep "$(python3 -c "print($up_ms / 1000)")"
-  before=$(status)
+  up_since=$SECONDS
+  start_count=$(count "$(status)")
+  share=$(( (lines * 95 / 100 - start_count) / (kills - k + 1) ))
+  [ "$share" -ge 1 ] || share=1
+  point=$(( start_count + 1 + RANDOM % share ))
+  until_s=$((SECONDS + progress_s))
+  while :; do
+    before=$(status)
+    case "$before" in completed*|failed*|cancelled*|expired*) break 2 ;; esac
+    [ "$(count "$before")" -ge "$point" ] && break
+    if [ "$SECONDS" -ge "$until_s" ]; then
+      echo "batch-crash: FAIL: no progress to $point within ${progress_s} s: $before" \
+        | tee -a "$out/summary.txt"
+      exit 1
+    fi
+    sleep 0.05
+  done
   kill -9 "$gw_pid" 2>/dev/null || true
   wait "$gw_pid" 2>/dev/null || true
-  echo "kill $k after ${up_ms} ms: $before" | tee -a "$out/summary.txt"
+  killed=$k
+  echo "kill $k at $point or past, $((SECONDS - up_since)) s after the restart: $before" \
+    | tee -a "$out/summary.txt"
   start_gateway
-  case "$before" in completed*|failed*|cancelled*|expired*) break ;; esac
 done
 
 # ---- the end ----
@@ -154,7 +185,7 @@ error_id=$(json 'j.get("error_file_id") or ""' <"$out/batch.json")
 [ -n "$error_id" ] && curl -sS --fail-with-body "$gw_url/v1/files/$error_id/content" >"$out/errors.jsonl"
 curl -sS "$mock_url/__stats" >"$out/mock-stats.json"
 
-python3 - "$lines" "$kills" "$concurrency" "$out" <<'PY' | tee -a "$out/summary.txt"
+python3 - "$lines" "$killed" "$concurrency" "$out" <<'PY' | tee -a "$out/summary.txt"
 import collections, json, sys
 lines, kills, concurrency, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 def read(name):
