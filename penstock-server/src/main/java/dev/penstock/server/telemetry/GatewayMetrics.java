@@ -79,6 +79,13 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
     Duration.ofMillis(100)
   };
 
+  /**
+   * The state objects of the function counters and gauges: Micrometer holds them only weakly, so a
+   * lambda or method reference passed to a builder alone would be collected and its meter would
+   * read 0 (or NaN) from then on.
+   */
+  private final List<Object> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+
   private final PrometheusMeterRegistry registry =
       new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Supplier<PoolSnapshot> pool;
@@ -139,6 +146,7 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
       Supplier<PoolSnapshot> pool, LongSupplier leakedReservations, int maxKeyLabels) {
     this.pool = pool;
     this.maxKeyLabels = maxKeyLabels;
+    held.add(leakedReservations);
     FunctionCounter.builder(
             "penstock.reservations.leaked", leakedReservations, leaks -> (double) leaks.getAsLong())
         .description(
@@ -399,6 +407,8 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
    * means the database is failing; the log says why).
    */
   public void bindLedger(LongSupplier rowsWritten, LongSupplier rowsPending) {
+    held.add(rowsWritten);
+    held.add(rowsPending);
     FunctionCounter.builder(
             "penstock.ledger.rows.written", rowsWritten, rows -> (double) rows.getAsLong())
         .description("Usage ledger rows committed to the database")
@@ -414,6 +424,9 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
    * failed or timed out (each a miss).
    */
   public void bindCache(LongSupplier entries, LongSupplier bytes, LongSupplier redisErrors) {
+    held.add(entries);
+    held.add(bytes);
+    held.add(redisErrors);
     io.micrometer.core.instrument.Gauge.builder(
             "penstock.cache.entries", entries, e -> (double) e.getAsLong())
         .description("Answers held in the in-process response cache")
@@ -433,6 +446,7 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
    * dead_lettered}, {@code requeued}), read from {@code messages}.
    */
   public void bindQueue(String queue, java.util.function.ToLongFunction<String> messages) {
+    held.add(messages);
     for (String outcome : java.util.List.of("answered", "dead_lettered", "requeued")) {
       FunctionCounter.builder(
               "penstock.queue.messages", messages, m -> (double) m.applyAsLong(outcome))
@@ -450,6 +464,8 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
   public void bindBatches(
       java.util.function.Supplier<java.util.List<dev.penstock.server.batch.BatchRecord>> unfinished,
       java.util.function.ToLongFunction<String> lines) {
+    held.add(unfinished);
+    held.add(lines);
     for (String status :
         java.util.List.of("validating", "in_progress", "cancelling", "finalizing")) {
       io.micrometer.core.instrument.Gauge.builder(
