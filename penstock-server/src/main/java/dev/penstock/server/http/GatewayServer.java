@@ -240,6 +240,27 @@ public final class GatewayServer implements AutoCloseable {
               () -> this.config.defaults().requestHeadTimeoutMillis() * 1_000_000,
               () -> this.config.defaults().requestBodyTimeoutMillis() * 1_000_000);
       int maxConnections = ConnectionLimit.of(initial.defaults().maxConnections());
+      // Batch lines run through the pipeline at priority batch, on spare capacity only. The
+      // runner first gives back the claims a stopped gateway left, then resumes every batch;
+      // batches it left validating are validated again. Before the server listens: a database
+      // that fails here stops the start.
+      if (b.batchExecution) {
+        BatchRunner runner =
+            new BatchRunner(
+                batches.store(),
+                batches.files().fileStore(),
+                new PipelineLineExecutor(pipeline, initial.batches()),
+                initial.batches(),
+                new MillisClock(b.wallMillis));
+        this.batchRunner = runner;
+        telemetry
+            .metrics()
+            .ifPresent(m -> m.bindBatches(batches.store()::unfinished, runner::lines));
+        batches.setWakeUp(runner::wake);
+        batches.setProgress(runner::linesPerMinute);
+        runner.start();
+      }
+      batches.resume();
       AdminApi adminApi = new AdminApi(admissions, () -> this.config.adminKey());
       BatchRoutes batchRoutes = new BatchRoutes(batches, tenants, adminApi);
       GatewayRoutes routes =
@@ -302,26 +323,6 @@ public final class GatewayServer implements AutoCloseable {
           tenants.authRequired()
               ? "every /v1 request needs a virtual key"
               : "open mode (no virtual keys yet): loopback callers need none");
-      // Batch lines run through the pipeline at priority batch, on spare capacity only. The
-      // runner first gives back the claims a stopped gateway left, then resumes every batch;
-      // batches it left validating are validated again.
-      if (b.batchExecution) {
-        BatchRunner runner =
-            new BatchRunner(
-                batches.store(),
-                batches.files().fileStore(),
-                new PipelineLineExecutor(pipeline, initial.batches()),
-                initial.batches(),
-                new MillisClock(b.wallMillis));
-        this.batchRunner = runner;
-        telemetry
-            .metrics()
-            .ifPresent(m -> m.bindBatches(batches.store()::unfinished, runner::lines));
-        batches.setWakeUp(runner::wake);
-        batches.setProgress(runner::linesPerMinute);
-        runner.start();
-      }
-      batches.resume();
       // Last: it connects in the background, and a broker that is down never stops HTTP.
       this.rabbit = startRabbit(initial);
     } catch (RuntimeException e) {
