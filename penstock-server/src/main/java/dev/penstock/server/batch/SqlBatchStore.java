@@ -105,24 +105,67 @@ public final class SqlBatchStore implements BatchStore {
   @Override
   public List<FileRecord> files(
       @Nullable String ownerKeyId, @Nullable String purpose, @Nullable String after, int limit) {
+    Map<String, @Nullable String> equal = new java.util.LinkedHashMap<>();
+    equal.put("owner_key_id", ownerKeyId);
+    equal.put("purpose", purpose);
+    return newestFirst(
+        "listing files",
+        "files",
+        FILE_COLUMNS,
+        "deleted = 0",
+        equal,
+        after,
+        limit,
+        SqlBatchStore::fileOf);
+  }
+
+  /** Maps the current row of a result. */
+  @FunctionalInterface
+  private interface Row<T> {
+    T of(ResultSet r) throws SQLException;
+  }
+
+  /** Every row a statement yields, mapped. */
+  private static <T> List<T> rows(PreparedStatement s, Row<T> row) throws SQLException {
+    List<T> out = new ArrayList<>();
+    try (ResultSet r = s.executeQuery()) {
+      while (r.next()) {
+        out.add(row.of(r));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A page of {@code table} newest first: rows matching {@code where} and each non-null value of
+   * {@code equal}, inserted before the row {@code after} names (when given), at most {@code limit}.
+   */
+  private <T> List<T> newestFirst(
+      String what,
+      String table,
+      String columns,
+      String where,
+      Map<String, @Nullable String> equal,
+      @Nullable String after,
+      int limit,
+      Row<T> row) {
     StringBuilder sql =
-        new StringBuilder("SELECT " + FILE_COLUMNS + " FROM files WHERE deleted = 0");
+        new StringBuilder("SELECT " + columns + " FROM " + table + " WHERE " + where);
     List<String> args = new ArrayList<>();
-    if (ownerKeyId != null) {
-      sql.append(" AND owner_key_id = ?");
-      args.add(ownerKeyId);
-    }
-    if (purpose != null) {
-      sql.append(" AND purpose = ?");
-      args.add(purpose);
-    }
+    equal.forEach(
+        (column, value) -> {
+          if (value != null) {
+            sql.append(" AND ").append(column).append(" = ?");
+            args.add(value);
+          }
+        });
     if (after != null) {
-      sql.append(" AND seq < (SELECT seq FROM files WHERE id = ?)");
+      sql.append(" AND seq < (SELECT seq FROM ").append(table).append(" WHERE id = ?)");
       args.add(after);
     }
     sql.append(" ORDER BY seq DESC LIMIT ?");
     return reader.read(
-        "listing files",
+        what,
         c -> {
           try (PreparedStatement s = c.prepareStatement(sql.toString())) {
             int i = 1;
@@ -130,13 +173,7 @@ public final class SqlBatchStore implements BatchStore {
               s.setString(i++, arg);
             }
             s.setInt(i, Math.max(0, limit));
-            List<FileRecord> out = new ArrayList<>();
-            try (ResultSet r = s.executeQuery()) {
-              while (r.next()) {
-                out.add(fileOf(r));
-              }
-            }
-            return out;
+            return rows(s, row);
           }
         });
   }
@@ -280,29 +317,17 @@ public final class SqlBatchStore implements BatchStore {
 
   @Override
   public List<BatchRecord> batches(@Nullable String ownerKeyId, @Nullable String after, int limit) {
-    StringBuilder sql = new StringBuilder("SELECT " + BATCH_COLUMNS + " FROM batches WHERE 1 = 1");
-    List<String> args = new ArrayList<>();
-    if (ownerKeyId != null) {
-      sql.append(" AND owner_key_id = ?");
-      args.add(ownerKeyId);
-    }
-    if (after != null) {
-      sql.append(" AND seq < (SELECT seq FROM batches WHERE id = ?)");
-      args.add(after);
-    }
-    sql.append(" ORDER BY seq DESC LIMIT ?");
-    return reader.read(
+    Map<String, @Nullable String> equal = new java.util.LinkedHashMap<>();
+    equal.put("owner_key_id", ownerKeyId);
+    return newestFirst(
         "listing batches",
-        c -> {
-          try (PreparedStatement s = c.prepareStatement(sql.toString())) {
-            int i = 1;
-            for (String arg : args) {
-              s.setString(i++, arg);
-            }
-            s.setInt(i, Math.max(0, limit));
-            return batchList(s);
-          }
-        });
+        "batches",
+        BATCH_COLUMNS,
+        "1 = 1",
+        equal,
+        after,
+        limit,
+        SqlBatchStore::batchOf);
   }
 
   @Override
@@ -316,7 +341,7 @@ public final class SqlBatchStore implements BatchStore {
                       + BATCH_COLUMNS
                       + " FROM batches WHERE status IN ('validating', 'in_progress',"
                       + " 'cancelling', 'finalizing') ORDER BY seq")) {
-            return batchList(s);
+            return rows(s, SqlBatchStore::batchOf);
           }
         });
   }
@@ -403,16 +428,6 @@ public final class SqlBatchStore implements BatchStore {
         return r.next() ? BatchStatus.fromWire(r.getString(1)) : null;
       }
     }
-  }
-
-  private static List<BatchRecord> batchList(PreparedStatement s) throws SQLException {
-    List<BatchRecord> out = new ArrayList<>();
-    try (ResultSet r = s.executeQuery()) {
-      while (r.next()) {
-        out.add(batchOf(r));
-      }
-    }
-    return out;
   }
 
   private static BatchRecord batchOf(ResultSet r) throws SQLException {
@@ -524,13 +539,7 @@ public final class SqlBatchStore implements BatchStore {
       s.setString(1, batchId);
       s.setLong(2, nowMillis);
       s.setInt(3, limit);
-      List<BatchLine> out = new ArrayList<>();
-      try (ResultSet r = s.executeQuery()) {
-        while (r.next()) {
-          out.add(new BatchLine(r.getInt(1), r.getString(2), r.getString(3), r.getInt(4)));
-        }
-      }
-      return out;
+      return rows(s, r -> new BatchLine(r.getInt(1), r.getString(2), r.getString(3), r.getInt(4)));
     }
   }
 
