@@ -8,22 +8,16 @@ import dev.penstock.mock.LatencyModel;
 import dev.penstock.mock.MockConfig;
 import dev.penstock.server.openai.RequestReader;
 import dev.penstock.server.testing.GatewayFixture;
-import java.io.File;
+import dev.penstock.server.testing.NodeSdkScript;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.jspecify.annotations.Nullable;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -41,7 +35,6 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("e2e")
 class NodeSdkBatchesTest {
-  private static final Path NODE_SDK = Path.of("src/test/node-sdk");
   private static final String ADMIN = "adm-node-sdk-batches-0123";
   private static final String UPSTREAM_KEY = "sk-up-batches-node";
   private static final int LINES = 50;
@@ -56,19 +49,7 @@ class NodeSdkBatchesTest {
 
   @Test
   void theNodeSdkRunsListsAndCancelsBatchesAsItWouldAgainstOpenAi() throws Exception {
-    Optional<Path> node = onPath("node");
-    boolean ready = node.isPresent() && Files.isDirectory(NODE_SDK.resolve("node_modules/openai"));
-    if ("1".equals(System.getenv("PENSTOCK_SKIP_NODE_SDK"))) {
-      Assumptions.assumeTrue(ready, "PENSTOCK_SKIP_NODE_SDK=1 and no node or no node_modules here");
-    }
-    assertThat(ready)
-        .as(
-            "the Node SDK test needs node on the PATH (%s) and the openai package in"
-                + " penstock-server/src/test/node-sdk/node_modules (%s): run scripts/test-deps.sh"
-                + " (bin/test does), or set PENSTOCK_SKIP_NODE_SDK=1 to skip this test",
-            node.map(Path::toString).orElse("missing"),
-            Files.isDirectory(NODE_SDK.resolve("node_modules/openai")) ? "present" : "missing")
-        .isTrue();
+    Path node = NodeSdkScript.node();
 
     // Far more RPM than the batches need: the 50 lines finish in about a second.
     MockConfig simulator =
@@ -100,62 +81,17 @@ class NodeSdkBatchesTest {
       JsonNode key = admin(fixture, "POST", "/admin/keys", "{\"name\": \"batch-owner\"}");
       assertThat(key.path("key").asText()).startsWith("pk-");
 
-      Path out = Files.createDirectories(Path.of("target/node-sdk-check"));
-      Path stdout = out.resolve("batches-stdout.json");
-      Path stderr = out.resolve("batches-stderr.log");
-      ProcessBuilder builder =
-          new ProcessBuilder(node.orElseThrow().toString(), "batches.mjs")
-              .directory(NODE_SDK.toFile())
-              .redirectOutput(stdout.toFile())
-              .redirectError(stderr.toFile());
-      Map<String, String> env = builder.environment();
-      // The SDK reads OPENAI_* (a key, a base URL, extra headers, log level): none of ours.
-      env.keySet().removeIf(name -> name.startsWith("OPENAI_"));
+      Map<String, String> env = new java.util.HashMap<>();
       env.put("PENSTOCK_BASE_URL", fixture.baseUrl());
       env.put("PENSTOCK_KEY", key.path("key").asText());
       env.put("BATCH_MODEL", "gpt-4o-mini");
       env.put("BATCH_LINES", Integer.toString(LINES));
       env.put("CANCEL_LINES", Integer.toString(CANCEL_LINES));
-      Process script = builder.start();
-      boolean finished = script.waitFor(SCRIPT_WAIT.toSeconds(), TimeUnit.SECONDS);
-      if (!finished) {
-        script.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-      }
-      String printed = Files.readString(stdout, StandardCharsets.UTF_8);
-      String errors = Files.readString(stderr, StandardCharsets.UTF_8);
-      assertThat(finished)
-          .as(
-              "node batches.mjs finished within %s; stdout:%n%s%nstderr:%n%s",
-              SCRIPT_WAIT, printed, errors)
-          .isTrue();
-
-      JsonNode result;
-      try {
-        result = RequestReader.JSON.readTree(printed);
-      } catch (Exception e) {
-        throw new AssertionError(
-            "node batches.mjs printed no JSON (exit "
-                + script.exitValue()
-                + "); stdout:\n"
-                + printed
-                + "\nstderr:\n"
-                + errors,
-            e);
-      }
-      List<String> failed = new ArrayList<>();
-      result
-          .path("checks")
-          .forEach(
-              c -> {
-                if (!c.path("ok").asBoolean()) {
-                  failed.add(c.path("name").asText() + ": " + c.path("detail").asText());
-                }
-              });
-      assertThat(failed)
-          .as(
-              "failed checks (node %s, openai %s); stderr:%n%s",
-              result.path("node").asText(), result.path("sdk").asText(), errors)
-          .isEmpty();
+      NodeSdkScript.Verdict verdict =
+          NodeSdkScript.run(node, "batches.mjs", "batches", env, SCRIPT_WAIT);
+      JsonNode result = verdict.result();
+      String printed = verdict.printed();
+      String errors = verdict.errors();
       assertThat(result.path("checks").size()).as(printed).isGreaterThanOrEqualTo(7);
       assertThat(result.path("status").asText()).isEqualTo("completed");
       assertThat(result.path("counts").path("total").asInt()).isEqualTo(LINES);
@@ -170,7 +106,7 @@ class NodeSdkBatchesTest {
       assertThat(listed).contains(batchId, cancelId).doesNotHaveDuplicates();
       assertThat(result.path("pages").asInt()).isGreaterThanOrEqualTo(2);
       assertThat(result.path("ok").asBoolean()).as(printed).isTrue();
-      assertThat(script.exitValue()).as("exit of node batches.mjs; stderr:%n%s", errors).isZero();
+      assertThat(verdict.exit()).as("exit of node batches.mjs; stderr:%n%s", errors).isZero();
 
       // The admin API sees the batch, owned by the key that made it.
       JsonNode seen = admin(fixture, "GET", "/admin/batches/" + batchId, null);
@@ -199,14 +135,5 @@ class NodeSdkBatchesTest {
         fixture.http().send(request.build(), HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as(method + " " + path + ": " + r.body()).isBetween(200, 201);
     return RequestReader.JSON.readTree(r.body());
-  }
-
-  private static Optional<Path> onPath(String program) {
-    String path = Optional.ofNullable(System.getenv("PATH")).orElse("");
-    return Stream.of(path.split(File.pathSeparator, -1))
-        .filter(dir -> !dir.isEmpty())
-        .map(dir -> Path.of(dir, program))
-        .filter(Files::isExecutable)
-        .findFirst();
   }
 }

@@ -8,21 +8,13 @@ import dev.penstock.mock.LatencyModel;
 import dev.penstock.mock.MockConfig;
 import dev.penstock.server.openai.RequestReader;
 import dev.penstock.server.testing.GatewayFixture;
-import java.io.File;
+import dev.penstock.server.testing.NodeSdkScript;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -41,7 +33,6 @@ import org.junit.jupiter.api.Test;
  */
 @Tag("e2e")
 class NodeSdkTenantsTest {
-  private static final Path NODE_SDK = Path.of("src/test/node-sdk");
   private static final String ADMIN = "adm-node-sdk-0123456789";
   private static final String MINI_KEY = "sk-up-mini-node";
   private static final String BIG_KEY = "sk-up-big-node";
@@ -49,19 +40,7 @@ class NodeSdkTenantsTest {
 
   @Test
   void theNodeSdkSeesKeysLimitsAndBudgetsAsItWouldSeeOpenAi() throws Exception {
-    Optional<Path> node = onPath("node");
-    boolean ready = node.isPresent() && Files.isDirectory(NODE_SDK.resolve("node_modules/openai"));
-    if ("1".equals(System.getenv("PENSTOCK_SKIP_NODE_SDK"))) {
-      Assumptions.assumeTrue(ready, "PENSTOCK_SKIP_NODE_SDK=1 and no node or no node_modules here");
-    }
-    assertThat(ready)
-        .as(
-            "the Node SDK test needs node on the PATH (%s) and the openai package in"
-                + " penstock-server/src/test/node-sdk/node_modules (%s): run scripts/test-deps.sh"
-                + " (bin/test does), or set PENSTOCK_SKIP_NODE_SDK=1 to skip this test",
-            node.map(Path::toString).orElse("missing"),
-            Files.isDirectory(NODE_SDK.resolve("node_modules/openai")) ? "present" : "missing")
-        .isTrue();
+    Path node = NodeSdkScript.node();
 
     MockConfig simulator =
         MockConfig.builder()
@@ -117,66 +96,21 @@ class NodeSdkTenantsTest {
       assertThat(spending.statusCode()).as(spending.body()).isEqualTo(200);
       fixture.awaitIdle(); // its cost is settled before the script asks again
 
-      Path out = Files.createDirectories(Path.of("target/node-sdk-check"));
-      Path stdout = out.resolve("stdout.json");
-      Path stderr = out.resolve("stderr.log");
-      ProcessBuilder builder =
-          new ProcessBuilder(node.orElseThrow().toString(), "tenants.mjs")
-              .directory(NODE_SDK.toFile())
-              .redirectOutput(stdout.toFile())
-              .redirectError(stderr.toFile());
-      Map<String, String> env = builder.environment();
-      // The SDK reads OPENAI_* (a key, a base URL, extra headers, log level): none of ours.
-      env.keySet().removeIf(name -> name.startsWith("OPENAI_"));
+      Map<String, String> env = new java.util.HashMap<>();
       env.put("PENSTOCK_BASE_URL", fixture.baseUrl());
       env.put("KEY_OK", ok);
       env.put("KEY_REVOKED", revoked.path("key").asText());
       env.put("KEY_SLOW", slow);
       env.put("KEY_BROKE", broke);
       env.put("KEY_MINI_ONLY", miniOnly);
-      Process script = builder.start();
-      boolean finished = script.waitFor(SCRIPT_WAIT.toSeconds(), TimeUnit.SECONDS);
-      if (!finished) {
-        script.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-      }
-      String printed = Files.readString(stdout, StandardCharsets.UTF_8);
-      String errors = Files.readString(stderr, StandardCharsets.UTF_8);
-      assertThat(finished)
-          .as(
-              "node tenants.mjs finished within %s; stdout:%n%s%nstderr:%n%s",
-              SCRIPT_WAIT, printed, errors)
-          .isTrue();
-
-      JsonNode result;
-      try {
-        result = RequestReader.JSON.readTree(printed);
-      } catch (Exception e) {
-        throw new AssertionError(
-            "node tenants.mjs printed no JSON (exit "
-                + script.exitValue()
-                + "); stdout:\n"
-                + printed
-                + "\nstderr:\n"
-                + errors,
-            e);
-      }
-      List<String> failed = new ArrayList<>();
-      result
-          .path("checks")
-          .forEach(
-              c -> {
-                if (!c.path("ok").asBoolean()) {
-                  failed.add(c.path("name").asText() + ": " + c.path("detail").asText());
-                }
-              });
-      assertThat(failed)
-          .as(
-              "failed checks (node %s, openai %s); stderr:%n%s",
-              result.path("node").asText(), result.path("sdk").asText(), errors)
-          .isEmpty();
+      NodeSdkScript.Verdict verdict =
+          NodeSdkScript.run(node, "tenants.mjs", "tenants", env, SCRIPT_WAIT);
+      JsonNode result = verdict.result();
+      String printed = verdict.printed();
+      String errors = verdict.errors();
       assertThat(result.path("checks").size()).as(printed).isGreaterThanOrEqualTo(11);
       assertThat(result.path("ok").asBoolean()).as(printed).isTrue();
-      assertThat(script.exitValue()).as("exit of node tenants.mjs; stderr:%n%s", errors).isZero();
+      assertThat(verdict.exit()).as("exit of node tenants.mjs; stderr:%n%s", errors).isZero();
     }
   }
 
@@ -204,14 +138,5 @@ class NodeSdkTenantsTest {
         fixture.http().send(request.build(), HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as(method + " " + path + ": " + r.body()).isBetween(200, 201);
     return RequestReader.JSON.readTree(r.body());
-  }
-
-  private static Optional<Path> onPath(String program) {
-    String path = Optional.ofNullable(System.getenv("PATH")).orElse("");
-    return Stream.of(path.split(File.pathSeparator))
-        .filter(dir -> !dir.isEmpty())
-        .map(dir -> Path.of(dir, program))
-        .filter(Files::isExecutable)
-        .findFirst();
   }
 }
