@@ -169,17 +169,17 @@ public final class GatewayFixture implements AutoCloseable {
   }
 
   /**
-   * Waits (bounded) until {@code gateway} holds no reservation, queues nothing and has no request
-   * in flight on any deployment, and checks that none leaked; throws {@link AssertionError}
-   * describing what is left otherwise.
+   * Waits (bounded) until {@code gateway} serves no request, holds no reservation, queues nothing
+   * and has no request in flight on any deployment, and checks that none leaked; throws {@link
+   * AssertionError} describing what is left otherwise.
    */
   public static void assertIdle(GatewayServer gateway) {
     Admissions admissions = gateway.admissions();
     long deadline = System.nanoTime() + IDLE_WAIT.toNanos();
-    List<String> left = leftovers(admissions);
+    List<String> left = leftovers(gateway, admissions);
     while (!left.isEmpty() && System.nanoTime() < deadline) {
       LockSupport.parkNanos(5_000_000);
-      left = leftovers(admissions);
+      left = leftovers(gateway, admissions);
     }
     if (admissions.leakedReservations() != 0) {
       left.add(admissions.leakedReservations() + " reservations leaked");
@@ -193,10 +193,16 @@ public final class GatewayFixture implements AutoCloseable {
     }
   }
 
-  private static List<String> leftovers(Admissions admissions) {
+  private static List<String> leftovers(GatewayServer gateway, Admissions admissions) {
+    // A request is served until its handler returns: a cache hit holds no reservation, yet its
+    // ledger record is written after its answer's last byte.
+    int serving = gateway.inFlight();
     return admissions.inspect(
         s -> {
           List<String> left = new ArrayList<>();
+          if (serving != 0) {
+            left.add(serving + " requests being served");
+          }
           if (s.outstanding() != 0) {
             left.add(s.outstanding() + " reservations open");
           }
