@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the local services the tests use when one is not answering (CI runs on a machine where
 # they were started before the session, but may find one stopped). Redis: the shared cache tier's
-# tests (RedisCacheEndToEndTest); each test uses its own key prefix.
+# and cluster mode's tests; each test uses its own key prefix or cluster name.
 set -euo pipefail
 
 redis_up() { (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; }
@@ -30,3 +30,18 @@ if ! rabbit_up; then
   rabbit_up || { echo "services: RabbitMQ is not answering on 127.0.0.1:5672" >&2; exit 1; }
 fi
 echo "services: RabbitMQ answers on 127.0.0.1:5672"
+
+# PostgreSQL: cluster mode's shared storage (storage.postgres_url); each test creates and drops
+# its own database.
+pg_up() { (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+
+if ! pg_up; then
+  if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+    version=$(ls /etc/postgresql | sort -V | tail -1)
+    echo "services: starting PostgreSQL $version on 127.0.0.1:5432"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start
+    for _ in $(seq 1 100); do pg_up && break; sleep 0.1; done
+  fi
+  pg_up || { echo "services: PostgreSQL is not answering on 127.0.0.1:5432" >&2; exit 1; }
+fi
+echo "services: PostgreSQL answers on 127.0.0.1:5432"

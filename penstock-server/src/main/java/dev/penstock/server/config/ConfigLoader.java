@@ -68,8 +68,10 @@ public final class ConfigLoader {
           "cache",
           "embeddings",
           "batches",
-          "queues");
-  private static final Set<String> STORAGE = Set.of("path");
+          "queues",
+          "cluster");
+  private static final Set<String> STORAGE = Set.of("path", "postgres_url");
+  private static final Set<String> CLUSTER = Set.of("name", "redis_url", "instances", "lease_ms");
   private static final Set<String> TENANTS = Set.of("metrics_max_keys");
 
   /** The embedded database when {@code storage.path} is not set. */
@@ -281,11 +283,90 @@ public final class ConfigLoader {
               auth,
               storagePath(fields.get("storage")),
               pricing(fields.get("pricing")),
-              metricsMaxKeys(fields.get("tenants"))),
+              metricsMaxKeys(fields.get("tenants")),
+              postgresUrl(fields.get("storage"))),
           cache(fields.get("cache")),
           embeddings(fields.get("embeddings")),
           batches(fields.get("batches")),
-          rabbit(fields.get("queues")));
+          rabbit(fields.get("queues")),
+          cluster(fields.get("cluster")));
+    }
+
+    /** {@code storage.postgres_url}, or null for the embedded database. */
+    @Nullable Secret postgresUrl(@Nullable Node node) {
+      @Nullable Map<String, Node> f = node == null ? null : fields(node, "storage.", STORAGE);
+      if (f == null || !f.containsKey("postgres_url")) {
+        return null;
+      }
+      String text = string(f.get("postgres_url"), "storage.postgres_url");
+      if (text == null || text.isBlank()) {
+        return null; // ${PENSTOCK_POSTGRES_URL:-} left empty: the embedded database
+      }
+      if (!text.startsWith("postgresql://") && !text.startsWith("postgres://")) {
+        // never echo the value: it may hold a password
+        problem(
+            f.get("postgres_url"),
+            "storage.postgres_url",
+            "must be a postgresql://user:pass@host:port/db URL");
+        return null;
+      }
+      return new Secret(text);
+    }
+
+    /** {@code cluster:}: cluster mode, or null for a single instance. */
+    GatewayConfig.@Nullable Cluster cluster(@Nullable Node node) {
+      if (node == null) {
+        return null;
+      }
+      String p = "cluster.";
+      @Nullable Map<String, Node> f = fields(node, p, CLUSTER);
+      if (f == null) {
+        return null;
+      }
+      String name = null;
+      if (!f.containsKey("name")) {
+        problem(node, p + "name", "is required: instances with the same name share limits");
+      } else {
+        name = string(f.get("name"), p + "name");
+        if (name == null || !name.matches("[A-Za-z0-9_.-]{1,64}")) {
+          problem(f.get("name"), p + "name", "must be 1 to 64 letters, digits, '_', '.' or '-'");
+          name = null;
+        }
+      }
+      Secret url = null;
+      if (!f.containsKey("redis_url")) {
+        problem(node, p + "redis_url", "is required (redis://host:6379/0)");
+      } else {
+        String text = string(f.get("redis_url"), p + "redis_url");
+        if (text == null || !(text.startsWith("redis://") || text.startsWith("rediss://"))) {
+          // never echo the value: it may hold a password
+          problem(f.get("redis_url"), p + "redis_url", "must be a redis:// or rediss:// URL");
+        } else {
+          url = new Secret(text);
+        }
+      }
+      int instances = 0;
+      if (!f.containsKey("instances")) {
+        problem(
+            node,
+            p + "instances",
+            "is required: how many instances run (each uses 1/instances of every limit while"
+                + " Redis cannot be reached)");
+      } else {
+        instances = (int) number(f, "instances", p, 1, 1, 1_000);
+      }
+      long lease =
+          number(
+              f,
+              "lease_ms",
+              p,
+              GatewayConfig.Cluster.DEFAULT_LEASE_MILLIS,
+              50,
+              GatewayConfig.Cluster.MAX_LEASE_MILLIS);
+      if (name == null || url == null || instances < 1) {
+        return null;
+      }
+      return new GatewayConfig.Cluster(name, url, instances, lease);
     }
 
     /** {@code batches:}: how the Batch API executes batches. */

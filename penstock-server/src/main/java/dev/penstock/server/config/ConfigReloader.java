@@ -158,6 +158,13 @@ public final class ConfigReloader {
     if (!java.util.Objects.equals(before.rabbit(), after.rabbit())) {
       changes.add("queues.rabbitmq changed (takes effect after a restart)");
     }
+    if (!java.util.Objects.equals(before.cluster(), after.cluster())) {
+      changes.add("cluster: changed (takes effect after a restart)");
+    }
+    if (!java.util.Objects.equals(before.tenancy().postgresUrl(), after.tenancy().postgresUrl())
+        || !before.tenancy().storagePath().equals(after.tenancy().storagePath())) {
+      changes.add("storage: changed (takes effect after a restart)");
+    }
     if (!before.defaults().equals(after.defaults())
         || !before.retry().equals(after.retry())
         || before.retryTimeouts() != after.retryTimeouts()

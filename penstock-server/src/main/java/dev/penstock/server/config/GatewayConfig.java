@@ -26,6 +26,7 @@ import java.util.Map;
  * @param embeddings the micro-batching of embedding requests ({@code embeddings:})
  * @param batches the Batch API's execution ({@code batches:})
  * @param rabbit the RabbitMQ ingress ({@code queues.rabbitmq:}); null when not configured
+ * @param cluster cluster mode ({@code cluster:}, SPEC 13); null for a single instance
  */
 public record GatewayConfig(
     String host,
@@ -41,7 +42,8 @@ public record GatewayConfig(
     dev.penstock.server.cache.CacheSettings cache,
     Embeddings embeddings,
     Batches batches,
-    @org.jspecify.annotations.Nullable Rabbit rabbit) {
+    @org.jspecify.annotations.Nullable Rabbit rabbit,
+    @org.jspecify.annotations.Nullable Cluster cluster) {
 
   public GatewayConfig {
     models = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(models));
@@ -114,8 +116,31 @@ public record GatewayConfig(
    * @param pricing USD per 1M tokens per model: the shipped table overridden by {@code pricing:}
    * @param metricsMaxKeys the most virtual key names used as metric label values; the rest are
    *     counted under {@code other}
+   * @param postgresUrl {@code storage.postgres_url}: keys, ledger, batches and files in PostgreSQL
+   *     ({@code postgresql://user:pass@host:port/db}, a secret: it may hold a password) instead of
+   *     the embedded database; null for the embedded one
    */
-  public record Tenancy(Tenants.Auth auth, Path storagePath, Pricing pricing, int metricsMaxKeys) {}
+  public record Tenancy(
+      Tenants.Auth auth,
+      Path storagePath,
+      Pricing pricing,
+      int metricsMaxKeys,
+      @org.jspecify.annotations.Nullable Secret postgresUrl) {}
+
+  /**
+   * Cluster mode (SPEC 13, docs/cluster.md): instances with the same {@code name} share each
+   * deployment's limits through leases from Redis.
+   *
+   * @param name the cluster's name; every Redis key carries it, so two clusters can share a Redis
+   * @param redisUrl {@code redis://[:password@]host:port[/db]} (a secret: it may hold a password)
+   * @param instances how many instances the cluster runs: while Redis cannot be reached, each
+   *     instance uses 1/instances of every deployment's limits, so together they stay under them
+   * @param leaseMillis how long a lease of capacity is valid (at most {@link #MAX_LEASE_MILLIS})
+   */
+  public record Cluster(String name, Secret redisUrl, int instances, long leaseMillis) {
+    public static final long MAX_LEASE_MILLIS = 500;
+    public static final long DEFAULT_LEASE_MILLIS = 500;
+  }
 
   /**
    * Embedding micro-batching (SPEC 6, docs/embeddings.md): concurrent {@code /v1/embeddings}
