@@ -55,6 +55,7 @@ public final class Admissions implements AutoCloseable {
   private volatile boolean closed;
   private volatile Consumer<Scheduler.HealthChange> healthListener = change -> {};
   private volatile Consumer<Reservation> leakListener = reservation -> {};
+  private volatile Runnable queuedListener = () -> {};
   private final java.util.concurrent.atomic.AtomicLong leaked =
       new java.util.concurrent.atomic.AtomicLong();
 
@@ -296,6 +297,7 @@ public final class Admissions implements AutoCloseable {
       case Rejected r -> throw new AdmissionRejectedException(r);
       case Queued q -> {
         signal();
+        queuedListener.run();
         Waiter w = java.util.Objects.requireNonNull(waiter);
         CancelSignal.Registration withdrawal = cancel.onCancel(() -> withdraw(w));
         try {
@@ -412,6 +414,23 @@ public final class Admissions implements AutoCloseable {
     } finally {
       lock.unlock();
     }
+  }
+
+  /**
+   * Runs a change on the scheduler under the lock, then wakes the dispatcher: for changes that may
+   * let waiting requests start (cluster mode's leases).
+   */
+  public void update(Consumer<Scheduler> action) {
+    modify(action);
+    signal();
+  }
+
+  /**
+   * Calls {@code listener} (outside the lock, on the request's thread) each time a request starts
+   * to wait: cluster mode asks for a lease at once rather than at its next turn. Keep it cheap.
+   */
+  public void onQueued(Runnable listener) {
+    queuedListener = listener;
   }
 
   public Ticker ticker() {

@@ -9,6 +9,7 @@ import dev.penstock.core.limit.Charge;
 import dev.penstock.core.limit.DeploymentLimiter;
 import dev.penstock.core.limit.RateLimitObservation;
 import dev.penstock.core.limit.Settlement;
+import dev.penstock.core.limit.SharedCapacity;
 import dev.penstock.core.queue.Priority;
 import dev.penstock.core.queue.WaitQueue;
 import dev.penstock.core.route.Pool;
@@ -150,6 +151,9 @@ public final class Scheduler {
         DeploymentLimiter limiter = limiters.get(d.name());
         if (limiter == null) {
           limiter = new DeploymentLimiter(d.name(), d.limits(), next.pacing(), next.breaker());
+          if (sharing != null) {
+            limiter.share(new SharedCapacity(sharing, limiter.rpm(), limiter.tpm(), nowNanos));
+          }
         } else {
           limiter.reconfigure(d.limits(), next.pacing(), next.breaker());
         }
@@ -186,6 +190,156 @@ public final class Scheduler {
   }
 
   private final java.util.LinkedHashSet<Ticket> orphans = new java.util.LinkedHashSet<>();
+
+  /** Cluster mode's settings, or null when this instance alone uses its deployments. */
+  private SharedCapacity.@Nullable Settings sharing;
+
+  /**
+   * Cluster mode (SPEC 13): every deployment, present and future, is put under a {@link
+   * SharedCapacity} gate, which starts on its fallback share until the first lease.
+   */
+  public void share(SharedCapacity.Settings settings, long nowNanos) {
+    sharing = settings;
+    for (DeploymentLimiter limiter : limiters.values()) {
+      if (limiter.shared() == null) {
+        limiter.share(new SharedCapacity(settings, limiter.rpm(), limiter.tpm(), nowNanos));
+      }
+    }
+  }
+
+  /**
+   * What one deployment's gate holds and what this instance wants of it, for the cluster's next
+   * call.
+   *
+   * @param queuedRequests requests waiting that this deployment could serve (a pool's queue split
+   *     over its deployments by RPM, rounded up)
+   * @param queuedTokens their tokens (at least the largest waiting request's)
+   * @param top the highest priority waiting for it, or null when nothing waits
+   * @param windowRequests what this instance started here in its own window (to re-seed a cluster
+   *     that lost its state)
+   */
+  public record ShareState(
+      String deployment,
+      long rpm,
+      long tpm,
+      int queuedRequests,
+      long queuedTokens,
+      @Nullable Priority top,
+      int slotsLeft,
+      long tokensLeft,
+      long leasedUntilNanos,
+      long leasedStarts,
+      long unreportedRequests,
+      long unreportedTokens,
+      long windowRequests,
+      long windowTokens,
+      boolean connected) {}
+
+  /** Every shared deployment's {@link ShareState}, in no particular order. */
+  public List<ShareState> shareStates(long nowNanos) {
+    Map<String, long[]> wants = new HashMap<>();
+    Map<String, Priority> tops = new HashMap<>();
+    for (Route route : routes.values()) {
+      Ticket head = route.queue.peek();
+      int waiting = route.queue.size();
+      if (head == null || waiting == 0) {
+        continue;
+      }
+      long rpmSum = 0;
+      for (int i = 0; i < route.pool.size(); i++) {
+        rpmSum += Math.max(1, route.pool.limiter(i).rpm());
+      }
+      long average = Math.max(head.demand().tokens(), route.queuedTokens / waiting);
+      for (int i = 0; i < route.pool.size(); i++) {
+        DeploymentLimiter limiter = route.pool.limiter(i);
+        long count = (waiting * Math.max(1, limiter.rpm()) + rpmSum - 1) / rpmSum;
+        long[] want = wants.computeIfAbsent(limiter.name(), k -> new long[2]);
+        want[0] += count;
+        want[1] += count * average;
+        Priority top = tops.get(limiter.name());
+        if (top == null || head.priority().compareTo(top) < 0) {
+          tops.put(limiter.name(), head.priority());
+        }
+      }
+    }
+    List<ShareState> states = new ArrayList<>();
+    for (DeploymentLimiter limiter : limiters.values()) {
+      SharedCapacity gate = limiter.shared();
+      if (gate == null) {
+        continue;
+      }
+      long[] want = wants.getOrDefault(limiter.name(), new long[2]);
+      states.add(
+          new ShareState(
+              limiter.name(),
+              limiter.rpm(),
+              limiter.tpm(),
+              (int) Math.min(Integer.MAX_VALUE, want[0]),
+              want[1],
+              tops.get(limiter.name()),
+              gate.slotsLeft(nowNanos),
+              gate.tokensLeft(nowNanos),
+              gate.leasedUntilNanos(nowNanos),
+              gate.leasedStarts(),
+              gate.unreportedRequests(),
+              gate.unreportedTokens(),
+              limiter.windowRequests(nowNanos),
+              limiter.windowTokens(nowNanos),
+              gate.connected()));
+    }
+    return states;
+  }
+
+  /**
+   * The cluster answered for {@code deployment}: it took {@code reportedRequests} and {@code
+   * reportedTokens} of what was unreported, and granted a lease (see {@link SharedCapacity#lease}).
+   */
+  public void leaseGranted(
+      String deployment,
+      long nowNanos,
+      long reportedRequests,
+      long reportedTokens,
+      long firstNanos,
+      double intervalNanos,
+      int count,
+      long tokens,
+      double share,
+      long windowRequests,
+      long windowTokens) {
+    DeploymentLimiter limiter = limiters.get(deployment);
+    SharedCapacity gate = limiter == null ? null : limiter.shared();
+    if (limiter == null || gate == null) {
+      return; // removed by a reload meanwhile
+    }
+    gate.reported(reportedRequests, reportedTokens);
+    gate.lease(
+        nowNanos, firstNanos, intervalNanos, count, tokens, share, windowRequests, windowTokens);
+    refresh(limiter, nowNanos);
+  }
+
+  /**
+   * The cluster lost its state (its store restarted): each shared deployment is to report what this
+   * instance started in its own window, in place of anything unreported.
+   */
+  public void shareReseed(long nowNanos) {
+    for (DeploymentLimiter limiter : limiters.values()) {
+      SharedCapacity gate = limiter.shared();
+      if (gate != null) {
+        gate.reseed(limiter.windowRequests(nowNanos), limiter.windowTokens(nowNanos));
+      }
+    }
+  }
+
+  /** The cluster cannot be reached: every shared deployment falls back to its fixed share. */
+  public void shareLost(long nowNanos) {
+    for (DeploymentLimiter limiter : limiters.values()) {
+      SharedCapacity gate = limiter.shared();
+      if (gate != null) {
+        gate.lost(nowNanos);
+        refresh(limiter, nowNanos);
+      }
+    }
+  }
 
   /** Submits a request: it starts now, waits, or is rejected. */
   public Admission submit(Demand demand, long nowNanos) {

@@ -76,6 +76,9 @@ public final class DeploymentLimiter {
   private CircuitBreaker health;
   private BreakerPolicy breakerPolicy;
 
+  /** Cluster mode's gate: the share of the limits this instance may use; null alone. */
+  private @Nullable SharedCapacity shared;
+
   public DeploymentLimiter(String name, DeploymentLimits limits, Pacing pacing) {
     this(name, limits, pacing, BreakerPolicy.DEFAULT);
   }
@@ -105,6 +108,19 @@ public final class DeploymentLimiter {
       breakerPolicy = newPolicy;
       health = new CircuitBreaker(newPolicy); // new thresholds: judge the deployment afresh
     }
+  }
+
+  /**
+   * Puts the deployment under cluster mode's gate (SPEC 13): from now on a request starts only when
+   * this instance's lease, or its fallback share, lets it, besides everything else.
+   */
+  public void share(SharedCapacity gate) {
+    shared = gate;
+  }
+
+  /** Cluster mode's gate, or null when this instance alone uses the deployment. */
+  public @Nullable SharedCapacity shared() {
+    return shared;
   }
 
   /** The deployment's circuit breaker; record outcomes through the scheduler. */
@@ -164,8 +180,23 @@ public final class DeploymentLimiter {
     if (ready == NEVER) {
       return NEVER;
     }
-    return Math.max(
-        Math.max(ready, nowNanos), log.fitTimeNanos(nowNanos, tokens, rpm(), tpm(), phantom));
+    long start =
+        Math.max(
+            Math.max(ready, nowNanos), log.fitTimeNanos(nowNanos, tokens, rpm(), tpm(), phantom));
+    return shared == null ? start : gated(start, nowNanos, tokens);
+  }
+
+  /**
+   * {@code start}, or later when cluster mode's gate says so. The gate is asked here and not in
+   * {@link #readyAtNanos}: its time moves later by itself (a leased slot lapses), which the pool's
+   * cached ready times must never do.
+   */
+  private long gated(long start, long nowNanos, long tokens) {
+    SharedCapacity gate = shared;
+    if (gate == null || start == NEVER) {
+      return start;
+    }
+    return Math.max(start, gate.startTimeNanos(nowNanos, tokens, rpm(), tpm()));
   }
 
   private static long lent(long allowedAtNanos, long lentNanos) {
@@ -203,9 +234,12 @@ public final class DeploymentLimiter {
     long tpm = tpm();
     long spareRequests = Math.max(1, rpm - 2);
     long spareTokens = tpm - Math.min(tokens, tpm - tokens);
-    return Math.max(
-        Math.max(ready, nowNanos),
-        log.fitTimeNanos(nowNanos, tokens, spareRequests, spareTokens, phantom));
+    return gated(
+        Math.max(
+            Math.max(ready, nowNanos),
+            log.fitTimeNanos(nowNanos, tokens, spareRequests, spareTokens, phantom)),
+        nowNanos,
+        tokens);
   }
 
   /** Charges one request; the caller has checked {@link #startTimeNanos} is now. */
@@ -216,6 +250,9 @@ public final class DeploymentLimiter {
     tokenPacer.consume(nowNanos, cost, nanosPerToken());
     interactiveRequestPacer.consume(nowNanos, 1, nanosPerRequest());
     interactiveTokenPacer.consume(nowNanos, cost, nanosPerToken());
+    if (shared != null) {
+      shared.consume(nowNanos, cost, rpm(), tpm());
+    }
     health.onStart(nowNanos);
     inFlight++;
     return new Charge(sequence, promptTokens, outputTokens, cost, false);
@@ -232,6 +269,9 @@ public final class DeploymentLimiter {
     tokenPacer.consume(nowNanos, cost, nanosPerToken());
     lentRequestNanos = (long) Math.ceil(nanosPerRequest());
     lentTokenNanos = (long) Math.ceil(cost * nanosPerToken());
+    if (shared != null) {
+      shared.consume(nowNanos, cost, rpm(), tpm());
+    }
     health.onStart(nowNanos);
     inFlight++;
     return new Charge(sequence, promptTokens, outputTokens, cost, true);
@@ -248,6 +288,17 @@ public final class DeploymentLimiter {
       long actualPromptTokens,
       long actualCompletionTokens) {
     inFlight--;
+    if (shared != null) {
+      // What the cluster counted for this start, corrected like the log below; only while the
+      // start is still in the window (a correction for one gone could land on a later one).
+      boolean inWindow = log.contains(charge.sequence());
+      if (inWindow && settlement == Settlement.UNCOUNTED) {
+        shared.adjust(-1, -charge.tokens());
+      } else if (inWindow && settlement == Settlement.COMPLETED && actualPromptTokens >= 0) {
+        shared.adjust(
+            0, charged(charge, actualPromptTokens, actualCompletionTokens) - charge.tokens());
+      }
+    }
     switch (settlement) {
       case UNCOUNTED -> {
         log.cancel(charge.sequence());
@@ -264,13 +315,17 @@ public final class DeploymentLimiter {
         if (actualPromptTokens < 0) {
           return;
         }
-        long charged =
-            limits.tpmCharge() == TpmCharge.USAGE
-                ? actualPromptTokens + Math.max(0, actualCompletionTokens)
-                : Math.max(charge.promptTokens(), actualPromptTokens) + charge.outputTokens();
-        rechargeTokens(charge, nowNanos, charged);
+        rechargeTokens(
+            charge, nowNanos, charged(charge, actualPromptTokens, actualCompletionTokens));
       }
     }
+  }
+
+  /** What a completed request is charged, from the usage its answer reported. */
+  private long charged(Charge charge, long actualPromptTokens, long actualCompletionTokens) {
+    return limits.tpmCharge() == TpmCharge.USAGE
+        ? actualPromptTokens + Math.max(0, actualCompletionTokens)
+        : Math.max(charge.promptTokens(), actualPromptTokens) + charge.outputTokens();
   }
 
   private void rechargeTokens(Charge charge, long nowNanos, long charged) {
@@ -452,6 +507,23 @@ public final class DeploymentLimiter {
   public long windowTokens(long nowNanos) {
     log.expire(nowNanos);
     return log.tokens();
+  }
+
+  /**
+   * Time between this instance's starts here at full use, for the scheduler's estimates: one
+   * request's booking, divided by this instance's share of the rate in cluster mode.
+   */
+  public double estimatedNanosPerRequest() {
+    return shared == null ? nanosPerRequest() : nanosPerRequest() / rateShare(shared);
+  }
+
+  /** Like {@link #estimatedNanosPerRequest}, for one token. */
+  public double estimatedNanosPerToken() {
+    return shared == null ? nanosPerToken() : nanosPerToken() / rateShare(shared);
+  }
+
+  private static double rateShare(SharedCapacity gate) {
+    return Math.max(gate.shareOfRate(), 1e-3);
   }
 
   /** Time one request books on the request schedule: {@code (window + guard) / rpm}. */

@@ -242,7 +242,10 @@ public final class Pool {
     long hi = Long.MIN_VALUE;
     for (int i = 0; i < n; i++) {
       first[i] = limiters[i].startTimeNanos(nowNanos, tokens);
-      interval[i] = Math.max(limiters[i].nanosPerRequest(), tokens * limiters[i].nanosPerToken());
+      interval[i] =
+          Math.max(
+              limiters[i].estimatedNanosPerRequest(),
+              tokens * limiters[i].estimatedNanosPerToken());
       if (first[i] != DeploymentLimiter.NEVER) {
         lo = Math.min(lo, first[i]);
         hi = Math.max(hi, first[i] + (long) Math.ceil(interval[i] * (position + 1)));

@@ -251,6 +251,16 @@ final class GatewayRoutes {
     }
   }
 
+  /**
+   * An admin-authorised {@code GET} answering {@code body}'s JSON (for routes registered beside).
+   */
+  void adminJson(
+      ServerRequest req,
+      ServerResponse res,
+      Supplier<com.fasterxml.jackson.databind.node.ObjectNode> body) {
+    admin(req, res, () -> new AdminApi.Answer(200, body.get()));
+  }
+
   private void admin(ServerRequest req, ServerResponse res, Supplier<AdminApi.Answer> call) {
     try {
       admin.authorise(req.headers().first(HeaderNames.AUTHORIZATION), req.remotePeer().address());

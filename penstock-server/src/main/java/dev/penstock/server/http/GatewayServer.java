@@ -10,6 +10,7 @@ import dev.penstock.server.batch.FileService;
 import dev.penstock.server.batch.FileStore;
 import dev.penstock.server.batch.PipelineLineExecutor;
 import dev.penstock.server.cache.CacheService;
+import dev.penstock.server.cluster.ClusterLimits;
 import dev.penstock.server.config.GatewayConfig;
 import dev.penstock.server.health.ActiveHealthChecks;
 import dev.penstock.server.openai.TokenEstimator;
@@ -80,6 +81,7 @@ public final class GatewayServer implements AutoCloseable {
   private @Nullable BatchRunner batchRunner;
   private volatile GatewayConfig config;
   private final @Nullable RabbitIngress rabbit;
+  private @Nullable ClusterLimits cluster;
 
   /** Builds a gateway; only the configuration is required. */
   public static Builder builder(GatewayConfig config) {
@@ -174,6 +176,17 @@ public final class GatewayServer implements AutoCloseable {
       openedBatches = openBatches(initial, tenants, b.wallMillis, () -> this.config);
       this.batches = openedBatches;
       this.admissions = new Admissions(RoutingTables.topology(initial), b.ticker, b.dispatcher);
+      GatewayConfig.Cluster clusterSettings = initial.cluster();
+      if (clusterSettings != null) {
+        // Before any request: from here on every deployment starts requests only on leases from
+        // the cluster (or its fallback share).
+        this.cluster =
+            ClusterLimits.start(
+                clusterSettings,
+                admissions,
+                b.ticker::nanos,
+                RoutingTables.WINDOW_MILLIS + initial.defaults().pacingGuardMillis());
+      }
       this.client = b.upstreamClient != null ? b.upstreamClient : new PooledHttp1Client();
       this.cache = CacheService.of(initial.cache(), b.ticker);
       Pipeline.Routing routing = RoutingTables.routing(initial, tokens);
@@ -195,6 +208,14 @@ public final class GatewayServer implements AutoCloseable {
                     () -> cache.stats().entries(),
                     () -> cache.stats().bytes(),
                     () -> cache.stats().redisErrors());
+                ClusterLimits leases = cluster;
+                if (leases != null) {
+                  m.bindCluster(
+                      () -> leases.connected() ? 1 : 0,
+                      leases::calls,
+                      leases::failures,
+                      leases::granted);
+                }
               });
       LongSupplier writeTimeout =
           () -> this.config.defaults().clientWriteTimeoutMillis() * 1_000_000;
@@ -303,6 +324,11 @@ public final class GatewayServer implements AutoCloseable {
                   r -> {
                     // Before the gateway's own routes, which end with the catch-all.
                     batchRoutes.register(r);
+                    ClusterLimits leases = cluster;
+                    if (leases != null) {
+                      r.get(
+                          "/admin/cluster", (req, res) -> routes.adminJson(req, res, leases::json));
+                    }
                     routes.register(r);
                   })
               .build()
@@ -329,6 +355,10 @@ public final class GatewayServer implements AutoCloseable {
       BatchRunner runner = batchRunner;
       if (runner != null) {
         runner.close(Duration.ZERO);
+      }
+      ClusterLimits leases = cluster;
+      if (leases != null) {
+        leases.close();
       }
       if (openedBatches != null) {
         closeQuietly(openedBatches);
@@ -525,6 +555,10 @@ public final class GatewayServer implements AutoCloseable {
     if (draining || ConnectionLimit.nearDescriptorLimit()) {
       return false;
     }
+    ClusterLimits leases = cluster;
+    if (leases != null && !leases.connected()) {
+      return false; // on the fallback share: let the load balancer prefer instances with leases
+    }
     return admissions.inspect(
         s ->
             config.models().values().stream()
@@ -541,6 +575,11 @@ public final class GatewayServer implements AutoCloseable {
    */
   public void drain() {
     draining = true;
+  }
+
+  /** Cluster mode's shared limits, or empty for a single instance. */
+  public java.util.Optional<ClusterLimits> cluster() {
+    return java.util.Optional.ofNullable(cluster);
   }
 
   /** Requests being served now (the queue's included). */
@@ -592,6 +631,10 @@ public final class GatewayServer implements AutoCloseable {
     BatchRunner runner = batchRunner;
     if (runner != null) {
       runner.close(Duration.ofMillis(graceMillis));
+    }
+    ClusterLimits leases = cluster;
+    if (leases != null) {
+      leases.close(); // after the last request: leases held lapse by themselves in Redis
     }
     healthChecks.close();
     client.close();

@@ -19,6 +19,9 @@ import java.util.Map;
 public final class RoutingTables {
   private RoutingTables() {}
 
+  /** The window providers count their limits over. */
+  public static final long WINDOW_MILLIS = 60_000;
+
   /** The scheduler's view: models, deployments with limits, tiers and weights. */
   public static Topology topology(GatewayConfig config) {
     List<Topology.ModelRoute> models = new ArrayList<>();
@@ -36,7 +39,7 @@ public final class RoutingTables {
     }
     Pacing pacing =
         new Pacing(
-            Duration.ofSeconds(60).toNanos(),
+            Duration.ofMillis(WINDOW_MILLIS).toNanos(),
             Duration.ofMillis(config.defaults().pacingGuardMillis()).toNanos());
     return new Topology(
         models, pacing, config.defaults().maxQueued(), config.retry(), config.breaker());

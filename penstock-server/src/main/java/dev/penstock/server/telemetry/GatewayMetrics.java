@@ -442,6 +442,32 @@ public final class GatewayMetrics implements RequestObserver, AutoCloseable {
   }
 
   /**
+   * Cluster mode: whether Redis answers (1) or every deployment is on its fallback share (0), the
+   * lease calls made and failed, and the start slots granted to this instance.
+   */
+  public void bindCluster(
+      LongSupplier connected, LongSupplier calls, LongSupplier failures, LongSupplier granted) {
+    held.add(connected);
+    held.add(calls);
+    held.add(failures);
+    held.add(granted);
+    io.micrometer.core.instrument.Gauge.builder(
+            "penstock.cluster.connected", connected, c -> (double) c.getAsLong())
+        .description("1 while Redis answers lease calls, 0 while on the fallback share")
+        .register(registry);
+    FunctionCounter.builder("penstock.cluster.redis.calls", calls, c -> (double) c.getAsLong())
+        .description("Lease calls to Redis (one script run for every deployment that needed one)")
+        .register(registry);
+    FunctionCounter.builder(
+            "penstock.cluster.redis.failures", failures, c -> (double) c.getAsLong())
+        .description("Lease calls that failed or timed out")
+        .register(registry);
+    FunctionCounter.builder("penstock.cluster.slots.granted", granted, c -> (double) c.getAsLong())
+        .description("Start slots the cluster leased to this instance")
+        .register(registry);
+  }
+
+  /**
    * The RabbitMQ ingress: messages of {@code queue} by outcome ({@code answered}, {@code
    * dead_lettered}, {@code requeued}), read from {@code messages}.
    */
