@@ -23,6 +23,13 @@ public final class WindowLimiter {
   private long tpm;
 
   /**
+   * What other instances of a cluster charged in their windows, as last told ({@link #elsewhere}).
+   */
+  private long elsewhereRequests;
+
+  private long elsewhereTokens;
+
+  /**
    * @param rpm requests per window, or {@link #UNLIMITED}
    * @param tpm tokens per window, or {@link #UNLIMITED}
    * @param windowNanos the window both are counted over (a minute)
@@ -46,14 +53,23 @@ public final class WindowLimiter {
   }
 
   /**
+   * Counts what other instances of a cluster charged to the same caller in their windows (told
+   * every second or so): from now on this one allows only what is left of the limits beside it.
+   */
+  public synchronized void elsewhere(long requests, long tokens) {
+    elsewhereRequests = Math.max(0, requests);
+    elsewhereTokens = Math.max(0, tokens);
+  }
+
+  /**
    * Charges one request of {@code tokens} now if it fits under both limits, else charges nothing.
    * The decision carries what the caller is told either way: its limits, what remains of them, and
    * when they reset.
    */
   public synchronized Decision tryAcquire(long nowNanos, long tokens) {
     log.expire(nowNanos);
-    long requestLimit = effective(rpm);
-    long tokenLimit = effective(tpm);
+    long requestLimit = Math.max(0, effective(rpm) - elsewhereRequests);
+    long tokenLimit = Math.max(0, effective(tpm) - elsewhereTokens);
     long cost = Math.max(0, tokens);
     if (tpm != UNLIMITED && cost > tpm) {
       return decision(false, -1, DeploymentLimiter.NEVER, nowNanos);
@@ -95,8 +111,8 @@ public final class WindowLimiter {
   }
 
   private Decision decision(boolean allowed, long sequence, long retryAtNanos, long nowNanos) {
-    long requests = log.requests();
-    long usedTokens = log.tokens();
+    long requests = log.requests() + elsewhereRequests;
+    long usedTokens = log.tokens() + elsewhereTokens;
     long lastExpiry = log.lastExpiryNanos();
     return new Decision(
         allowed,

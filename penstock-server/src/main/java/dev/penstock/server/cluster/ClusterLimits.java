@@ -7,6 +7,8 @@ import dev.penstock.core.Scheduler;
 import dev.penstock.core.limit.SharedCapacity;
 import dev.penstock.core.queue.Priority;
 import dev.penstock.server.config.GatewayConfig;
+import dev.penstock.server.pipeline.RoutingTables;
+import dev.penstock.server.tenant.Tenants;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisNoScriptException;
@@ -87,6 +89,8 @@ public final class ClusterLimits implements AutoCloseable {
   private final AtomicLong calls = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
   private final AtomicLong granted = new AtomicLong();
+  private final java.util.concurrent.atomic.AtomicBoolean kicked =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
   // Loop thread only.
   private volatile @Nullable StatefulRedisConnection<String, String> connection;
@@ -96,6 +100,9 @@ public final class ClusterLimits implements AutoCloseable {
   private long backoffNanos;
   private long retryAtNanos;
   private final Map<String, Rate> rates = new HashMap<>();
+  private final @Nullable ClusterTenants tenants;
+  private final LongSupplier wallMillis;
+  private long lastTenantsNanos;
 
   /** A deployment's recent rate of leased starts here, and when it may be asked for again. */
   private static final class Rate {
@@ -110,8 +117,17 @@ public final class ClusterLimits implements AutoCloseable {
       Admissions admissions,
       LongSupplier nanos,
       long spanMillis,
-      String instance) {
+      String instance,
+      @Nullable Tenants tenants,
+      boolean sharedLedger,
+      LongSupplier wallMillis) {
     this.settings = settings;
+    this.wallMillis = wallMillis;
+    this.tenants =
+        tenants == null
+            ? null
+            : new ClusterTenants(
+                tenants, instance, settings.name(), sharedLedger, RoutingTables.WINDOW_MILLIS);
     this.admissions = admissions;
     this.nanos = nanos;
     this.spanMillis = spanMillis;
@@ -135,14 +151,25 @@ public final class ClusterLimits implements AutoCloseable {
    * Puts every deployment under cluster mode's gate and starts the lease thread.
    *
    * @param spanMillis the pacing span (window plus guard) the limits are counted over
+   * @param tenants the virtual keys whose limits and budgets the instances share, or null
+   * @param sharedLedger whether the ledger is shared (PostgreSQL): spend read from it at start
+   *     already holds what the other instances spent before
    */
   public static ClusterLimits start(
-      GatewayConfig.Cluster settings, Admissions admissions, LongSupplier nanos, long spanMillis) {
+      GatewayConfig.Cluster settings,
+      Admissions admissions,
+      LongSupplier nanos,
+      long spanMillis,
+      @Nullable Tenants tenants,
+      boolean sharedLedger,
+      LongSupplier wallMillis) {
     String instance =
         ProcessHandle.current().pid()
             + "-"
             + Long.toHexString(ThreadLocalRandom.current().nextLong());
-    ClusterLimits limits = new ClusterLimits(settings, admissions, nanos, spanMillis, instance);
+    ClusterLimits limits =
+        new ClusterLimits(
+            settings, admissions, nanos, spanMillis, instance, tenants, sharedLedger, wallMillis);
     long leaseNanos = settings.leaseMillis() * 1_000_000;
     SharedCapacity.Settings gate =
         new SharedCapacity.Settings(
@@ -163,9 +190,14 @@ public final class ClusterLimits implements AutoCloseable {
     return limits;
   }
 
-  /** A request started to wait: ask for leases now rather than at the next turn. */
+  /**
+   * A request started to wait: ask for leases now rather than at the next turn. Cheap on the
+   * request's path: one unpark per turn of the loop, however many requests start to wait.
+   */
   public void kick() {
-    LockSupport.unpark(thread);
+    if (!kicked.getAndSet(true)) {
+      LockSupport.unpark(thread);
+    }
   }
 
   /** Whether Redis answered the last call (false: every deployment is on its fallback share). */
@@ -223,6 +255,7 @@ public final class ClusterLimits implements AutoCloseable {
 
   private void loop() {
     while (running) {
+      kicked.set(false); // a request that starts to wait from here on wakes the next turn
       long now = nanos.getAsLong();
       long wake = now + 1_000_000_000L;
       try {
@@ -272,11 +305,34 @@ public final class ClusterLimits implements AutoCloseable {
                     Math.max(rate.notBeforeNanos, s.leasedUntilNanos() - leaseNanos / 5)));
       }
     }
-    if (asks.isEmpty()) {
-      return wake;
+    if (!asks.isEmpty()) {
+      call(asks);
     }
-    call(asks);
-    return connected ? Math.min(wake, now + leaseNanos / 4) : retryAtNanos;
+    if (connected && tenants != null && now - lastTenantsNanos >= REPORT_NANOS) {
+      syncTenants(now);
+    }
+    if (!connected) {
+      return retryAtNanos;
+    }
+    long next = asks.isEmpty() ? wake : Math.min(wake, now + leaseNanos / 4);
+    return tenants == null ? next : Math.min(next, lastTenantsNanos + REPORT_NANOS);
+  }
+
+  /** Tells and hears the virtual keys' use (a second's turn; see {@link ClusterTenants}). */
+  private void syncTenants(long now) {
+    ClusterTenants t = tenants;
+    StatefulRedisConnection<String, String> c = connection;
+    if (t == null || c == null) {
+      return;
+    }
+    lastTenantsNanos = now;
+    try {
+      calls.addAndGet(
+          t.sync(
+              c.sync(), nanos.getAsLong(), java.time.Instant.ofEpochMilli(wallMillis.getAsLong())));
+    } catch (RuntimeException e) {
+      failed(e);
+    }
   }
 
   private static void rate(Rate rate, long starts, long now) {

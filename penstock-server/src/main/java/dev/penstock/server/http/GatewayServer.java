@@ -185,7 +185,10 @@ public final class GatewayServer implements AutoCloseable {
                 clusterSettings,
                 admissions,
                 b.ticker::nanos,
-                RoutingTables.WINDOW_MILLIS + initial.defaults().pacingGuardMillis());
+                RoutingTables.WINDOW_MILLIS + initial.defaults().pacingGuardMillis(),
+                tenants,
+                initial.tenancy().postgresUrl() != null,
+                b.wallMillis);
       }
       this.client = b.upstreamClient != null ? b.upstreamClient : new PooledHttp1Client();
       this.cache = CacheService.of(initial.cache(), b.ticker);

@@ -62,6 +62,8 @@ public final class Allowances {
         state.roll(day);
         state.month += e.getValue();
         state.today += today.getOrDefault(e.getKey(), 0.0);
+        state.fromLedgerMonth = state.month;
+        state.fromLedgerToday = state.today;
       }
     }
   }
@@ -171,11 +173,13 @@ public final class Allowances {
     KeyState state = state(key.id());
     synchronized (state) {
       state.roll(LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
-      if (key.budgetUsdDaily() > 0 && state.today + state.reserved >= key.budgetUsdDaily()) {
-        return new HoldResult(null, "daily", key.budgetUsdDaily(), state.today);
+      double today = state.today + state.othersToday;
+      double month = state.month + state.othersMonth;
+      if (key.budgetUsdDaily() > 0 && today + state.reserved >= key.budgetUsdDaily()) {
+        return new HoldResult(null, "daily", key.budgetUsdDaily(), today);
       }
-      if (key.budgetUsdMonthly() > 0 && state.month + state.reserved >= key.budgetUsdMonthly()) {
-        return new HoldResult(null, "monthly", key.budgetUsdMonthly(), state.month);
+      if (key.budgetUsdMonthly() > 0 && month + state.reserved >= key.budgetUsdMonthly()) {
+        return new HoldResult(null, "monthly", key.budgetUsdMonthly(), month);
       }
       double amount = Math.max(0, worstCase);
       state.reserved += amount;
@@ -213,7 +217,47 @@ public final class Allowances {
     }
     synchronized (state) {
       state.roll(LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
-      return today ? state.today : state.month;
+      return today ? state.today + state.othersToday : state.month + state.othersMonth;
+    }
+  }
+
+  /**
+   * What this instance itself charged to a key: its window's requests and tokens, and what it spent
+   * in the current UTC day and month since it started (cluster mode tells the others).
+   */
+  public record Own(
+      long windowRequests, long windowTokens, double sinceStartToday, double sinceStartMonth) {}
+
+  /** This instance's own use of {@code keyId}; see {@link Own}. */
+  public Own own(String keyId, long nowNanos) {
+    KeyState state = state(keyId);
+    WindowLimiter limiter = state.limiter;
+    synchronized (state) {
+      state.roll(LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
+      return new Own(
+          limiter == null ? 0 : limiter.windowRequests(nowNanos),
+          limiter == null ? 0 : limiter.windowTokens(nowNanos),
+          state.today - state.fromLedgerToday,
+          state.month - state.fromLedgerMonth);
+    }
+  }
+
+  /**
+   * Cluster mode: what the other instances charged to {@code keyId} — in their windows, and spent
+   * today and this month beyond what this instance read from the shared ledger at its start. Their
+   * use counts against the key's RPM, TPM and budgets here as this instance's own does.
+   */
+  public void elsewhere(
+      String keyId, long requests, long tokens, double spentToday, double spentMonth) {
+    KeyState state = state(keyId);
+    WindowLimiter limiter = state.limiter;
+    if (limiter != null) {
+      limiter.elsewhere(requests, tokens);
+    }
+    synchronized (state) {
+      state.roll(LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
+      state.othersToday = Math.max(0, spentToday);
+      state.othersMonth = Math.max(0, spentMonth);
     }
   }
 
@@ -230,6 +274,16 @@ public final class Allowances {
     double month;
     double reserved;
 
+    /** Of {@link #today} and {@link #month}, what the ledger held at start. */
+    double fromLedgerToday;
+
+    double fromLedgerMonth;
+
+    /** What other instances of a cluster spent (cluster mode; 0 otherwise). */
+    double othersToday;
+
+    double othersMonth;
+
     /** Starts a new day (and month) when the date has moved on. */
     void roll(LocalDate now) {
       LocalDate current = day;
@@ -239,8 +293,12 @@ public final class Allowances {
       }
       if (!current.equals(now)) {
         today = 0;
+        fromLedgerToday = 0;
+        othersToday = 0;
         if (!YearMonth.from(current).equals(YearMonth.from(now))) {
           month = 0;
+          fromLedgerMonth = 0;
+          othersMonth = 0;
         }
         day = now;
       }

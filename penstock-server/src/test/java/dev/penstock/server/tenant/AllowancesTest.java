@@ -113,4 +113,27 @@ class AllowancesTest {
             null);
     assertThat(allowances.acquire(raised, 3, 10).allowed()).isTrue();
   }
+
+  @Test
+  void otherInstancesUseCountsAgainstTheKeysLimitsAndBudgets() {
+    VirtualKey key = key(1.00, 2.00); // rpm 2, daily $1, monthly $2
+    allowances.spent(Map.of("key_1", 0.10), Map.of("key_1", 0.50)); // the ledger at start
+    assertThat(allowances.acquire(key, 0, 10).allowed()).isTrue();
+    // Another instance charged one request in its window: the key's second is refused here.
+    allowances.elsewhere("key_1", 1, 10, 0.0, 0.0);
+    assertThat(allowances.acquire(key, 1, 10).allowed()).isFalse();
+    // What this instance tells the others: its own window, and its spend since its start only.
+    allowances.hold(key, 0.2).hold().settle(0.2);
+    Allowances.Own own = allowances.own("key_1", 1);
+    assertThat(own.windowRequests()).isEqualTo(1);
+    assertThat(own.windowTokens()).isEqualTo(10);
+    assertThat(own.sinceStartToday()).isCloseTo(0.2, org.assertj.core.data.Offset.offset(1e-9));
+    assertThat(own.sinceStartMonth()).isCloseTo(0.2, org.assertj.core.data.Offset.offset(1e-9));
+    // The others spent $0.75 today: with the ledger's $0.10 and this one's $0.20, the daily
+    // budget of $1 is used up.
+    allowances.elsewhere("key_1", 0, 0, 0.75, 0.75);
+    assertThat(allowances.spentToday("key_1"))
+        .isCloseTo(1.05, org.assertj.core.data.Offset.offset(1e-9));
+    assertThat(allowances.hold(key, 0.01).refusedBy()).isEqualTo("daily");
+  }
 }
