@@ -119,8 +119,8 @@ public final class SharedCapacity {
   }
 
   /**
-   * This instance's share of the deployment's rate, as the cluster last split it (or {@code
-   * 1/instances} on the fallback): what the scheduler's estimates assume.
+   * This instance's share of the deployment's rate, as the cluster last split it but at least
+   * {@code 1/instances} (exactly that on the fallback): what the scheduler's estimates assume.
    */
   public double shareOfRate() {
     return shareOfRate;
@@ -147,7 +147,9 @@ public final class SharedCapacity {
       long windowRequests,
       long windowTokens) {
     connected = true;
-    shareOfRate = Math.max(0.0, Math.min(1.0, share));
+    // At least an equal share: one that asked for little (or nothing, idle) gets more as soon as
+    // it asks for more, and the scheduler's estimates must not reject its next burst.
+    shareOfRate = Math.max(1.0 / settings.instances(), Math.min(1.0, share));
     residualRequests = windowRequests;
     residualTokens = windowTokens;
     residualUntilNanos = nowNanos + settings.spanNanos();

@@ -287,7 +287,7 @@ public final class ClusterLimits implements AutoCloseable {
       long expected = (long) Math.ceil(rate.perNano * leaseNanos * 1.25);
       long want = Math.max(0, s.queuedRequests() + expected - s.slotsLeft());
       boolean runningOut = s.slotsLeft() == 0 || s.leasedUntilNanos() - now <= leaseNanos / 5;
-      boolean ask = want > 0 && runningOut && now - rate.notBeforeNanos >= 0;
+      boolean ask = want > 0 && (runningOut || !connected) && now - rate.notBeforeNanos >= 0;
       boolean tell = s.unreportedRequests() != 0 || s.unreportedTokens() != 0;
       if (ask || (tell && (report || !connected)) || !connected) {
         long perRequest =
