@@ -219,6 +219,56 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void clusterModeAndSharedStorageAreReadAndTheirUrlsKeptSecret() {
+    GatewayConfig single = loader.parse(SPEC_EXAMPLE, "penstock.yaml");
+    assertThat(single.cluster()).isNull();
+    assertThat(single.tenancy().postgresUrl()).isNull();
+
+    GatewayConfig cluster =
+        loader.parse(
+            SPEC_EXAMPLE
+                + "cluster: {name: prod, redis_url: 'redis://:s3cret@10.0.0.5:6379/2',"
+                + " instances: 3, lease_ms: 250}\n"
+                + "storage: {postgres_url: 'postgresql://pen:pw@db:5432/penstock'}\n",
+            "penstock.yaml");
+    GatewayConfig.Cluster settings = cluster.cluster();
+    assertThat(settings).isNotNull();
+    assertThat(settings.name()).isEqualTo("prod");
+    assertThat(settings.instances()).isEqualTo(3);
+    assertThat(settings.leaseMillis()).isEqualTo(250);
+    assertThat(settings.redisUrl().reveal()).isEqualTo("redis://:s3cret@10.0.0.5:6379/2");
+    assertThat(settings.toString()).doesNotContain("s3cret");
+    Secret postgres = cluster.tenancy().postgresUrl();
+    assertThat(postgres).isNotNull();
+    assertThat(postgres.reveal()).isEqualTo("postgresql://pen:pw@db:5432/penstock");
+    assertThat(cluster.tenancy().toString()).doesNotContain("pw@");
+  }
+
+  @Test
+  void badClusterSettingsAreReportedWithTheirPathsAndNeverEchoTheUrls() {
+    String bad =
+        SPEC_EXAMPLE
+            + "cluster: {name: 'two words', redis_url: 'http://:hunter2@redis/', lease_ms: 900}\n"
+            + "storage: {postgres_url: 'mysql://u:hunter3@db/x'}\n";
+    assertThatThrownBy(() -> loader.parse(bad, "bad.yaml"))
+        .isInstanceOf(ConfigException.class)
+        .satisfies(
+            e -> {
+              List<String> problems = ((ConfigException) e).problems();
+              assertThat(problems)
+                  .anyMatch(p -> p.startsWith("cluster.name (line 30): must be 1 to 64"))
+                  .anyMatch(p -> p.startsWith("cluster.redis_url (line 30): must be a redis://"))
+                  .anyMatch(p -> p.startsWith("cluster.instances (line 30): is required"))
+                  .anyMatch(p -> p.startsWith("cluster.lease_ms (line 30): must be"))
+                  .anyMatch(
+                      p -> p.startsWith("storage.postgres_url (line 31): must be a postgresql://"));
+              assertThat(String.join("\n", problems))
+                  .doesNotContain("hunter2")
+                  .doesNotContain("hunter3");
+            });
+  }
+
+  @Test
   void badEmbeddingBatchingSettingsAreReportedWithTheirPaths() {
     String bad =
         SPEC_EXAMPLE.replace(
