@@ -53,10 +53,10 @@ final class SqlLedgerRepository implements LedgerRepository {
   /** One row of the rollup: a UTC day (days since the epoch) and what is summed per day. */
   private record RollupKey(long epochDay, String keyId, String model, String deployment) {}
 
-  private final LockedConnection writer;
-  private final LockedConnection reader;
+  private final SqlDatabase writer;
+  private final SqlDatabase reader;
 
-  SqlLedgerRepository(LockedConnection writer, LockedConnection reader) {
+  SqlLedgerRepository(SqlDatabase writer, SqlDatabase reader) {
     this.writer = writer;
     this.reader = reader;
   }

@@ -39,13 +39,13 @@ class BatchRunnerTest {
 
   private final MemoryBatchStore store = new MemoryBatchStore();
   private final MutableClock clock = new MutableClock(T0);
-  private FileStore files;
+  private DirectoryFileStore files;
   private final List<BatchRunner> runners = new ArrayList<>();
   private final List<CountDownLatch> gates = new ArrayList<>();
 
   @BeforeEach
   void files() throws IOException {
-    files = new FileStore(dir.resolve("files"));
+    files = new DirectoryFileStore(dir.resolve("files"));
   }
 
   @AfterEach

@@ -17,12 +17,12 @@ class SqlKeyRepositoryTest {
   private static final Instant CREATED = Instant.parse("2025-03-01T10:00:00.123Z");
 
   @TempDir Path dir;
-  private Storage storage;
+  private SqliteStorage storage;
   private KeyRepository keys;
 
   @BeforeEach
   void open() {
-    storage = Storage.open(dir.resolve("penstock.db"));
+    storage = SqliteStorage.open(dir.resolve("penstock.db"));
     keys = storage.keys();
   }
 

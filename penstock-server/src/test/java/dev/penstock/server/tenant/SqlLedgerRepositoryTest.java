@@ -29,12 +29,12 @@ class SqlLedgerRepositoryTest {
   private static final long HOUR = 3_600_000L;
 
   @TempDir Path dir;
-  private Storage storage;
+  private SqliteStorage storage;
   private LedgerRepository ledger;
 
   @BeforeEach
   void open() {
-    storage = Storage.open(dir.resolve("penstock.db"));
+    storage = SqliteStorage.open(dir.resolve("penstock.db"));
     ledger = storage.ledger();
   }
 
