@@ -101,6 +101,7 @@ public final class BatchRunner implements AutoCloseable {
   private final java.util.concurrent.atomic.LongAdder linesRetried =
       new java.util.concurrent.atomic.LongAdder();
 
+  private volatile java.util.function.Consumer<BatchRecord> revalidate = batch -> {};
   private volatile boolean closing;
   private volatile boolean crashed;
   private @Nullable Thread loop;
@@ -148,6 +149,16 @@ public final class BatchRunner implements AutoCloseable {
     Thread t = Thread.ofPlatform().name("penstock-batch-runner").daemon().unstarted(this::loop);
     loop = t;
     t.start();
+  }
+
+  /**
+   * What validates a batch again ({@code BatchService::revalidate}): on shared storage, a batch
+   * still {@code validating} {@code claim_ms} after it was created was left by an instance that
+   * died mid-validation (validating a 200 MB file takes seconds), and any instance takes it over.
+   * Two instances validating the same batch are safe: only one can start it.
+   */
+  public void setRevalidate(java.util.function.Consumer<BatchRecord> validator) {
+    this.revalidate = validator;
   }
 
   /** Looks at the batches now: one was started, cancelled, or may have work. */
@@ -347,8 +358,14 @@ public final class BatchRunner implements AutoCloseable {
           finalizeBatch(batch);
         }
       }
+      case VALIDATING -> {
+        // The validator moves it on; on shared storage a long-stale one is taken over.
+        if (shared && now - batch.createdAt() * 1000 >= settings.claimMillis()) {
+          revalidate.accept(batch);
+        }
+      }
       default -> {
-        // validating: the validator moves it on; terminal ones are not unfinished
+        // terminal ones are not unfinished
       }
     }
   }

@@ -257,6 +257,7 @@ public final class GatewayServer implements AutoCloseable {
             .metrics()
             .ifPresent(m -> m.bindBatches(batches.store()::unfinished, runner::lines));
         batches.setWakeUp(runner::wake);
+        runner.setRevalidate(batches::revalidate);
         batches.setProgress(runner::linesPerMinute);
         runner.start();
       }

@@ -342,6 +342,28 @@ class BatchRunnerTest {
   }
 
   @Test
+  void onSharedStorageAStartingRunnerLeavesOtherInstancesClaimsUntilTheyExpire() throws Exception {
+    String id = batch(10, 0);
+    // Another instance, alive or not, holds lines 0-2 for a minute.
+    assertThat(store.claim(id, 3, T0, T0 + 60_000, "other-instance")).hasSize(3);
+    Fake exec = new Fake(line -> done(id, line));
+    BatchRunner shared = runner(exec, 4, 32, true);
+    shared.start();
+
+    waitFor(() -> store.counts(id).done() == 7);
+    assertThat(store.counts(id).claimed()).isEqualTo(3);
+    assertThat(store.batch(id).orElseThrow().status()).isEqualTo(BatchStatus.IN_PROGRESS);
+    assertThat(exec.runs.keySet()).doesNotContain(0, 1, 2);
+
+    clock.advance(60_000); // the claims expire: this instance takes the lines over
+    shared.wake();
+    awaitStatus(id, BatchStatus.COMPLETED);
+    assertThat(store.complete(id, 0, "other-instance", LineResult.failure("{}"))).isFalse();
+    assertThat(customIds(BatchIds.outputFile(id))).containsExactly(customIds(10));
+    assertThat(exec.runs.values()).allMatch(n -> n.get() == 1).hasSize(10);
+  }
+
+  @Test
   void closeReleasesTheClaimsOfLinesWithoutAnAnswer() throws Exception {
     String id = batch(10, 0);
     CountDownLatch never = gate();
@@ -428,9 +450,13 @@ class BatchRunnerTest {
   // ---- harness ----
 
   private BatchRunner runner(LineExecutor exec, int concurrency, int max) {
+    return runner(exec, concurrency, max, false);
+  }
+
+  private BatchRunner runner(LineExecutor exec, int concurrency, int max, boolean shared) {
     GatewayConfig.Batches settings =
         new GatewayConfig.Batches(concurrency, max, 900_000, 600_000, 1 << 20, 1000);
-    BatchRunner r = new BatchRunner(store, files, exec, settings, clock);
+    BatchRunner r = new BatchRunner(store, files, exec, settings, clock, shared);
     runners.add(r);
     return r;
   }
