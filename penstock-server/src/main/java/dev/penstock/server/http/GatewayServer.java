@@ -240,9 +240,10 @@ public final class GatewayServer implements AutoCloseable {
               () -> this.config.defaults().requestBodyTimeoutMillis() * 1_000_000);
       int maxConnections = ConnectionLimit.of(initial.defaults().maxConnections());
       // Batch lines run through the pipeline at priority batch, on spare capacity only. The
-      // runner first gives back the claims a stopped gateway left, then resumes every batch;
-      // batches it left validating are validated again. Before the server listens: a database
-      // that fails here stops the start.
+      // runner first gives back the claims a stopped gateway left (single node only: on shared
+      // storage they may be another instance's, and expire instead), then resumes every batch;
+      // batches left validating are validated again. Before the server listens: a database that
+      // fails here stops the start.
       if (b.batchExecution) {
         BatchRunner runner =
             new BatchRunner(
