@@ -364,6 +364,52 @@ class BatchRunnerTest {
   }
 
   @Test
+  void onSharedStorageABatchAnotherInstanceIsFinalizingIsLeftToItForClaimMs() throws Exception {
+    String id = batch(3, 0);
+    for (BatchLine line : store.claim(id, 3, T0, T0 + 60_000, "other-instance")) {
+      assertThat(
+              store.complete(
+                  id,
+                  line.index(),
+                  "other-instance",
+                  ((LineOutcome.Finished) done(id, line)).result()))
+          .isTrue();
+    }
+    assertThat(store.transition(id, BatchStatus.IN_PROGRESS, BatchStatus.FINALIZING, T0 / 1000))
+        .isTrue();
+    BatchRunner shared = runner(new Fake(line -> done(id, line)), 4, 32, true);
+
+    shared.tick(); // the other instance is writing its files
+    assertThat(store.batch(id).orElseThrow().status()).isEqualTo(BatchStatus.FINALIZING);
+    assertThat(files.exists(BatchIds.outputFile(id))).isFalse();
+
+    clock.advance(900_000); // claim_ms later it may have died: this one finalizes
+    shared.tick();
+    assertThat(store.batch(id).orElseThrow().status()).isEqualTo(BatchStatus.COMPLETED);
+    assertThat(customIds(BatchIds.outputFile(id))).containsExactly(customIds(3));
+  }
+
+  @Test
+  void onSharedStorageABatchLeftValidatingForClaimMsIsValidatedAgain() {
+    String id = BatchIds.batch();
+    store.insertBatch(record(id, 0));
+    List<String> revalidated = new ArrayList<>();
+    BatchRunner shared = runner(new Fake(line -> done(id, line)), 4, 32, true);
+    shared.setRevalidate(b -> revalidated.add(b.id()));
+    BatchRunner single = runner(new Fake(line -> done(id, line)), 4, 32, false);
+    single.setRevalidate(b -> revalidated.add("single node: " + b.id()));
+
+    shared.tick();
+    single.tick();
+    assertThat(revalidated).isEmpty(); // another instance validates it now
+
+    clock.advance(900_000);
+    shared.tick();
+    single.tick(); // a single node validates what it left at its start, not from here
+    assertThat(revalidated).containsExactly(id);
+  }
+
+  @Test
   void closeReleasesTheClaimsOfLinesWithoutAnAnswer() throws Exception {
     String id = batch(10, 0);
     CountDownLatch never = gate();
