@@ -56,7 +56,7 @@ public final class SqlBatchStore implements BatchStore {
   private final SqlDatabase writer;
   private final SqlDatabase reader;
 
-  /** A store on the embedded database's connections (see {@code Storage.batches()}). */
+  /** A store on a storage's database (see {@code Storage.batches()}). */
   public SqlBatchStore(SqlDatabase writer, SqlDatabase reader) {
     this.writer = writer;
     this.reader = reader;
