@@ -94,6 +94,8 @@ public final class PostgresFileStore implements FileStore {
             });
       } catch (StorageException e) {
         throw new IOException(e.getMessage(), e);
+      } catch (java.io.UncheckedIOException e) {
+        throw e.getCause(); // the spooled file could not be read back
       }
       return size;
     } finally {
