@@ -210,6 +210,30 @@ class PostgresStorageTest {
         "B knows the new key",
         Duration.ofSeconds(5),
         () -> onB.authenticate(created.key()).isPresent());
+    // A limit changed on A is B's within the bound too.
+    onA.update(
+        created.record().id(),
+        k ->
+            new VirtualKey(
+                k.id(),
+                "renamed",
+                k.hash(),
+                k.suffix(),
+                k.models(),
+                42,
+                k.tpm(),
+                k.maxPriority(),
+                k.budgetUsdDaily(),
+                k.budgetUsdMonthly(),
+                k.expiresAt(),
+                k.metadata(),
+                k.createdAt(),
+                k.revokedAt()));
+    await(
+        "B sees the new limit",
+        Duration.ofSeconds(5),
+        () -> onB.find(created.record().id()).map(VirtualKey::rpm).orElse(0L) == 42);
+    assertThat(onB.find(created.record().id()).orElseThrow().name()).isEqualTo("renamed");
     onA.revoke(created.record().id());
     await(
         "B refuses the revoked key",
