@@ -8,7 +8,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import dev.penstock.server.tenant.LedgerRepository;
 import dev.penstock.server.tenant.LedgerWriter;
-import dev.penstock.server.tenant.Storage;
+import dev.penstock.server.tenant.SqliteStorage;
 import dev.penstock.server.tenant.UsageRow;
 import java.io.IOException;
 import java.net.http.HttpClient;
@@ -331,7 +331,7 @@ class LedgerCrashTest {
     assertThat(lockFile).as("the lock file the killed gateway left").exists();
     long reported;
     // Opens as the gateway does: the lock, a write transaction, PRAGMA quick_check.
-    try (Storage storage = Storage.open(gateway.database())) {
+    try (SqliteStorage storage = SqliteStorage.open(gateway.database())) {
       reported =
           storage.ledger().report(0, endMillis + 1, LedgerRepository.GroupBy.KEY).stream()
               .filter(row -> row.group().equals(key.id()))

@@ -39,8 +39,10 @@ import org.slf4j.LoggerFactory;
  * written only while that claim holds. On a single node a starting runner first gives every claim
  * back ({@link BatchStore#releaseAllClaims}) — the lines in flight when the previous process died
  * run again, at most {@code concurrency} per batch — and then resumes every unfinished batch where
- * it stood. Every claim this runner takes is completed or released exactly once, on every path: the
- * line's result, a retry, an exception, {@link #close}.
+ * it stood. On shared storage (cluster mode) it gives none back: the claims may be other live
+ * instances'; a dead instance's lines are claimed again by any instance once their claims expire.
+ * Every claim this runner takes is completed or released exactly once, on every path: the line's
+ * result, a retry, an exception, {@link #close}.
  *
  * <p>Retries: a line that found no room ({@link LineOutcome.NoCapacity}) is released to run again
  * after the answer's {@code Retry-After} (else a second), uncounted. A line the upstreams failed
@@ -57,6 +59,12 @@ import org.slf4j.LoggerFactory;
  * a restart cannot change it: {@code cancelled} when it has a {@code cancelling_at}; else {@code
  * expired} when one of its error lines is {@code batch_expired}; else {@code completed} (also when
  * every line failed: then with an error file only).
+ *
+ * <p>Several instances (shared storage): each runs the lines it has room for, of any batch; the
+ * store's conditional changes make the rest safe — one instance moves a batch to {@code finalizing}
+ * ({@link BatchStore#transition}), one {@link BatchStore#finish}es it. A batch another instance
+ * moved to {@code finalizing} is left to it for {@code claim_ms}, then finalized here too (that
+ * instance may have died): the files are the same, written whole, and only one finish counts.
  */
 public final class BatchRunner implements AutoCloseable {
   /** How many times a line the upstreams failed ({@code 5xx}) is tried before it fails. */
@@ -73,6 +81,7 @@ public final class BatchRunner implements AutoCloseable {
   private final LineExecutor executor;
   private final GatewayConfig.Batches settings;
   private final Clock clock;
+  private final boolean shared;
 
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
@@ -92,6 +101,7 @@ public final class BatchRunner implements AutoCloseable {
   private final java.util.concurrent.atomic.LongAdder linesRetried =
       new java.util.concurrent.atomic.LongAdder();
 
+  private volatile java.util.function.Consumer<BatchRecord> revalidate = batch -> {};
   private volatile boolean closing;
   private volatile boolean crashed;
   private @Nullable Thread loop;
@@ -102,25 +112,53 @@ public final class BatchRunner implements AutoCloseable {
       LineExecutor executor,
       GatewayConfig.Batches settings,
       Clock clock) {
+    this(store, files, executor, settings, clock, false);
+  }
+
+  /**
+   * @param shared whether other instances use the same store (cluster mode): then this runner never
+   *     gives back claims it did not take
+   */
+  public BatchRunner(
+      BatchStore store,
+      FileStore files,
+      LineExecutor executor,
+      GatewayConfig.Batches settings,
+      Clock clock,
+      boolean shared) {
     this.store = store;
     this.files = files;
     this.executor = executor;
     this.settings = settings;
     this.clock = clock;
+    this.shared = shared;
   }
 
   /**
-   * Starts executing: gives back every claim a previous process left (single node), then resumes
-   * every unfinished batch on the loop thread.
+   * Starts executing: gives back every claim a previous process left (single node only: on shared
+   * storage they may be another instance's, and expire by themselves), then resumes every
+   * unfinished batch on the loop thread.
    */
   public void start() {
-    int released = store.releaseAllClaims();
-    if (released > 0) {
-      LOG.info("batches: {} lines in flight at the last stop will run again", released);
+    if (!shared) {
+      int released = store.releaseAllClaims();
+      if (released > 0) {
+        LOG.info("batches: {} lines in flight at the last stop will run again", released);
+      }
     }
     Thread t = Thread.ofPlatform().name("penstock-batch-runner").daemon().unstarted(this::loop);
     loop = t;
     t.start();
+  }
+
+  /**
+   * What validates a batch again ({@code BatchService::revalidate}): on shared storage, a batch
+   * still {@code validating} {@code claim_ms} after it was created was left by an instance that
+   * died mid-validation (validating a 200 MB file takes seconds), and any instance takes it over.
+   * Two instances validating the same batch are safe: only one can start it.
+   */
+  public void setRevalidate(java.util.function.Consumer<BatchRecord> validator) {
+    this.revalidate = validator;
   }
 
   /** Looks at the batches now: one was started, cancelled, or may have work. */
@@ -313,9 +351,21 @@ public final class BatchRunner implements AutoCloseable {
         endLines(batch, ResultLines.CANCELLED, now);
         finalizeWhenIdle(batch, now);
       }
-      case FINALIZING -> finalizeBatch(batch);
+      case FINALIZING -> {
+        // Shared storage: another instance moved it and is writing its files now, unless it died;
+        // after claim_ms it is this one's too.
+        if (!shared || now - batch.finalizingAt() * 1000 >= settings.claimMillis()) {
+          finalizeBatch(batch);
+        }
+      }
+      case VALIDATING -> {
+        // The validator moves it on; on shared storage a long-stale one is taken over.
+        if (shared && now - batch.createdAt() * 1000 >= settings.claimMillis()) {
+          revalidate.accept(batch);
+        }
+      }
       default -> {
-        // validating: the validator moves it on; terminal ones are not unfinished
+        // terminal ones are not unfinished
       }
     }
   }

@@ -285,6 +285,16 @@ public final class BatchService implements AutoCloseable {
     }
   }
 
+  /**
+   * Validates {@code batch} again unless this gateway validates it already (the executor's call, on
+   * shared storage, for a batch another instance left {@code validating}).
+   */
+  public void revalidate(BatchRecord batch) {
+    if (batch.status() == BatchStatus.VALIDATING) {
+      validateLater(batch);
+    }
+  }
+
   /** Whether a batch's validation is running now (tests wait on it). */
   public boolean validating(String batchId) {
     return validating.contains(batchId);

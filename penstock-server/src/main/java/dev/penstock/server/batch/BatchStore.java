@@ -6,8 +6,8 @@ import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The durable state of files and batches: SQLite on one node ({@code SqlBatchStore}), PostgreSQL in
- * cluster mode later — the same contract, one contract test.
+ * The durable state of files and batches: SQLite on one node, PostgreSQL in cluster mode (both
+ * {@code SqlBatchStore}) — the same contract, one contract test.
  *
  * <p>Every method is one transaction. A line changes state only through {@link #claim}, {@link
  * #complete}, {@link #release} and {@link #failPending}; {@link #complete} and {@link #release} act
@@ -116,7 +116,10 @@ public interface BatchStore {
    */
   boolean release(String batchId, int index, String claimToken, long notBeforeMillis);
 
-  /** Gives every claimed line back to pending (a single node starting again after a crash). */
+  /**
+   * Gives every claimed line back to pending (a single node starting again after a crash). Never on
+   * shared storage: the claims may be other live instances'.
+   */
   int releaseAllClaims();
 
   /**

@@ -3,7 +3,7 @@ package dev.penstock.server.batch;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.penstock.server.tenant.LockedConnection;
+import dev.penstock.server.tenant.SqlDatabase;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -19,8 +19,15 @@ import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The {@link BatchStore} on the embedded database (SQLite; schema {@code V3__batches.sql}): changes
- * through the writer connection, reads through the reader, each method one transaction.
+ * The {@link BatchStore} in SQL (schema {@code V3__batches.sql}), on the embedded SQLite database
+ * or on PostgreSQL shared by several instances: changes through the writer, reads through the
+ * reader, each method one transaction.
+ *
+ * <p>On SQLite a write transaction holds the whole database, so reading a row and then changing it
+ * is safe. On PostgreSQL, where other instances write at the same time, the rows a change depends
+ * on are locked as they are read ({@link SqlDatabase.Dialect#forUpdate}), claims skip the lines
+ * another instance is locking ({@code FOR UPDATE SKIP LOCKED}), counters are changed by what an
+ * update changed, and new rows take their {@code seq} from a sequence.
  *
  * <p>A batch's line counts and usage are counters in its row, changed in the same transaction as
  * the lines, so that {@link #batch} reads one row however many lines the batch has. Lists are
@@ -46,11 +53,11 @@ public final class SqlBatchStore implements BatchStore {
 
   private static final String LINE_COLUMNS = "line_index, custom_id, body, attempts";
 
-  private final LockedConnection writer;
-  private final LockedConnection reader;
+  private final SqlDatabase writer;
+  private final SqlDatabase reader;
 
-  /** A store on the embedded database's connections (see {@code Storage.batches()}). */
-  public SqlBatchStore(LockedConnection writer, LockedConnection reader) {
+  /** A store on a storage's database (see {@code Storage.batches()}). */
+  public SqlBatchStore(SqlDatabase writer, SqlDatabase reader) {
     this.writer = writer;
     this.reader = reader;
   }
@@ -67,12 +74,24 @@ public final class SqlBatchStore implements BatchStore {
         });
   }
 
-  private static void upsertFile(Connection c, FileRecord file) throws SQLException {
+  /**
+   * The next {@code seq} of {@code table} (files, batches): on SQLite one more than the largest,
+   * read in the write transaction that holds the database; on PostgreSQL, where two instances
+   * insert at once, from the table's sequence.
+   */
+  private String nextSeq(String table) {
+    return writer.dialect() == SqlDatabase.Dialect.POSTGRES
+        ? "nextval('" + table + "_seq')"
+        : "(SELECT COALESCE(MAX(seq), 0) + 1 FROM " + table + ")";
+  }
+
+  private void upsertFile(Connection c, FileRecord file) throws SQLException {
     try (PreparedStatement s =
         c.prepareStatement(
             "INSERT INTO files (id, seq, owner_key_id, filename, purpose, bytes, created_at,"
-                + " deleted) VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM files), ?, ?, ?,"
-                + " ?, ?, 0) ON CONFLICT (id) DO UPDATE SET owner_key_id ="
+                + " deleted) VALUES (?, "
+                + nextSeq("files")
+                + ", ?, ?, ?, ?, ?, 0) ON CONFLICT (id) DO UPDATE SET owner_key_id ="
                 + " excluded.owner_key_id, filename = excluded.filename, purpose ="
                 + " excluded.purpose, bytes = excluded.bytes, created_at = excluded.created_at,"
                 + " deleted = 0")) {
@@ -210,9 +229,10 @@ public final class SqlBatchStore implements BatchStore {
                       + " error_file_id, created_at, in_progress_at, expires_at, finalizing_at,"
                       + " completed_at, failed_at, expired_at, cancelling_at, cancelled_at,"
                       + " n_pending, n_claimed, n_done, n_failed, input_tokens, cached_tokens,"
-                      + " output_tokens, reasoning_tokens) VALUES (?, (SELECT COALESCE(MAX(seq),"
-                      + " 0) + 1 FROM batches), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                      + " ?, ?, ?, 0, 0, 0, 0, 0, 0, 0, 0)")) {
+                      + " output_tokens, reasoning_tokens) VALUES (?, "
+                      + nextSeq("batches")
+                      + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0,"
+                      + " 0, 0, 0)")) {
             s.setString(1, b.id());
             setNullable(s, 2, b.ownerKeyId());
             s.setString(3, b.endpoint());
@@ -421,8 +441,14 @@ public final class SqlBatchStore implements BatchStore {
     };
   }
 
-  private static @Nullable BatchStatus statusOf(Connection c, String batchId) throws SQLException {
-    try (PreparedStatement s = c.prepareStatement("SELECT status FROM batches WHERE id = ?")) {
+  /**
+   * The batch's status, its row locked until the transaction ends on PostgreSQL: a conditional
+   * change (start, finish) that reads it is then the only one that can act on what it read.
+   */
+  private @Nullable BatchStatus statusOf(Connection c, String batchId) throws SQLException {
+    try (PreparedStatement s =
+        c.prepareStatement(
+            "SELECT status FROM batches WHERE id = ?" + writer.dialect().forUpdate())) {
       s.setString(1, batchId);
       try (ResultSet r = s.executeQuery()) {
         return r.next() ? BatchStatus.fromWire(r.getString(1)) : null;
@@ -483,7 +509,8 @@ public final class SqlBatchStore implements BatchStore {
                   "SELECT "
                       + LINE_COLUMNS
                       + " FROM batch_lines WHERE batch_id = ? AND state = 'pending' AND"
-                      + " not_before <= ? ORDER BY line_index LIMIT ?",
+                      + " not_before <= ? ORDER BY line_index LIMIT ?"
+                      + skipLocked(),
                   batchId,
                   nowMillis,
                   max);
@@ -493,7 +520,8 @@ public final class SqlBatchStore implements BatchStore {
                   "SELECT "
                       + LINE_COLUMNS
                       + " FROM batch_lines WHERE batch_id = ? AND state = 'claimed' AND"
-                      + " claim_until <= ? ORDER BY line_index LIMIT ?",
+                      + " claim_until <= ? ORDER BY line_index LIMIT ?"
+                      + skipLocked(),
                   batchId,
                   nowMillis,
                   max);
@@ -531,6 +559,16 @@ public final class SqlBatchStore implements BatchStore {
           addCounts(c, batchId, -fromPending, fromPending, 0, 0);
           return taken;
         });
+  }
+
+  /**
+   * On PostgreSQL, what makes a claim safe between instances: the lines read are locked, and lines
+   * another instance's claim is locking right now are skipped rather than waited for (it takes
+   * them; this one takes the next ones). Locked rows are re-checked against the query's condition
+   * after a concurrent commit, so a line just claimed elsewhere is not taken twice.
+   */
+  private String skipLocked() {
+    return writer.dialect() == SqlDatabase.Dialect.POSTGRES ? " FOR UPDATE SKIP LOCKED" : "";
   }
 
   private static List<BatchLine> lines(
@@ -631,10 +669,12 @@ public final class SqlBatchStore implements BatchStore {
                     "UPDATE batch_lines SET state = 'pending', claim_token = NULL WHERE batch_id ="
                         + " ? AND state = 'claimed'")) {
               s.setString(1, e.getKey());
-              s.executeUpdate();
+              // What the update changed, not what was counted: on PostgreSQL a line may have been
+              // completed between the two statements.
+              int released = s.executeUpdate();
+              addCounts(c, e.getKey(), released, -released, 0, 0);
+              total += released;
             }
-            addCounts(c, e.getKey(), e.getValue(), -e.getValue(), 0, 0);
-            total += e.getValue();
           }
           return total;
         });
@@ -650,7 +690,8 @@ public final class SqlBatchStore implements BatchStore {
                   c,
                   // The bodies are not read (up to 200 MB): an error line does not quote them.
                   "SELECT line_index, custom_id, '', attempts FROM batch_lines WHERE batch_id = ?"
-                      + " AND state = 'pending' AND not_before > ? ORDER BY line_index LIMIT ?",
+                      + " AND state = 'pending' AND not_before > ? ORDER BY line_index LIMIT ?"
+                      + writer.dialect().forUpdate(),
                   batchId,
                   Long.MIN_VALUE,
                   Integer.MAX_VALUE);

@@ -30,7 +30,6 @@ import dev.penstock.server.tenant.VirtualKeys;
 import dev.penstock.server.upstream.PooledHttp1Client;
 import dev.penstock.server.upstream.UpstreamClient;
 import io.helidon.webserver.WebServer;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -265,9 +264,10 @@ public final class GatewayServer implements AutoCloseable {
               () -> this.config.defaults().requestBodyTimeoutMillis() * 1_000_000);
       int maxConnections = ConnectionLimit.of(initial.defaults().maxConnections());
       // Batch lines run through the pipeline at priority batch, on spare capacity only. The
-      // runner first gives back the claims a stopped gateway left, then resumes every batch;
-      // batches it left validating are validated again. Before the server listens: a database
-      // that fails here stops the start.
+      // runner first gives back the claims a stopped gateway left (single node only: on shared
+      // storage they may be another instance's, and expire instead), then resumes every batch;
+      // batches left validating are validated again. Before the server listens: a database that
+      // fails here stops the start.
       if (b.batchExecution) {
         BatchRunner runner =
             new BatchRunner(
@@ -275,12 +275,14 @@ public final class GatewayServer implements AutoCloseable {
                 batches.files().fileStore(),
                 new PipelineLineExecutor(pipeline, initial.batches()),
                 initial.batches(),
-                new MillisClock(b.wallMillis));
+                new MillisClock(b.wallMillis),
+                tenants.storage().shared());
         this.batchRunner = runner;
         telemetry
             .metrics()
             .ifPresent(m -> m.bindBatches(batches.store()::unfinished, runner::lines));
         batches.setWakeUp(runner::wake);
+        runner.setRevalidate(batches::revalidate);
         batches.setProgress(runner::linesPerMinute);
         runner.start();
       }
@@ -348,7 +350,7 @@ public final class GatewayServer implements AutoCloseable {
       LOG.info(
           "tenants: {} virtual keys in {}; {}",
           tenants.keys().all().size(),
-          initial.tenancy().storagePath(),
+          tenants.storage().describe(),
           tenants.authRequired()
               ? "every /v1 request needs a virtual key"
               : "open mode (no virtual keys yet): loopback callers need none");
@@ -392,22 +394,15 @@ public final class GatewayServer implements AutoCloseable {
   }
 
   /**
-   * The Batch API's services: metadata in the embedded database, file bytes in {@code files/}
-   * beside it.
+   * The Batch API's services, on the tenants' storage: metadata in its database, file bytes in its
+   * file store ({@code files/} beside the embedded database, or PostgreSQL in cluster mode).
    */
   private static BatchService openBatches(
       GatewayConfig initial,
       Tenants tenants,
       LongSupplier wallMillis,
       java.util.function.Supplier<GatewayConfig> config) {
-    Path dir = initial.tenancy().storagePath().toAbsolutePath().getParent();
-    FileStore fileStore;
-    try {
-      fileStore = new FileStore((dir == null ? Path.of(".") : dir).resolve("files"));
-    } catch (java.io.IOException e) {
-      throw new dev.penstock.server.tenant.StorageException(
-          "Cannot create the directory of the Batch API's files: " + e, e);
-    }
+    FileStore fileStore = tenants.storage().files();
     BatchStore store = tenants.storage().batches();
     FileService files =
         new FileService(store, fileStore, () -> config.get().batches().maxFileBytes(), wallMillis);
@@ -419,19 +414,19 @@ public final class GatewayServer implements AutoCloseable {
   }
 
   /**
-   * Opens the embedded database and what lives in it. The key secret is {@code
-   * PENSTOCK_KEY_SECRET}, else a file beside the database.
+   * Opens the storage (the embedded database, or PostgreSQL in cluster mode) and what lives in it.
+   * The key secret is {@code PENSTOCK_KEY_SECRET}, else the storage's own (a file beside the
+   * embedded database, or a row in PostgreSQL shared by every instance). On shared storage the keys
+   * other instances change are heard from here on.
    */
   private static Tenants openTenants(
       GatewayConfig.Tenancy tenancy, LongSupplier wallMillis, long keyWindowNanos) {
     Clock clock = new MillisClock(wallMillis);
-    Storage storage = Storage.open(tenancy.storagePath());
+    Storage storage = Storage.open(tenancy);
     try {
-      Path dir = tenancy.storagePath().toAbsolutePath().getParent();
-      byte[] secret =
-          VirtualKeys.secret(
-              dir == null ? Path.of(".") : dir, System.getenv("PENSTOCK_KEY_SECRET"));
+      byte[] secret = storage.keySecret(System.getenv("PENSTOCK_KEY_SECRET"));
       VirtualKeys keys = new VirtualKeys(storage.keys(), secret, clock);
+      storage.watchKeys(keys);
       LedgerWriter writer = new LedgerWriter(storage.ledger(), 500, Duration.ofMillis(50));
       return new Tenants(
           keys,

@@ -12,15 +12,7 @@ import org.jspecify.annotations.Nullable;
  * for two threads at once; a second connection that only reads lets reports run while the ledger is
  * written (WAL mode: readers see the last commit and do not block the writer).
  */
-public final class LockedConnection implements AutoCloseable {
-  /**
-   * Work inside a transaction; it may throw {@link SQLException}, or a runtime exception. Work done
-   * for its effect returns null.
-   */
-  @FunctionalInterface
-  public interface Work<T extends @Nullable Object> {
-    T run(Connection connection) throws SQLException;
-  }
+public final class LockedConnection implements SqlDatabase, AutoCloseable {
 
   private final String databaseName;
   private final ReentrantLock lock = new ReentrantLock();
@@ -36,8 +28,14 @@ public final class LockedConnection implements AutoCloseable {
   }
 
   /** The database's name for messages: its path. */
-  String databaseName() {
+  @Override
+  public String databaseName() {
     return databaseName;
+  }
+
+  @Override
+  public Dialect dialect() {
+    return Dialect.SQLITE;
   }
 
   /**
@@ -46,11 +44,13 @@ public final class LockedConnection implements AutoCloseable {
    *
    * @param what what the work does, for the error message ("appending 500 ledger entries")
    */
+  @Override
   public <T extends @Nullable Object> T write(String what, Work<T> work) {
     return inTransaction("BEGIN IMMEDIATE", what, work);
   }
 
   /** Runs {@code work} in a read transaction: all its queries see the same snapshot. */
+  @Override
   public <T extends @Nullable Object> T read(String what, Work<T> work) {
     return inTransaction("BEGIN", what, work);
   }

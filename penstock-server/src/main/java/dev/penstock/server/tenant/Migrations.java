@@ -15,9 +15,14 @@ import java.util.List;
 
 /**
  * The schema's versioned migrations: SQL scripts on the classpath ({@code migrations/V<n>__*.sql}
- * beside this class), applied in order, each in its own transaction together with its row in {@code
- * schema_version}. The applied versions live in a table rather than SQLite's {@code user_version}
- * so that PostgreSQL can run the same scripts the same way.
+ * beside this class for SQLite, {@code migrations/postgres/V<n>__*.sql} for PostgreSQL: the same
+ * versions, each dialect's spelling), applied in order, each in its own transaction together with
+ * its row in {@code schema_version}. The applied versions live in a table rather than SQLite's
+ * {@code user_version} so that PostgreSQL runs them the same way.
+ *
+ * <p>On PostgreSQL several instances may start at once: every migration transaction first takes a
+ * transaction-scoped advisory lock ({@link #POSTGRES_LOCK}), so one applies each version and the
+ * others, waiting, then find it applied (SQLite's {@code BEGIN IMMEDIATE} does the same there).
  *
  * <p>A database with a version this binary does not know was migrated by a newer Penstock; it is
  * refused rather than used, since the newer schema may mean something this code would break.
@@ -30,6 +35,9 @@ final class Migrations {
   /** The newest schema version this binary knows. */
   static final int LATEST = SCRIPTS.size();
 
+  /** The advisory lock migrations on PostgreSQL hold (an arbitrary constant: "pnstk" in ASCII). */
+  static final long POSTGRES_LOCK = 0x706e73746bL;
+
   private Migrations() {}
 
   /**
@@ -37,11 +45,12 @@ final class Migrations {
    *
    * @throws StorageException when the database's schema is newer than {@link #LATEST}
    */
-  static void apply(LockedConnection writer, String databaseName) {
+  static void apply(SqlDatabase writer, String databaseName) {
     int current =
         writer.write(
             "reading the schema version",
             connection -> {
+              lock(writer, connection);
               try (Statement statement = connection.createStatement()) {
                 statement.execute(
                     "CREATE TABLE IF NOT EXISTS schema_version"
@@ -62,11 +71,12 @@ final class Migrations {
     }
     for (int version = current + 1; version <= LATEST; version++) {
       String script = SCRIPTS.get(version - 1);
-      List<String> statements = statements(load(script));
+      List<String> statements = statements(load(directory(writer) + script));
       int applying = version;
       writer.write(
           "applying migration " + script,
           connection -> {
+            lock(writer, connection);
             // Re-read under the write lock: the version read above may be stale by now.
             if (currentVersion(connection) >= applying) {
               return null;
@@ -85,6 +95,22 @@ final class Migrations {
             }
             return null;
           });
+    }
+  }
+
+  /** Where the dialect's scripts are, below {@code migrations/}. */
+  static String directory(SqlDatabase database) {
+    return database.dialect() == SqlDatabase.Dialect.POSTGRES ? "postgres/" : "";
+  }
+
+  /** On PostgreSQL, waits for the migration lock, held until the transaction ends. */
+  private static void lock(SqlDatabase database, Connection connection) throws SQLException {
+    if (database.dialect() == SqlDatabase.Dialect.POSTGRES) {
+      try (PreparedStatement lock =
+          connection.prepareStatement("SELECT pg_advisory_xact_lock(?)")) {
+        lock.setLong(1, POSTGRES_LOCK);
+        lock.execute();
+      }
     }
   }
 

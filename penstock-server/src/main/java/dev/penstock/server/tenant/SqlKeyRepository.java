@@ -32,10 +32,13 @@ final class SqlKeyRepository implements KeyRepository {
       "id, name, hash, suffix, models, rpm, tpm, max_priority, budget_usd_daily,"
           + " budget_usd_monthly, expires_at, metadata, created_at, revoked_at";
 
-  private final LockedConnection writer;
-  private final LockedConnection reader;
+  /** The PostgreSQL channel key changes are announced on (payload: the key's id). */
+  static final String CHANNEL = "penstock_keys";
 
-  SqlKeyRepository(LockedConnection writer, LockedConnection reader) {
+  private final SqlDatabase writer;
+  private final SqlDatabase reader;
+
+  SqlKeyRepository(SqlDatabase writer, SqlDatabase reader) {
     this.writer = writer;
     this.reader = reader;
   }
@@ -74,8 +77,9 @@ final class SqlKeyRepository implements KeyRepository {
             setMillis(insert, 13, key.createdAt());
             setMillis(insert, 14, key.revokedAt());
             insert.executeUpdate();
+            notifyChange(connection, key.id());
           } catch (SQLException e) {
-            if (SqliteErrors.code(e) == SqliteErrors.CONSTRAINT) {
+            if (writer.dialect().isDuplicate(e)) {
               // The hash is not named: it identifies the secret key.
               throw new StorageException(
                   "Database "
@@ -119,7 +123,9 @@ final class SqlKeyRepository implements KeyRepository {
                 setMillis(update, 8, key.expiresAt());
                 update.setString(9, metadata);
                 update.setString(10, key.id());
-                return update.executeUpdate();
+                int n = update.executeUpdate();
+                notifyChange(connection, key.id());
+                return n;
               }
             });
     if (updated == 0) {
@@ -139,10 +145,28 @@ final class SqlKeyRepository implements KeyRepository {
                       "UPDATE virtual_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")) {
                 update.setLong(1, at.toEpochMilli());
                 update.setString(2, id);
-                return update.executeUpdate();
+                int n = update.executeUpdate();
+                notifyChange(connection, id);
+                return n;
               }
             });
     return revoked > 0;
+  }
+
+  /**
+   * On PostgreSQL, tells every instance listening on {@link #CHANNEL} that the key {@code id}
+   * changed: {@code pg_notify} in the transaction of the change, so it is delivered at its commit
+   * (and not at all if it rolls back). The payload is the key's id, never its hash.
+   */
+  private void notifyChange(Connection connection, String id) throws SQLException {
+    if (writer.dialect() != SqlDatabase.Dialect.POSTGRES) {
+      return;
+    }
+    try (PreparedStatement notify = connection.prepareStatement("SELECT pg_notify(?, ?)")) {
+      notify.setString(1, CHANNEL);
+      notify.setString(2, id);
+      notify.execute();
+    }
   }
 
   @Override

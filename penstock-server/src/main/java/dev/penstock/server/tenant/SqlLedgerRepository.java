@@ -53,10 +53,16 @@ final class SqlLedgerRepository implements LedgerRepository {
   /** One row of the rollup: a UTC day (days since the epoch) and what is summed per day. */
   private record RollupKey(long epochDay, String keyId, String model, String deployment) {}
 
-  private final LockedConnection writer;
-  private final LockedConnection reader;
+  private static final java.util.Comparator<RollupKey> ROLLUP_ORDER =
+      java.util.Comparator.comparingLong(RollupKey::epochDay)
+          .thenComparing(RollupKey::keyId)
+          .thenComparing(RollupKey::model)
+          .thenComparing(RollupKey::deployment);
 
-  SqlLedgerRepository(LockedConnection writer, LockedConnection reader) {
+  private final SqlDatabase writer;
+  private final SqlDatabase reader;
+
+  SqlLedgerRepository(SqlDatabase writer, SqlDatabase reader) {
     this.writer = writer;
     this.reader = reader;
   }
@@ -119,8 +125,12 @@ final class SqlLedgerRepository implements LedgerRepository {
 
   private static void addToRollup(Connection connection, Map<RollupKey, Totals> rollup)
       throws SQLException {
+    // In one order everywhere: on PostgreSQL two instances appending at once lock the rollup rows
+    // they add to, and taking them in different orders could deadlock.
+    List<Map.Entry<RollupKey, Totals>> rows =
+        rollup.entrySet().stream().sorted(Map.Entry.comparingByKey(ROLLUP_ORDER)).toList();
     try (PreparedStatement upsert = connection.prepareStatement(UPSERT)) {
-      for (Map.Entry<RollupKey, Totals> row : rollup.entrySet()) {
+      for (Map.Entry<RollupKey, Totals> row : rows) {
         RollupKey key = row.getKey();
         Totals sums = row.getValue();
         upsert.setString(1, DaySplit.epochDayText(key.epochDay()));

@@ -110,7 +110,7 @@ public final class Tenants implements AutoCloseable {
     return clock;
   }
 
-  /** The embedded database everything here lives in (the Batch API's store too). */
+  /** The storage everything here lives in (the Batch API's store and files too). */
   public Storage storage() {
     return storage;
   }

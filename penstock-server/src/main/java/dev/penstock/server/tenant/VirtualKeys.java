@@ -33,9 +33,11 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>{@link #authenticate} is a map lookup by that hash, never a database read: every key is held
  * in memory (a gateway has thousands of keys, not millions), and every change goes through this
- * class, which writes the repository first and the map after. Thread-safe.
+ * class, which writes the repository first and the map after. In cluster mode other instances
+ * change the shared repository too: the storage tells this class ({@link #changed}, {@link
+ * #resync}), which reads the key (or every key) again. Thread-safe.
  */
-public final class VirtualKeys {
+public final class VirtualKeys implements Storage.KeyChanges {
   /** What every virtual key starts with. */
   public static final String PREFIX = "pk-";
 
@@ -215,6 +217,43 @@ public final class VirtualKeys {
     return byId.values().stream()
         .sorted(java.util.Comparator.comparing(VirtualKey::createdAt).thenComparing(VirtualKey::id))
         .toList();
+  }
+
+  /**
+   * Reads the key {@code keyId} again from the repository (another instance created, changed or
+   * revoked it): a revoked key is refused from now on, a key no longer stored is forgotten.
+   */
+  @Override
+  public synchronized void changed(String keyId) {
+    Optional<VirtualKey> stored = repository.find(keyId);
+    if (stored.isPresent()) {
+      remember(stored.get());
+    } else {
+      forget(keyId);
+    }
+  }
+
+  /** Reads every key again from the repository, forgetting the ones no longer stored. */
+  @Override
+  public synchronized void resync() {
+    List<VirtualKey> stored = repository.all();
+    java.util.Set<String> ids = new java.util.HashSet<>();
+    for (VirtualKey key : stored) {
+      ids.add(key.id());
+      remember(key);
+    }
+    for (String id : List.copyOf(byId.keySet())) {
+      if (!ids.contains(id)) {
+        forget(id);
+      }
+    }
+  }
+
+  private void forget(String id) {
+    VirtualKey old = byId.remove(id);
+    if (old != null) {
+      byHash.remove(old.hash());
+    }
   }
 
   private void remember(VirtualKey key) {

@@ -269,7 +269,9 @@ class BatchApiEndToEndTest {
                     .isEqualTo(413));
     Path exact = jsonl("exact.jsonl", "y".repeat((int) MAX_FILE));
     assertThat(upload(sdk, exact).bytes()).isEqualTo(MAX_FILE);
-    try (var files = Files.list(fixture.gateway().batches().files().fileStore().directory())) {
+    try (var files =
+        Files.list(
+            ((DirectoryFileStore) fixture.gateway().batches().files().fileStore()).directory())) {
       assertThat(files.filter(f -> !f.getFileName().toString().startsWith("."))).hasSize(1);
     }
 

@@ -39,13 +39,13 @@ class BatchRunnerTest {
 
   private final MemoryBatchStore store = new MemoryBatchStore();
   private final MutableClock clock = new MutableClock(T0);
-  private FileStore files;
+  private DirectoryFileStore files;
   private final List<BatchRunner> runners = new ArrayList<>();
   private final List<CountDownLatch> gates = new ArrayList<>();
 
   @BeforeEach
   void files() throws IOException {
-    files = new FileStore(dir.resolve("files"));
+    files = new DirectoryFileStore(dir.resolve("files"));
   }
 
   @AfterEach
@@ -342,6 +342,74 @@ class BatchRunnerTest {
   }
 
   @Test
+  void onSharedStorageAStartingRunnerLeavesOtherInstancesClaimsUntilTheyExpire() throws Exception {
+    String id = batch(10, 0);
+    // Another instance, alive or not, holds lines 0-2 for a minute.
+    assertThat(store.claim(id, 3, T0, T0 + 60_000, "other-instance")).hasSize(3);
+    Fake exec = new Fake(line -> done(id, line));
+    BatchRunner shared = runner(exec, 4, 32, true);
+    shared.start();
+
+    waitFor(() -> store.counts(id).done() == 7);
+    assertThat(store.counts(id).claimed()).isEqualTo(3);
+    assertThat(store.batch(id).orElseThrow().status()).isEqualTo(BatchStatus.IN_PROGRESS);
+    assertThat(exec.runs.keySet()).doesNotContain(0, 1, 2);
+
+    clock.advance(60_000); // the claims expire: this instance takes the lines over
+    shared.wake();
+    awaitStatus(id, BatchStatus.COMPLETED);
+    assertThat(store.complete(id, 0, "other-instance", LineResult.failure("{}"))).isFalse();
+    assertThat(customIds(BatchIds.outputFile(id))).containsExactly(customIds(10));
+    assertThat(exec.runs.values()).allMatch(n -> n.get() == 1).hasSize(10);
+  }
+
+  @Test
+  void onSharedStorageABatchAnotherInstanceIsFinalizingIsLeftToItForClaimMs() throws Exception {
+    String id = batch(3, 0);
+    for (BatchLine line : store.claim(id, 3, T0, T0 + 60_000, "other-instance")) {
+      assertThat(
+              store.complete(
+                  id,
+                  line.index(),
+                  "other-instance",
+                  ((LineOutcome.Finished) done(id, line)).result()))
+          .isTrue();
+    }
+    assertThat(store.transition(id, BatchStatus.IN_PROGRESS, BatchStatus.FINALIZING, T0 / 1000))
+        .isTrue();
+    BatchRunner shared = runner(new Fake(line -> done(id, line)), 4, 32, true);
+
+    shared.tick(); // the other instance is writing its files
+    assertThat(store.batch(id).orElseThrow().status()).isEqualTo(BatchStatus.FINALIZING);
+    assertThat(files.exists(BatchIds.outputFile(id))).isFalse();
+
+    clock.advance(900_000); // claim_ms later it may have died: this one finalizes
+    shared.tick();
+    assertThat(store.batch(id).orElseThrow().status()).isEqualTo(BatchStatus.COMPLETED);
+    assertThat(customIds(BatchIds.outputFile(id))).containsExactly(customIds(3));
+  }
+
+  @Test
+  void onSharedStorageABatchLeftValidatingForClaimMsIsValidatedAgain() {
+    String id = BatchIds.batch();
+    store.insertBatch(record(id, 0));
+    List<String> revalidated = new ArrayList<>();
+    BatchRunner shared = runner(new Fake(line -> done(id, line)), 4, 32, true);
+    shared.setRevalidate(b -> revalidated.add(b.id()));
+    BatchRunner single = runner(new Fake(line -> done(id, line)), 4, 32, false);
+    single.setRevalidate(b -> revalidated.add("single node: " + b.id()));
+
+    shared.tick();
+    single.tick();
+    assertThat(revalidated).isEmpty(); // another instance validates it now
+
+    clock.advance(900_000);
+    shared.tick();
+    single.tick(); // a single node validates what it left at its start, not from here
+    assertThat(revalidated).containsExactly(id);
+  }
+
+  @Test
   void closeReleasesTheClaimsOfLinesWithoutAnAnswer() throws Exception {
     String id = batch(10, 0);
     CountDownLatch never = gate();
@@ -428,9 +496,13 @@ class BatchRunnerTest {
   // ---- harness ----
 
   private BatchRunner runner(LineExecutor exec, int concurrency, int max) {
+    return runner(exec, concurrency, max, false);
+  }
+
+  private BatchRunner runner(LineExecutor exec, int concurrency, int max, boolean shared) {
     GatewayConfig.Batches settings =
         new GatewayConfig.Batches(concurrency, max, 900_000, 600_000, 1 << 20, 1000);
-    BatchRunner r = new BatchRunner(store, files, exec, settings, clock);
+    BatchRunner r = new BatchRunner(store, files, exec, settings, clock, shared);
     runners.add(r);
     return r;
   }

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What every {@link BatchStore} must do, whatever the database: the SQLite store runs it ({@link
- * SqlBatchStoreTest}), and the PostgreSQL one will.
+ * SqlBatchStoreTest}), and so does the PostgreSQL one ({@link PostgresBatchStoreTest}).
  */
 abstract class BatchStoreContractTest {
   private static final long T0 = 1_700_000_000L;

@@ -29,7 +29,7 @@ class FileStoreTest {
 
   @Test
   void aFileIsWrittenWholeAndReplacedWhole() throws Exception {
-    FileStore store = new FileStore(dir);
+    DirectoryFileStore store = new DirectoryFileStore(dir);
     assertThat(store.write("file-a", out -> out.write(bytes("first")))).isEqualTo(5);
     assertThat(store.write("file-a", out -> out.write(bytes("second!")))).isEqualTo(7);
     try (InputStream in = store.open("file-a")) {
@@ -40,7 +40,7 @@ class FileStoreTest {
 
   @Test
   void aWriteThatFailsLeavesNeitherThePartNorTheOldFileChanged() throws Exception {
-    FileStore store = new FileStore(dir);
+    DirectoryFileStore store = new DirectoryFileStore(dir);
     store.write("file-a", out -> out.write(bytes("kept")));
     assertThatThrownBy(
             () ->
@@ -59,7 +59,7 @@ class FileStoreTest {
 
   @Test
   void anUploadOverTheLimitKeepsNothing() throws Exception {
-    FileStore store = new FileStore(dir);
+    DirectoryFileStore store = new DirectoryFileStore(dir);
     assertThat(store.write("file-b", new ByteArrayInputStream(new byte[10]), 10)).isEqualTo(10);
     assertThatThrownBy(() -> store.write("file-c", new ByteArrayInputStream(new byte[11]), 10))
         .isInstanceOf(FileStore.TooLargeException.class);
@@ -71,14 +71,14 @@ class FileStoreTest {
   void temporaryFilesAKilledProcessLeftAreRemovedAtOpen() throws Exception {
     Files.write(dir.resolve(".tmp-123"), bytes("cut off"));
     Files.write(dir.resolve("file-kept"), bytes("whole"));
-    FileStore store = new FileStore(dir);
+    DirectoryFileStore store = new DirectoryFileStore(dir);
     assertThat(Files.exists(dir.resolve(".tmp-123"))).isFalse();
     assertThat(store.exists("file-kept")).isTrue();
   }
 
   @Test
   void onlyFileIdsNameFiles() throws Exception {
-    FileStore store = new FileStore(dir);
+    DirectoryFileStore store = new DirectoryFileStore(dir);
     assertThatThrownBy(() -> store.path("../etc/passwd"))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> store.path("file-a/b")).isInstanceOf(IllegalArgumentException.class);

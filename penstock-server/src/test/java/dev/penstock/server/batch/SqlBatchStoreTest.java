@@ -1,6 +1,6 @@
 package dev.penstock.server.batch;
 
-import dev.penstock.server.tenant.Storage;
+import dev.penstock.server.tenant.SqliteStorage;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.io.TempDir;
@@ -8,12 +8,12 @@ import org.junit.jupiter.api.io.TempDir;
 /** The store contract on the embedded SQLite database. */
 class SqlBatchStoreTest extends BatchStoreContractTest {
   @TempDir Path dir;
-  private Storage storage;
+  private SqliteStorage storage;
 
   @Override
   protected BatchStore store() {
     if (storage == null) {
-      storage = Storage.open(dir.resolve("penstock.db"));
+      storage = SqliteStorage.open(dir.resolve("penstock.db"));
     }
     return storage.batches();
   }

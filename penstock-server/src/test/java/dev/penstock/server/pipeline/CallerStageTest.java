@@ -162,8 +162,8 @@ class CallerStageTest {
   @Test
   void aKeysPriorityCeilingLowersWhatItAsksForAndItsIdIsTheTenant(
       @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
-    dev.penstock.server.tenant.Storage storage =
-        dev.penstock.server.tenant.Storage.open(dir.resolve("p.db"));
+    dev.penstock.server.tenant.SqliteStorage storage =
+        dev.penstock.server.tenant.SqliteStorage.open(dir.resolve("p.db"));
     java.time.Clock clock = java.time.Clock.systemUTC();
     dev.penstock.server.tenant.Tenants tenants =
         new dev.penstock.server.tenant.Tenants(

@@ -297,7 +297,7 @@ class LedgerWriterTest {
 
   @Test
   void entriesRecordedThroughTheWriterReachTheReports(@TempDir Path dir) {
-    try (Storage storage = Storage.open(dir.resolve("penstock.db"));
+    try (SqliteStorage storage = SqliteStorage.open(dir.resolve("penstock.db"));
         LedgerWriter writer = new LedgerWriter(storage.ledger())) {
       List<LedgerEntry> entries = Ledgers.random(9, 5_000, Ledgers.MARCH_1, 2);
       entries.forEach(writer::record);

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/** The key repository on SQLite; {@link PostgresKeyRepositoryTest} runs the same on PostgreSQL. */
 class SqlKeyRepositoryTest {
   private static final Instant CREATED = Instant.parse("2025-03-01T10:00:00.123Z");
 
@@ -20,15 +21,32 @@ class SqlKeyRepositoryTest {
   private Storage storage;
   private KeyRepository keys;
 
+  /** A new, empty storage. */
+  protected Storage openStorage() {
+    return SqliteStorage.open(dir.resolve("penstock.db"));
+  }
+
+  /** How the storage's messages name its database. */
+  protected String databaseName(Storage opened) {
+    return ((SqliteStorage) opened).file().toString();
+  }
+
+  /** After the storage is closed. */
+  protected void cleanUp() {}
+
   @BeforeEach
   void open() {
-    storage = Storage.open(dir.resolve("penstock.db"));
+    storage = openStorage();
     keys = storage.keys();
   }
 
   @AfterEach
   void close() {
-    storage.close();
+    try {
+      storage.close();
+    } finally {
+      cleanUp();
+    }
   }
 
   /** A key with every field set. */
@@ -139,7 +157,7 @@ class SqlKeyRepositoryTest {
   void updatingAnUnknownKeyIsRefused() {
     assertThatThrownBy(() -> keys.update(key("key_9", "hash-9")))
         .isInstanceOf(StorageException.class)
-        .hasMessage("Database " + storage.file() + ": no key key_9 to update");
+        .hasMessage("Database " + databaseName(storage) + ": no key key_9 to update");
   }
 
   @Test
@@ -173,7 +191,7 @@ class SqlKeyRepositoryTest {
         .isInstanceOf(StorageException.class)
         .hasMessage(
             "Database "
-                + storage.file()
+                + databaseName(storage)
                 + ": key key_2 not stored: a key with the same id or the same hash exists"
                 + " already");
     assertThat(keys.all()).extracting(VirtualKey::id).containsExactly("key_1");

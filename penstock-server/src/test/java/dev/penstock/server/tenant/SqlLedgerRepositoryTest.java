@@ -25,6 +25,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+/** The ledger on SQLite; {@link PostgresLedgerRepositoryTest} runs the same on PostgreSQL. */
 class SqlLedgerRepositoryTest {
   private static final long HOUR = 3_600_000L;
 
@@ -32,15 +33,37 @@ class SqlLedgerRepositoryTest {
   private Storage storage;
   private LedgerRepository ledger;
 
+  /** A new, empty storage. */
+  protected Storage openStorage() {
+    return SqliteStorage.open(dir.resolve("penstock.db"));
+  }
+
+  /** How the storage's messages name its database. */
+  protected String databaseName(Storage opened) {
+    return ((SqliteStorage) opened).file().toString();
+  }
+
+  /** A plain JDBC connection to the storage's database, beside the storage's own. */
+  protected Connection jdbc(Storage opened) throws SQLException {
+    return Ledgers.jdbc(((SqliteStorage) opened).file());
+  }
+
+  /** After the storage is closed. */
+  protected void cleanUp() {}
+
   @BeforeEach
   void open() {
-    storage = Storage.open(dir.resolve("penstock.db"));
+    storage = openStorage();
     ledger = storage.ledger();
   }
 
   @AfterEach
   void close() {
-    storage.close();
+    try {
+      storage.close();
+    } finally {
+      cleanUp();
+    }
   }
 
   @Test
@@ -117,7 +140,7 @@ class SqlLedgerRepositoryTest {
                         t.outputTokens(),
                         t.costUsd())));
     List<String> rollup = new ArrayList<>();
-    try (Connection jdbc = Ledgers.jdbc(storage.file());
+    try (Connection jdbc = jdbc(storage);
         Statement statement = jdbc.createStatement();
         ResultSet rows =
             statement.executeQuery(
@@ -147,7 +170,7 @@ class SqlLedgerRepositoryTest {
             entry(MARCH_1 + HOUR, "key-a", "gpt-4o", "east", 100, 0, 10, 1.0),
             entry(MARCH_1 + 2 * HOUR, "key-a", "gpt-4o", "east", 100, 0, 10, 1.0)));
     // Take the rows away behind the repository's back: only the rollup still knows them.
-    try (Connection jdbc = Ledgers.jdbc(storage.file());
+    try (Connection jdbc = jdbc(storage);
         Statement statement = jdbc.createStatement()) {
       statement.execute("DELETE FROM ledger");
     }
@@ -185,7 +208,7 @@ class SqlLedgerRepositoryTest {
     assertThatThrownBy(() -> ledger.append(List.of(good, bad)))
         .isInstanceOf(StorageException.class)
         .hasMessageStartingWith(
-            "Database " + storage.file() + ": appending 2 ledger entries failed");
+            "Database " + databaseName(storage) + ": appending 2 ledger entries failed");
     assertThat(ledger.report(MARCH_1, MARCH_1 + DAY, GroupBy.KEY)).isEmpty();
     assertThat(ledger.report(MARCH_1, MARCH_1 + HOUR, GroupBy.KEY)).isEmpty();
     ledger.append(List.of(good));

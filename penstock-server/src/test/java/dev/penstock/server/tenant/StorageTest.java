@@ -29,7 +29,7 @@ class StorageTest {
   @Test
   void createsTheDirectoryAndTheDatabaseInWalMode() throws SQLException {
     Path file = dir.resolve("data/tenants/penstock.db");
-    try (Storage storage = Storage.open(file)) {
+    try (SqliteStorage storage = SqliteStorage.open(file)) {
       assertThat(storage.file()).isEqualTo(file.toAbsolutePath());
       assertThat(file).isRegularFile();
       try (Connection jdbc = Ledgers.jdbc(file)) {
@@ -60,7 +60,7 @@ class StorageTest {
   void migrationsRunOnceAndReopeningKeepsTheData() throws SQLException {
     Path file = dir.resolve("penstock.db");
     List<String> applied;
-    try (Storage storage = Storage.open(file)) {
+    try (SqliteStorage storage = SqliteStorage.open(file)) {
       storage.keys().insert(SqlKeyRepositoryTest.key("key_1", "hash-1"));
       storage.ledger().append(List.of(Ledgers.numbered(1)));
       try (Connection jdbc = Ledgers.jdbc(file)) {
@@ -69,7 +69,7 @@ class StorageTest {
       }
     }
     for (int reopen = 0; reopen < 2; reopen++) {
-      try (Storage storage = Storage.open(file)) {
+      try (SqliteStorage storage = SqliteStorage.open(file)) {
         assertThat(storage.keys().all()).extracting(VirtualKey::id).containsExactly("key_1");
         assertThat(storage.ledger().spendByKey(0)).isEqualTo(Map.of("key-a", 0.5));
         try (Connection jdbc = Ledgers.jdbc(file)) {
@@ -87,7 +87,7 @@ class StorageTest {
   @Test
   void aSchemaNewerThanThisBinaryIsRefused() throws SQLException {
     Path file = dir.resolve("penstock.db");
-    Storage.open(file).close();
+    SqliteStorage.open(file).close();
     try (Connection jdbc = Ledgers.jdbc(file);
         Statement statement = jdbc.createStatement()) {
       statement.execute(
@@ -95,7 +95,7 @@ class StorageTest {
               + (Migrations.LATEST + 1)
               + ", '2030-01-01T00:00:00Z')");
     }
-    assertThatThrownBy(() -> Storage.open(file))
+    assertThatThrownBy(() -> SqliteStorage.open(file))
         .isInstanceOf(StorageException.class)
         .hasMessage(
             "Cannot open the database "
@@ -112,18 +112,18 @@ class StorageTest {
   @Test
   void aDatabaseOpenInThisProcessIsRefusedUntilClosed() {
     Path file = dir.resolve("penstock.db");
-    Storage first = Storage.open(file);
-    assertThatThrownBy(() -> Storage.open(file))
+    SqliteStorage first = SqliteStorage.open(file);
+    assertThatThrownBy(() -> SqliteStorage.open(file))
         .isInstanceOf(StorageException.class)
         .hasMessage("Cannot open the database " + file + ": it is already open in this process");
     first.close();
-    Storage.open(file).close();
+    SqliteStorage.open(file).close();
   }
 
   @Test
   void aDatabaseInUseByAnotherProcessIsRefused() throws Exception {
     Path file = dir.resolve("penstock.db");
-    Storage.open(file).close();
+    SqliteStorage.open(file).close();
     Path lockFile = dir.resolve("penstock.db.lock");
     // Another JVM holds the lock file as another Penstock would, until its stdin closes.
     Path holder = dir.resolve("HoldLock.java");
@@ -155,7 +155,7 @@ class StorageTest {
         new BufferedReader(
             new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
       assertThat(out.readLine()).isEqualTo("locked");
-      assertThatThrownBy(() -> Storage.open(file))
+      assertThatThrownBy(() -> SqliteStorage.open(file))
           .isInstanceOf(StorageException.class)
           .hasMessage(
               "Cannot open the database "
@@ -168,18 +168,18 @@ class StorageTest {
       process.getOutputStream().close();
       process.waitFor();
     }
-    Storage.open(file).close();
+    SqliteStorage.open(file).close();
   }
 
   @Test
   void aWriteTransactionOfAnotherConnectionIsRefused() throws SQLException {
     Path file = dir.resolve("penstock.db");
-    Storage.open(file).close();
+    SqliteStorage.open(file).close();
     try (Connection other = Ledgers.jdbc(file);
         Statement statement = other.createStatement()) {
       statement.execute("BEGIN IMMEDIATE");
       statement.execute("INSERT INTO schema_version VALUES (0, 'x')");
-      assertThatThrownBy(() -> Storage.open(file))
+      assertThatThrownBy(() -> SqliteStorage.open(file))
           .isInstanceOf(StorageException.class)
           .hasMessage(
               "Cannot open the database "
@@ -188,7 +188,7 @@ class StorageTest {
                   + " Penstock, or a tool such as sqlite3 in a transaction)");
       statement.execute("ROLLBACK");
     }
-    Storage.open(file).close();
+    SqliteStorage.open(file).close();
   }
 
   @Test
@@ -199,7 +199,7 @@ class StorageTest {
       statement.execute("CREATE TABLE t (x INTEGER)");
       statement.execute("BEGIN EXCLUSIVE");
       statement.execute("INSERT INTO t VALUES (1)");
-      assertThatThrownBy(() -> Storage.open(file))
+      assertThatThrownBy(() -> SqliteStorage.open(file))
           .isInstanceOf(StorageException.class)
           .hasMessageStartingWith(
               "Cannot open the database " + file + ": it is locked by another process");
@@ -209,13 +209,13 @@ class StorageTest {
   @Test
   void aReadOnlyFileIsRefused() throws IOException {
     Path file = dir.resolve("penstock.db");
-    Storage.open(file).close();
+    SqliteStorage.open(file).close();
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("r--r--r--"));
     try {
       assumeFalse(
           Files.isWritable(file),
           "running as root, which may write to any file: a read-only file is no error then");
-      assertThatThrownBy(() -> Storage.open(file))
+      assertThatThrownBy(() -> SqliteStorage.open(file))
           .isInstanceOf(StorageException.class)
           .hasMessage(
               "Cannot open the database "
@@ -235,7 +235,7 @@ class StorageTest {
       assumeFalse(
           Files.isWritable(readOnly),
           "running as root, which may write to any directory: a read-only one is no error then");
-      assertThatThrownBy(() -> Storage.open(file))
+      assertThatThrownBy(() -> SqliteStorage.open(file))
           .isInstanceOf(StorageException.class)
           .hasMessage(
               "Cannot open the database "
@@ -254,7 +254,7 @@ class StorageTest {
     byte[] noise = new byte[64 * 1024];
     new Random(42).nextBytes(noise);
     Files.write(file, noise);
-    assertThatThrownBy(() -> Storage.open(file))
+    assertThatThrownBy(() -> SqliteStorage.open(file))
         .isInstanceOf(StorageException.class)
         .hasMessage(
             "Cannot open the database "
@@ -268,7 +268,7 @@ class StorageTest {
   @Test
   void aDamagedDatabaseIsRefused() throws IOException {
     Path file = dir.resolve("penstock.db");
-    try (Storage storage = Storage.open(file)) {
+    try (SqliteStorage storage = SqliteStorage.open(file)) {
       storage.ledger().append(Ledgers.random(7, 20_000, Ledgers.MARCH_1, 3));
     }
     long size = Files.size(file);
@@ -279,7 +279,7 @@ class StorageTest {
       raw.seek(size / 2 / 4096 * 4096); // whole pages in the middle of the ledger
       raw.write(noise);
     }
-    assertThatThrownBy(() -> Storage.open(file))
+    assertThatThrownBy(() -> SqliteStorage.open(file))
         .isInstanceOf(StorageException.class)
         .hasMessageStartingWith("Cannot open the database " + file + ": it is ")
         .hasMessageContaining("corrupt")
@@ -289,7 +289,7 @@ class StorageTest {
   @Test
   void aDirectoryInPlaceOfTheFileIsRefused() throws IOException {
     Path file = Files.createDirectory(dir.resolve("penstock.db"));
-    assertThatThrownBy(() -> Storage.open(file))
+    assertThatThrownBy(() -> SqliteStorage.open(file))
         .isInstanceOf(StorageException.class)
         .hasMessage(
             "Cannot open the database " + file + ": it is a directory, not a database file");
@@ -298,7 +298,7 @@ class StorageTest {
   @Test
   void theRepositoriesFailClearlyAfterClose() {
     Path file = dir.resolve("penstock.db");
-    Storage storage = Storage.open(file);
+    SqliteStorage storage = SqliteStorage.open(file);
     storage.close();
     storage.close();
     assertThatThrownBy(() -> storage.keys().all())

@@ -1,0 +1,41 @@
+package dev.penstock.server.tenant;
+
+import dev.penstock.server.testing.PostgresDatabase;
+import org.jspecify.annotations.Nullable;
+
+/** Every test of {@link SqlLedgerRepositoryTest}, on PostgreSQL (a database of its own each). */
+class PostgresLedgerRepositoryTest extends SqlLedgerRepositoryTest {
+  private @Nullable PostgresDatabase database;
+
+  @Override
+  protected Storage openStorage() {
+    PostgresDatabase created = PostgresDatabase.create();
+    database = created;
+    try {
+      return created.open();
+    } catch (RuntimeException e) {
+      created.close();
+      throw e;
+    }
+  }
+
+  @Override
+  protected String databaseName(Storage opened) {
+    return opened.describe();
+  }
+
+  @Override
+  protected java.sql.Connection jdbc(Storage opened) throws java.sql.SQLException {
+    if (database == null) {
+      throw new IllegalStateException("no database yet");
+    }
+    return database.connect();
+  }
+
+  @Override
+  protected void cleanUp() {
+    if (database != null) {
+      database.close();
+    }
+  }
+}
