@@ -4,6 +4,7 @@ import dev.penstock.server.tenant.LedgerEntry;
 import dev.penstock.server.tenant.LedgerRepository;
 import dev.penstock.server.tenant.LedgerRepository.GroupBy;
 import dev.penstock.server.tenant.LedgerWriter;
+import dev.penstock.server.tenant.SqliteStorage;
 import dev.penstock.server.tenant.Storage;
 import dev.penstock.server.tenant.UsageRow;
 import java.nio.file.Files;
@@ -62,7 +63,7 @@ public final class LedgerBench {
         System.getProperty("java.vm.version"));
     write(file, rows);
     long openStart = System.nanoTime();
-    try (Storage storage = Storage.open(file)) {
+    try (Storage storage = SqliteStorage.open(file)) {
       System.out.printf(
           Locale.ROOT,
           "reopen (quick_check included): %.0f ms, file %,d MB%n",
@@ -73,7 +74,7 @@ public final class LedgerBench {
   }
 
   private static void write(Path file, int rows) {
-    try (Storage storage = Storage.open(file)) {
+    try (Storage storage = SqliteStorage.open(file)) {
       SplittableRandom random = new SplittableRandom(1);
       String[] models = {"gpt-4o", "gpt-4o-mini", "o3", "text-embedding-3-small"};
       String[] deployments = {"east", "west", "relay"};
