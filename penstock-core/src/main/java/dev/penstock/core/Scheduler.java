@@ -233,7 +233,12 @@ public final class Scheduler {
       long unreportedTokens,
       long windowRequests,
       long windowTokens,
-      boolean connected) {}
+      boolean connected,
+      List<long[]> startsToTell,
+      boolean reseeding) {}
+
+  /** Starts told to the cluster are grouped by when they stop counting, to the quarter second. */
+  private static final long TELL_GROUP_NANOS = 250_000_000L;
 
   /** Every shared deployment's {@link ShareState}, in no particular order. */
   public List<ShareState> shareStates(long nowNanos) {
@@ -285,20 +290,25 @@ public final class Scheduler {
               gate.unreportedTokens(),
               limiter.windowRequests(nowNanos),
               limiter.windowTokens(nowNanos),
-              gate.connected()));
+              gate.connected(),
+              limiter.startsToTell(nowNanos, TELL_GROUP_NANOS),
+              gate.reseeding()));
     }
     return states;
   }
 
   /**
    * The cluster answered for {@code deployment}: it took {@code reportedRequests} and {@code
-   * reportedTokens} of what was unreported, and granted a lease (see {@link SharedCapacity#lease}).
+   * reportedTokens} of what was unreported and the starts told ({@link SharedCapacity#told}), and
+   * granted a lease (see {@link SharedCapacity#lease}).
    */
   public void leaseGranted(
       String deployment,
       long nowNanos,
       long reportedRequests,
       long reportedTokens,
+      long toldEntries,
+      boolean toldWindow,
       long firstNanos,
       double intervalNanos,
       int count,
@@ -312,6 +322,7 @@ public final class Scheduler {
       return; // removed by a reload meanwhile
     }
     gate.reported(reportedRequests, reportedTokens);
+    gate.told(toldEntries, toldWindow);
     gate.lease(
         nowNanos, firstNanos, intervalNanos, count, tokens, share, windowRequests, windowTokens);
     refresh(limiter, nowNanos);
@@ -325,7 +336,7 @@ public final class Scheduler {
     for (DeploymentLimiter limiter : limiters.values()) {
       SharedCapacity gate = limiter.shared();
       if (gate != null) {
-        gate.reseed(limiter.windowRequests(nowNanos), limiter.windowTokens(nowNanos));
+        gate.reseed();
       }
     }
   }

@@ -118,6 +118,23 @@ public final class DeploymentLimiter {
     shared = gate;
   }
 
+  /**
+   * Cluster mode: the starts to tell the cluster, with how long each goes on counting, grouped by
+   * {@code groupNanos} — every start of this window after the cluster lost its state, else the
+   * fallback's starts not yet told; empty without a gate.
+   */
+  public java.util.List<long[]> startsToTell(long nowNanos, long groupNanos) {
+    SharedCapacity gate = shared;
+    if (gate == null) {
+      return java.util.List.of();
+    }
+    if (gate.reseeding()) {
+      log.expire(nowNanos);
+      return log.remaining(nowNanos, groupNanos);
+    }
+    return gate.untold(nowNanos, groupNanos);
+  }
+
   /** Cluster mode's gate, or null when this instance alone uses the deployment. */
   public @Nullable SharedCapacity shared() {
     return shared;

@@ -65,6 +65,50 @@ final class ReservationLog {
     return size == 0 ? Long.MIN_VALUE : expiries[index(headSeq + size - 1)];
   }
 
+  /**
+   * What the live entries still count, grouped by how long they go on counting, rounded up to
+   * {@code groupNanos}: {@code [nanos left, requests, tokens]} per group, soonest first. Call
+   * {@link #expire} first.
+   */
+  java.util.List<long[]> remaining(long nowNanos, long groupNanos) {
+    java.util.List<long[]> groups = new java.util.ArrayList<>();
+    for (int k = 0; k < size; k++) {
+      int i = index(headSeq + k);
+      if (requests[i] == 0 && tokens[i] == 0) {
+        continue; // cancelled
+      }
+      long left = Math.max(0, expiries[i] - nowNanos);
+      long rounded = (left + groupNanos - 1) / groupNanos * groupNanos;
+      long[] last = groups.isEmpty() ? null : groups.getLast();
+      if (last != null && last[0] == rounded) {
+        last[1] += requests[i];
+        last[2] += tokens[i];
+      } else {
+        groups.add(new long[] {rounded, requests[i], tokens[i]});
+      }
+    }
+    return groups;
+  }
+
+  /** Forgets the {@code count} oldest entries (those already told elsewhere). */
+  void dropOldest(long count) {
+    for (long k = 0; k < count && size > 0; k++) {
+      int i = index(headSeq);
+      requestSum -= requests[i];
+      tokenSum -= tokens[i];
+      headSeq++;
+      size--;
+    }
+  }
+
+  /** Forgets every entry. */
+  void clear() {
+    headSeq += size;
+    size = 0;
+    requestSum = 0;
+    tokenSum = 0;
+  }
+
   boolean contains(long seq) {
     return seq >= headSeq && seq < headSeq + size;
   }

@@ -91,6 +91,13 @@ public final class SharedCapacity {
   private final ReservationLog fallbackLog = new ReservationLog();
 
   private final Gcra fallbackPacer = new Gcra();
+
+  /** Fallback starts not yet told to the cluster, each counting until its own expiry. */
+  private final ReservationLog untold = new ReservationLog();
+
+  /** The cluster lost its state: what the limiter started in its window is to be told. */
+  private boolean reseed;
+
   private long unreportedRequests;
   private long unreportedTokens;
   private double shareOfRate;
@@ -172,8 +179,8 @@ public final class SharedCapacity {
   }
 
   /**
-   * Requests this instance started outside leases (on the fallback), or gave back, not yet told to
-   * the coordinator: positive adds to the cluster's window, negative refunds.
+   * Corrections not yet told to the coordinator: requests given back (negative) and tokens an
+   * answer's usage corrected (either sign). Starts are told with their times ({@link #untold}).
    */
   public long unreportedRequests() {
     return unreportedRequests;
@@ -191,12 +198,42 @@ public final class SharedCapacity {
   }
 
   /**
-   * The coordinator lost its state (it restarted: Redis keeps nothing on disk): what this instance
-   * started in its window is to be told again, in place of anything unreported.
+   * The coordinator lost its state (it restarted: Redis keeps nothing on disk): everything this
+   * instance started in its window is to be told again ({@link #reseeding}), in place of anything
+   * unreported.
    */
-  public void reseed(long windowRequests, long windowTokens) {
-    unreportedRequests = windowRequests;
-    unreportedTokens = windowTokens;
+  public void reseed() {
+    reseed = true;
+    unreportedRequests = 0;
+    unreportedTokens = 0;
+    untold.clear();
+  }
+
+  /** Whether the next report is to carry every start of the limiter's window ({@link #reseed}). */
+  public boolean reseeding() {
+    return reseed;
+  }
+
+  /**
+   * Fallback starts not yet told, as {@code [nanos they go on counting, requests, tokens]} groups
+   * (rounded up to {@code groupNanos}): the cluster counts each for as long as it is left.
+   */
+  public java.util.List<long[]> untold(long nowNanos, long groupNanos) {
+    untold.expire(nowNanos);
+    return untold.remaining(nowNanos, groupNanos);
+  }
+
+  /**
+   * The coordinator took the starts told with the last report: {@code entries} fallback starts (the
+   * oldest; later ones are told next time), or, after a {@link #reseed}, the whole window.
+   */
+  public void told(long entries, boolean wholeWindow) {
+    if (wholeWindow) {
+      reseed = false;
+      untold.clear(); // the window told held them
+    } else {
+      untold.dropOldest(entries);
+    }
   }
 
   /** Leased slots not yet used and not lapsed. */
@@ -312,8 +349,7 @@ public final class SharedCapacity {
     fallbackLog.add(nowNanos + settings.spanNanos(), tokens);
     fallbackPacer.consume(
         nowNanos, 1, (double) settings.spanNanos() * settings.instances() / Math.max(1, rpm));
-    unreportedRequests++;
-    unreportedTokens += tokens;
+    untold.add(nowNanos + settings.spanNanos(), tokens);
   }
 
   /**

@@ -98,9 +98,14 @@ class SharedCapacityTest {
     assertThat(count).isEqualTo(100);
     // Once the cluster's last known use left the window, a third of the whole limit.
     assertThat(gate.startTimeNanos(61 * S, 10, RPM, TPM)).isEqualTo(61 * S);
-    // What it started is told to the cluster when it answers again.
-    assertThat(gate.unreportedRequests()).isEqualTo(100);
-    assertThat(gate.unreportedTokens()).isEqualTo(1_000);
+    // What it started is told to the cluster when it answers again, each start with how long it
+    // goes on counting (the first, at 1 s, until 62 s: 1 s left at 61 s).
+    List<long[]> untold = gate.untold(61 * S, S);
+    assertThat(untold.stream().mapToLong(g -> g[1]).sum()).isEqualTo(100);
+    assertThat(untold.stream().mapToLong(g -> g[2]).sum()).isEqualTo(1_000);
+    assertThat(untold.getFirst()[0]).isEqualTo(1 * S);
+    gate.told(60, false);
+    assertThat(gate.untold(61 * S, S).stream().mapToLong(g -> g[1]).sum()).isEqualTo(40);
   }
 
   @Test
@@ -118,7 +123,7 @@ class SharedCapacityTest {
   }
 
   @Test
-  void reportedUseIsSubtractedOnceAndAReseedReplacesIt() {
+  void reportedCorrectionsAreSubtractedOnceAndAReseedReplacesThem() {
     SharedCapacity gate = leased(0);
     gate.adjust(-1, -40);
     gate.adjust(0, 15);
@@ -128,9 +133,12 @@ class SharedCapacityTest {
     assertThat(gate.unreportedRequests()).isZero();
     assertThat(gate.unreportedTokens()).isZero();
     gate.adjust(2, 7);
-    gate.reseed(12, 1_200);
-    assertThat(gate.unreportedRequests()).isEqualTo(12);
-    assertThat(gate.unreportedTokens()).isEqualTo(1_200);
+    gate.reseed();
+    assertThat(gate.reseeding()).isTrue();
+    assertThat(gate.unreportedRequests()).isZero();
+    assertThat(gate.unreportedTokens()).isZero();
+    gate.told(0, true);
+    assertThat(gate.reseeding()).isFalse();
   }
 
   @Test

@@ -89,6 +89,7 @@ public final class ClusterLimits implements AutoCloseable {
   private final AtomicLong calls = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
   private final AtomicLong granted = new AtomicLong();
+  private final AtomicLong tenantSyncs = new AtomicLong();
   private final java.util.concurrent.atomic.AtomicBoolean kicked =
       new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -220,6 +221,11 @@ public final class ClusterLimits implements AutoCloseable {
     return granted.get();
   }
 
+  /** Turns that told and heard the virtual keys' use (once a second while Redis answers). */
+  public long tenantSyncs() {
+    return tenantSyncs.get();
+  }
+
   /** This instance's id in the cluster (pid and a random part). */
   public String instance() {
     return instance;
@@ -289,7 +295,10 @@ public final class ClusterLimits implements AutoCloseable {
       boolean runningOut = s.slotsLeft() == 0 || s.leasedUntilNanos() - now <= leaseNanos / 5;
       boolean ask = want > 0 && (runningOut || !connected) && now - rate.notBeforeNanos >= 0;
       boolean tell = s.unreportedRequests() != 0 || s.unreportedTokens() != 0;
-      if (ask || (tell && (report || !connected)) || !connected) {
+      // Starts the cluster does not know of are told at once: until then others may be granted
+      // what they used.
+      boolean urgent = s.reseeding() || !s.startsToTell().isEmpty();
+      if (ask || urgent || (tell && report) || !connected) {
         long perRequest =
             s.queuedRequests() > 0
                 ? Math.max(1, s.queuedTokens() / Math.max(1, s.queuedRequests()))
@@ -330,6 +339,7 @@ public final class ClusterLimits implements AutoCloseable {
       calls.addAndGet(
           t.sync(
               c.sync(), nanos.getAsLong(), java.time.Instant.ofEpochMilli(wallMillis.getAsLong())));
+      tenantSyncs.incrementAndGet(); // after: what it heard is in force
     } catch (RuntimeException e) {
       failed(e);
     }
@@ -354,7 +364,7 @@ public final class ClusterLimits implements AutoCloseable {
 
   private void call(List<Ask> asks) {
     List<String> keys = new ArrayList<>(asks.size() + 1);
-    List<String> args = new ArrayList<>(6 + 7 * asks.size());
+    List<String> args = new ArrayList<>(6 + 8 * asks.size());
     keys.add(metaKey);
     args.add(instance);
     args.add(Long.toHexString(ThreadLocalRandom.current().nextLong()));
@@ -373,6 +383,7 @@ public final class ClusterLimits implements AutoCloseable {
       args.add(Integer.toString(level(top)));
       args.add(Long.toString(s.unreportedRequests()));
       args.add(Long.toString(s.unreportedTokens()));
+      args.add(starts(s.startsToTell()));
     }
     long before = nanos.getAsLong();
     List<Object> answer;
@@ -450,6 +461,8 @@ public final class ClusterLimits implements AutoCloseable {
                   nanos.getAsLong(),
                   s.unreportedRequests(),
                   s.unreportedTokens(),
+                  s.startsToTell().stream().mapToLong(g -> g[1]).sum(),
+                  s.reseeding(),
                   first,
                   intervalMs * 1_000_000,
                   count,
@@ -478,6 +491,15 @@ public final class ClusterLimits implements AutoCloseable {
       case LOW -> 2;
       case BATCH -> 3;
     };
+  }
+
+  /** {@code "ms left:requests:tokens;..."}, as the script reads them. */
+  private static String starts(List<long[]> groups) {
+    StringBuilder out = new StringBuilder();
+    for (long[] g : groups) {
+      out.append(g[0] / 1_000_000).append(':').append(g[1]).append(':').append(g[2]).append(';');
+    }
+    return out.toString();
   }
 
   private static double number(Object value) {

@@ -91,6 +91,7 @@ public final class Allowances {
     synchronized (state) {
       if (state.limiter == null) {
         state.limiter = new WindowLimiter(key.rpm(), key.tpm(), windowNanos);
+        state.limiter.elsewhere(state.elsewhereRequests, state.elsewhereTokens);
       } else if (state.rpm != key.rpm() || state.tpm != key.tpm()) {
         state.limiter.reconfigure(key.rpm(), key.tpm()); // changed by PATCH: at once
       }
@@ -250,11 +251,13 @@ public final class Allowances {
   public void elsewhere(
       String keyId, long requests, long tokens, double spentToday, double spentMonth) {
     KeyState state = state(keyId);
-    WindowLimiter limiter = state.limiter;
-    if (limiter != null) {
-      limiter.elsewhere(requests, tokens);
-    }
     synchronized (state) {
+      state.elsewhereRequests = requests;
+      state.elsewhereTokens = tokens;
+      WindowLimiter limiter = state.limiter;
+      if (limiter != null) {
+        limiter.elsewhere(requests, tokens);
+      } // else applied when the key's first request here makes its limiter
       state.roll(LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
       state.othersToday = Math.max(0, spentToday);
       state.othersMonth = Math.max(0, spentMonth);
@@ -278,6 +281,11 @@ public final class Allowances {
     double fromLedgerToday;
 
     double fromLedgerMonth;
+
+    /** What other instances of a cluster charged in their windows (cluster mode; 0 otherwise). */
+    long elsewhereRequests;
+
+    long elsewhereTokens;
 
     /** What other instances of a cluster spent (cluster mode; 0 otherwise). */
     double othersToday;

@@ -7,7 +7,9 @@
 --           r<b>/t<b> (requests/tokens granted in 250 ms bucket b), i:<instance> (its demand)
 -- ARGV      instance, proposed generation, horizon ms, span ms, instances, settle ms, then per
 --           deployment: rpm, tpm, want requests, want tokens, priority (0 high .. 3 batch),
---           reported requests, reported tokens (signed: starts outside leases, refunds)
+--           reported requests, reported tokens (signed corrections: refunds, usage), starts to
+--           tell ("ms they go on counting:requests:tokens;..." — fallback starts, or every start
+--           of the instance's window after a restart — or "")
 -- Returns   {generation, held, then per deployment: count, first ms, interval ms, tokens,
 --           window requests, window tokens, share, next ms} as strings (relative ms where noted)
 
@@ -55,7 +57,7 @@ local bnow = math.floor(now / BUCKET)
 local boldest = math.floor((now - wspan) / BUCKET)
 
 for k = 2, #KEYS do
-  local a = 7 + (k - 2) * 7
+  local a = 7 + (k - 2) * 8
   local rpm = tonumber(ARGV[a])
   local tpm = tonumber(ARGV[a + 1])
   local wantR = tonumber(ARGV[a + 2])
@@ -63,6 +65,7 @@ for k = 2, #KEYS do
   local prio = tonumber(ARGV[a + 4])
   local adjR = tonumber(ARGV[a + 5])
   local adjT = tonumber(ARGV[a + 6])
+  local starts = ARGV[a + 7]
   local key = KEYS[k]
   local h = {}
   local flat = redis.call('HGETALL', key)
@@ -114,6 +117,17 @@ for k = 2, #KEYS do
   end
   if adjR ~= 0 then wr = wr + add('r', adjR, rb) end
   if adjT ~= 0 then wt = wt + add('t', adjT, tb) end
+  -- Starts told with how long they go on counting: each into the bucket that stops counting
+  -- then (rounded later: safe), none later than now.
+  for left, r, tk in string.gmatch(starts, '([%d.]+):([%d.]+):([%d.]+)') do
+    local b = math.min(bnow, math.ceil((now + tonumber(left) - wspan) / BUCKET))
+    if b >= boldest then
+      redis.call('HINCRBYFLOAT', key, 'r' .. b, tonumber(r))
+      redis.call('HINCRBYFLOAT', key, 't' .. b, tonumber(tk))
+      wr = wr + tonumber(r)
+      wt = wt + tonumber(tk)
+    end
+  end
 
   -- The split: instances report their demand; within the highest priority waiting anywhere,
   -- capacity is shared max-min fair (water-filling), and lower priorities get what is left.
