@@ -409,10 +409,13 @@ final class ClusterDemo {
       row("combined", sent, answered, ok, rpm, gateway429, errors);
       out.printf(
           Locale.ROOT,
-          "  delivered %.0f RPM = %.1f%% of the pool's %d RPM%n%n",
+          "  delivered %.0f RPM = %.1f%% of the pool's %d RPM%s%n%n",
           rpm,
           100 * rpm / poolRpm,
-          poolRpm);
+          poolRpm,
+          settings.duration().toSeconds() < 60
+              ? " (a run shorter than 60 s may exceed it: no 60 s window has filled)"
+              : "");
       long upstream429 = keys.stream().mapToLong(KeyStats::rateLimited).sum();
       out.printf(
           Locale.ROOT,

@@ -44,16 +44,21 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>Every scenario prints its figures (per instance, per key, the delivery curve, what each
  * instance says of the cluster) before its verdict, and checks everything before failing (soft
  * assertions), so that one run shows all that is wrong. {@code -Dpenstock.cluster.seconds}
- * (scenario A's load, default {@value #DEFAULT_SECONDS}), {@code -Dpenstock.cluster.rpm} (each key,
- * default {@value #DEFAULT_RPM}) and {@code -Dpenstock.cluster.seed} change a run; {@code
+ * (scenario A's load, default {@value #DEFAULT_SECONDS}), {@code -Dpenstock.cluster.after} (B's and
+ * C's load after the event, default {@value #DEFAULT_AFTER}), {@code -Dpenstock.cluster.rpm} (each
+ * key, default {@value #DEFAULT_RPM}) and {@code -Dpenstock.cluster.seed} change a run; {@code
  * scripts/cluster.sh} is the longer one.
  */
 @Tag("e2e")
 class ClusterProcessesTest {
-  private static final int DEFAULT_SECONDS = 75;
+  private static final int DEFAULT_SECONDS = 70;
+  private static final int DEFAULT_AFTER = 40;
   private static final long DEFAULT_RPM = 600;
   private static final long SECONDS = Long.getLong("penstock.cluster.seconds", DEFAULT_SECONDS);
   private static final long KEY_RPM = Long.getLong("penstock.cluster.rpm", DEFAULT_RPM);
+
+  /** Seconds of load after B's kill and after C's Redis returns. */
+  private static final long AFTER = Long.getLong("penstock.cluster.after", DEFAULT_AFTER);
 
   /**
    * Tokens a load request may count: a prompt of ~20 and max_tokens 16; the TPM limit binds never.
@@ -66,7 +71,7 @@ class ClusterProcessesTest {
   private static final double WARM_UP = 10;
 
   /** The gateways' queue deadline for a load request: beyond it, their own 429. */
-  private static final long REQUEST_TIMEOUT_MS = 10_000;
+  private static final long REQUEST_TIMEOUT_MS = 5_000;
 
   private static final Set<String> POOL = Set.copyOf(ClusterFixture.POOL);
 
@@ -195,7 +200,7 @@ class ClusterProcessesTest {
         soft.assertThat(victimLines)
             .as("batch lines instance-%d ran before it was killed", victim + 1)
             .isPositive();
-        runUntil(timeline, killAt + 40);
+        runUntil(timeline, killAt + AFTER);
         end = timeline.sample().seconds();
         load.stop();
         counts = load.instances();
@@ -268,7 +273,7 @@ class ClusterProcessesTest {
         cluster.redis().restart();
         restartedAt = timeline.sample().seconds();
         readyAfter = cluster.awaitReadiness(200, Duration.ofSeconds(15));
-        runUntil(timeline, restartedAt + 30);
+        runUntil(timeline, restartedAt + AFTER);
         end = timeline.sample().seconds();
         load.stop();
         counts = load.instances();
