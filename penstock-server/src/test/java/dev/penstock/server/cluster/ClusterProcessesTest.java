@@ -182,8 +182,8 @@ class ClusterProcessesTest {
                 line -> line.contains("outcome=\"done\""),
                 Duration.ofSeconds(20));
         JsonNode before = batches.batch(batchId);
+        load.disable(victim); // the load balancer's health check would take it out
         int status = cluster.kill(victim);
-        load.disable(victim);
         killAt = timeline.sample().seconds();
         atKill =
             String.format(
