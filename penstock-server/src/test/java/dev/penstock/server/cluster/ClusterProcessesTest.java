@@ -78,7 +78,9 @@ class ClusterProcessesTest {
   @TempDir Path dir;
 
   private static ClusterFixture.Shape shape() {
-    return new ClusterFixture.Shape(3, KEY_RPM, KEY_TPM, 600, 5_000, 4_000, 500);
+    // The batch key: 300 lines at 400 RPM take ~45 s, so the kill (from 15 s on) finds lines in
+    // flight.
+    return new ClusterFixture.Shape(3, KEY_RPM, KEY_TPM, 400, 5_000, 4_000, 500);
   }
 
   private static long seed() {
@@ -383,7 +385,7 @@ class ClusterProcessesTest {
         String.format(
             Locale.ROOT,
             "%nClusterProcessesTest %s: cluster %s, %d instances, pool %d keys x %d RPM = %d RPM,"
-                + " offered %.0f RPM over %.0f s%n",
+                + " offered %.0f RPM over %.0f s; the gateways started in %.1f s%n",
             scenario,
             cluster.clusterName(),
             shape.instances(),
@@ -391,7 +393,8 @@ class ClusterProcessesTest {
             shape.keyRpm(),
             shape.poolRpm(),
             offeredPerSecond(shape) * 60,
-            seconds));
+            seconds,
+            cluster.startSeconds()));
     for (ClusterLoad.Counts c : counts) {
       out.append("  ").append(c.line(seconds)).append('\n');
     }

@@ -86,6 +86,8 @@ public final class ClusterFixture implements AutoCloseable {
   private final RedisProcess redis;
   private final PostgresDatabase database;
   private final List<@Nullable GatewayProcess> gateways = new ArrayList<>();
+  private final long createdNanos = System.nanoTime();
+  private double startSeconds;
   private final HttpClient http =
       HttpClient.newBuilder()
           .version(HttpClient.Version.HTTP_1_1)
@@ -137,6 +139,7 @@ public final class ClusterFixture implements AutoCloseable {
       ClusterFixture fixture = new ClusterFixture(dir, shape, clusterName, mock, redis, database);
       try {
         fixture.startGateways(suffix);
+        fixture.startSeconds = (System.nanoTime() - fixture.createdNanos) / 1e9;
       } catch (RuntimeException | Error e) {
         fixture.close();
         throw e;
@@ -247,6 +250,11 @@ public final class ClusterFixture implements AutoCloseable {
 
   public Shape shape() {
     return shape;
+  }
+
+  /** How long the gateways took to start (all three, in parallel), for the report. */
+  public double startSeconds() {
+    return startSeconds;
   }
 
   public String clusterName() {
@@ -414,6 +422,7 @@ public final class ClusterFixture implements AutoCloseable {
       Optional<Double> calls = metric(g, "penstock_cluster_redis_calls_total");
       Optional<Double> connected = metric(g, "penstock_cluster_connected");
       Optional<Double> requests = metric(g, "penstock_requests_total");
+      Optional<Double> upstream429 = metric(g, "penstock_upstream_rate_limited_total");
       String perRequest =
           calls.isPresent() && requests.isPresent() && requests.get() > 0
               ? String.format(Locale.ROOT, "%.3f", calls.get() / requests.get())
@@ -422,7 +431,7 @@ public final class ClusterFixture implements AutoCloseable {
           String.format(
               Locale.ROOT,
               "  instance-%d (port %d): ready %d, /admin/cluster %s, redis calls %s, requests %s,"
-                  + " redis calls/request %s, connected %s%n",
+                  + " redis calls/request %s, connected %s, upstream 429s %s%n",
               i + 1,
               g.port(),
               ready(g),
@@ -430,7 +439,8 @@ public final class ClusterFixture implements AutoCloseable {
               calls.map(v -> String.format(Locale.ROOT, "%.0f", v)).orElse("n/a"),
               requests.map(v -> String.format(Locale.ROOT, "%.0f", v)).orElse("n/a"),
               perRequest,
-              connected.map(v -> String.format(Locale.ROOT, "%.0f", v)).orElse("n/a")));
+              connected.map(v -> String.format(Locale.ROOT, "%.0f", v)).orElse("n/a"),
+              upstream429.map(v -> String.format(Locale.ROOT, "%.0f", v)).orElse("0")));
     }
     return out.toString();
   }
