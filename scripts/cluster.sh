@@ -15,7 +15,8 @@
 #
 # Knobs: SECONDS_A (A's load), AFTER (B's and C's load after the kill / Redis's return, default 60),
 # RPM (each of the 3 pool keys' limit, default 600), SEED (the simulator's; printed), ONLY (A, B
-# or C: one scenario). Needs redis-server on PATH and PostgreSQL on 127.0.0.1:5432 (user postgres,
+# or C: one scenario), SPLIT=static (the harness's self-check: each gateway configured with a third
+# of every limit, no sharing needed; A must pass so). Needs redis-server on PATH and PostgreSQL on 127.0.0.1:5432 (user postgres,
 # trust; scripts/services.sh starts it). Writes the figures to <output-dir>/figures.txt (default
 # target/cluster) and the full test output beside it; exits non-zero if a scenario failed.
 set -euo pipefail
@@ -46,7 +47,8 @@ echo "cluster: A for ${seconds} s, B and C ${after} s after the event; keys of $
 status=0
 ./mvnw -B -o -pl penstock-server surefire:test -Dtest="$tests" -Dsurefire.failIfNoSpecifiedTests=false \
   -Dpenstock.cluster.seconds="$seconds" -Dpenstock.cluster.after="$after" \
-  -Dpenstock.cluster.rpm="$rpm" -Dpenstock.cluster.seed="$seed" >"$out/test-output.txt" 2>&1 || status=$?
+  -Dpenstock.cluster.rpm="$rpm" -Dpenstock.cluster.seed="$seed" -Dpenstock.cluster.split="${SPLIT:-}" \
+  >"$out/test-output.txt" 2>&1 || status=$?
 # The figures: each scenario's block (its heading, then its indented lines), wherever surefire put
 # the test's stdout.
 report=penstock-server/target/surefire-reports/dev.penstock.server.cluster.ClusterProcessesTest-output.txt

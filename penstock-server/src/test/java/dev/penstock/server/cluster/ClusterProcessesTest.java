@@ -57,6 +57,14 @@ class ClusterProcessesTest {
   private static final long SECONDS = Long.getLong("penstock.cluster.seconds", DEFAULT_SECONDS);
   private static final long KEY_RPM = Long.getLong("penstock.cluster.rpm", DEFAULT_RPM);
 
+  /**
+   * {@code -Dpenstock.cluster.split=static}: the harness's self-check, each gateway configured with
+   * a third of every limit (see {@link ClusterFixture.Shape#staticSplit}); A's assertions must pass
+   * so, B's and C's delivery after the event cannot (the others do not take over a share).
+   */
+  private static final boolean STATIC_SPLIT =
+      "static".equals(System.getProperty("penstock.cluster.split"));
+
   /** Seconds of load after B's kill and after C's Redis returns. */
   private static final long AFTER = Long.getLong("penstock.cluster.after", DEFAULT_AFTER);
 
@@ -80,7 +88,7 @@ class ClusterProcessesTest {
   private static ClusterFixture.Shape shape() {
     // The batch key: 300 lines at 400 RPM take ~45 s, so the kill (from 15 s on) finds lines in
     // flight.
-    return new ClusterFixture.Shape(3, KEY_RPM, KEY_TPM, 400, 5_000, 4_000, 500);
+    return new ClusterFixture.Shape(3, KEY_RPM, KEY_TPM, 400, 5_000, 4_000, 500, STATIC_SPLIT);
   }
 
   private static long seed() {
@@ -384,10 +392,11 @@ class ClusterProcessesTest {
     out.append(
         String.format(
             Locale.ROOT,
-            "%nClusterProcessesTest %s: cluster %s, %d instances, pool %d keys x %d RPM = %d RPM,"
+            "%nClusterProcessesTest %s: cluster %s%s, %d instances, pool %d keys x %d RPM = %d RPM,"
                 + " offered %.0f RPM over %.0f s; the gateways started in %.1f s%n",
             scenario,
             cluster.clusterName(),
+            shape.staticSplit() ? " (static split: each gateway 1/3 of each limit)" : "",
             shape.instances(),
             ClusterFixture.POOL.size(),
             shape.keyRpm(),

@@ -65,6 +65,9 @@ public final class ClusterFixture implements AutoCloseable {
    * @param claimMillis {@code batches.claim_ms}
    * @param lineTimeoutMillis {@code batches.line_timeout_ms}
    * @param leaseMillis {@code cluster.lease_ms}
+   * @param staticSplit give each gateway 1/instances of every key's limits in its config (the
+   *     simulator keeps the whole): the harness's self-check, a cluster that is right by
+   *     construction, without Redis's help, so that its assertions can be seen to pass
    */
   public record Shape(
       int instances,
@@ -73,7 +76,8 @@ public final class ClusterFixture implements AutoCloseable {
       long batchRpm,
       long claimMillis,
       long lineTimeoutMillis,
-      long leaseMillis) {
+      long leaseMillis,
+      boolean staticSplit) {
     public long poolRpm() {
       return keyRpm * POOL.size();
     }
@@ -199,7 +203,7 @@ public final class ClusterFixture implements AutoCloseable {
               - {name: b, base_url: "%1$s", api_key: "sk-cluster-b-%2$s", rpm: %3$d, tpm: %4$d}
               - {name: c, base_url: "%1$s", api_key: "sk-cluster-c-%2$s", rpm: %3$d, tpm: %4$d}
         """
-            .formatted(mock.baseUrl(), suffix, shape.keyRpm(), shape.keyTpm());
+            .formatted(mock.baseUrl(), suffix, shape.keyRpm() / split(), shape.keyTpm() / split());
     String yaml =
         """
         listen: 127.0.0.1:0
@@ -238,7 +242,7 @@ public final class ClusterFixture implements AutoCloseable {
                 BATCH_MODEL,
                 mock.baseUrl(),
                 suffix,
-                shape.batchRpm());
+                shape.batchRpm() / split());
     Path file = dir.resolve("instance-" + instance + ".yaml");
     try {
       Files.writeString(file, yaml, StandardCharsets.UTF_8);
@@ -246,6 +250,10 @@ public final class ClusterFixture implements AutoCloseable {
       throw new java.io.UncheckedIOException(e);
     }
     return file;
+  }
+
+  private int split() {
+    return shape.staticSplit() ? shape.instances() : 1;
   }
 
   public Shape shape() {
