@@ -78,6 +78,12 @@ class ClusterProcessesTest {
   /** Seconds at the start of a run that are not judged: JVMs warm up, the first leases arrive. */
   private static final double WARM_UP = 10;
 
+  /**
+   * "Within seconds" (issue 16): from a kill, or from Redis's return, until a 5 s slice of the
+   * simulator's figures shows the pool at 0.9 of its RPM again.
+   */
+  private static final double RECOVERY_SECONDS = 15;
+
   /** The gateways' queue deadline for a load request: beyond it, their own 429. */
   private static final long REQUEST_TIMEOUT_MS = 5_000;
 
@@ -246,6 +252,9 @@ class ClusterProcessesTest {
       soft.assertThat(afterKill)
           .as("the pool's delivery from 10 s after the kill (RPM)")
           .isGreaterThanOrEqualTo(0.9 * shape.poolRpm());
+      soft.assertThat(recovered < 0 ? Double.POSITIVE_INFINITY : recovered - killAt)
+          .as("seconds from the kill until a 5 s slice delivers 0.9 of the pool")
+          .isLessThanOrEqualTo(RECOVERY_SECONDS);
       batchExactlyOnce(soft, batches, done, lines);
       verdict(soft, cluster);
     }
@@ -290,6 +299,7 @@ class ClusterProcessesTest {
       }
       double down = timeline.deliveredRpm(POOL, stoppedAt + 5, restartedAt);
       double afterReturn = timeline.deliveredRpm(POOL, restartedAt + 10, end);
+      double recovered = timeline.recoveredAt(POOL, restartedAt, end, 5, 0.9 * shape.poolRpm());
       report(
           "C (Redis stopped, seed " + seed + ")",
           cluster,
@@ -302,7 +312,8 @@ class ClusterProcessesTest {
               Locale.ROOT,
               "Redis stopped at %.1f s: all not ready after %s; Redis back at %.1f s: all ready"
                   + " after %s%n  delivery while Redis was down (from 5 s after): %.0f RPM = %.3f"
-                  + " of the pool; from 10 s after its return: %.0f RPM = %.3f",
+                  + " of the pool; from 10 s after its return: %.0f RPM = %.3f; a 5 s slice"
+                  + " first reached 0.9 of the pool %s",
               stoppedAt - loadStart,
               seconds(notReadyAfter),
               restartedAt - loadStart,
@@ -310,7 +321,11 @@ class ClusterProcessesTest {
               down,
               down / shape.poolRpm(),
               afterReturn,
-              afterReturn / shape.poolRpm()));
+              afterReturn / shape.poolRpm(),
+              recovered < 0
+                  ? "never"
+                  : String.format(
+                      Locale.ROOT, "%.0f s after Redis's return", recovered - restartedAt)));
       soft.assertThat(notReadyAfter)
           .as("seconds until every instance answers 503 on /health/ready without Redis")
           .isNotNegative()
@@ -320,6 +335,9 @@ class ClusterProcessesTest {
           .isNotNegative()
           .isLessThanOrEqualTo(15);
       limits(soft, cluster, false);
+      soft.assertThat(recovered < 0 ? Double.POSITIVE_INFINITY : recovered - restartedAt)
+          .as("seconds from Redis's return until a 5 s slice delivers 0.9 of the pool")
+          .isLessThanOrEqualTo(RECOVERY_SECONDS);
       soft.assertThat(afterReturn)
           .as("the pool's delivery from 10 s after Redis's return (RPM)")
           .isGreaterThanOrEqualTo(0.9 * shape.poolRpm());
