@@ -35,9 +35,9 @@ import org.jspecify.annotations.Nullable;
 /**
  * A Penstock cluster of real processes for a test (SPEC 13): the provider simulator in the test's
  * JVM with strict per-key limits (the referee), a {@link RedisProcess} of the test's own, a fresh
- * {@link PostgresDatabase}, and {@code n} {@link GatewayProcess}es with the same {@code cluster:}
- * name (unique per fixture, so a cluster never shares limits with another test's) and the same
- * {@code storage.postgres_url}.
+ * PostgreSQL database ({@link Database}), and {@code n} {@link GatewayProcess}es with the same
+ * {@code cluster:} name (unique per fixture, so a cluster never shares limits with another test's)
+ * and the same {@code storage.postgres_url}.
  *
  * <p>The pool: model {@value #MODEL} over keys {@code a}, {@code b}, {@code c}; model {@value
  * #BATCH_MODEL} over key {@code batch} alone, so that a batch has capacity of its own while the
@@ -88,7 +88,7 @@ public final class ClusterFixture implements AutoCloseable {
   private final String clusterName;
   private final MockServer mock;
   private final RedisProcess redis;
-  private final PostgresDatabase database;
+  private final Database database;
   private final List<@Nullable GatewayProcess> gateways = new ArrayList<>();
   private final long createdNanos = System.nanoTime();
   private double startSeconds;
@@ -104,7 +104,7 @@ public final class ClusterFixture implements AutoCloseable {
       String clusterName,
       MockServer mock,
       RedisProcess redis,
-      PostgresDatabase database) {
+      Database database) {
     this.dir = dir;
     this.shape = shape;
     this.clusterName = clusterName;
@@ -122,7 +122,7 @@ public final class ClusterFixture implements AutoCloseable {
     String clusterName = "test-" + suffix;
     MockServer mock = null;
     RedisProcess redis = null;
-    PostgresDatabase database = null;
+    Database database = null;
     try {
       mock =
           MockServer.start(
@@ -139,7 +139,7 @@ public final class ClusterFixture implements AutoCloseable {
                           "batch", "sk-cluster-batch-" + suffix, shape.batchRpm(), 100_000_000))
                   .build());
       redis = RedisProcess.start(dir.resolve("redis"));
-      database = PostgresDatabase.create("penstock_cluster");
+      database = Database.create();
       ClusterFixture fixture = new ClusterFixture(dir, shape, clusterName, mock, redis, database);
       try {
         fixture.startGateways(suffix);
@@ -277,8 +277,51 @@ public final class ClusterFixture implements AutoCloseable {
     return redis;
   }
 
-  public PostgresDatabase database() {
-    return database;
+  /**
+   * A fresh database on the loopback PostgreSQL (user {@code postgres}, trust authentication),
+   * {@code penstock_cluster_<random>}, made and dropped {@code WITH (FORCE)} through the {@code
+   * postgres} database: the gateways a test killed may still hold connections to it.
+   */
+  record Database(String name) implements AutoCloseable {
+    private static final String ADMIN_JDBC = "jdbc:postgresql://127.0.0.1:5432/postgres";
+
+    static Database create() {
+      byte[] random = new byte[8];
+      ThreadLocalRandom.current().nextBytes(random);
+      Database database = new Database("penstock_cluster_" + HexFormat.of().formatHex(random));
+      admin("CREATE DATABASE " + database.name());
+      return database;
+    }
+
+    /** {@code postgresql://postgres@127.0.0.1:5432/<name>}, as {@code storage.postgres_url}. */
+    String url() {
+      return "postgresql://postgres@127.0.0.1:5432/" + name;
+    }
+
+    private static void admin(String sql) {
+      try (java.sql.Connection admin =
+              java.sql.DriverManager.getConnection(ADMIN_JDBC, "postgres", "");
+          java.sql.Statement statement = admin.createStatement()) {
+        statement.execute(sql);
+      } catch (java.sql.SQLException e) {
+        throw new AssertionError(
+            "PostgreSQL at 127.0.0.1:5432 (user postgres) refused '"
+                + sql
+                + "' (is it running? scripts/services.sh starts it): "
+                + e.getMessage(),
+            e);
+      }
+    }
+
+    @Override
+    public void close() {
+      admin("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
+    }
+  }
+
+  /** The cluster's database's name. */
+  public String databaseName() {
+    return database.name();
   }
 
   /** The running gateways (a killed one is no longer here). */
