@@ -84,6 +84,9 @@ class ClusterProcessesTest {
    */
   private static final double RECOVERY_SECONDS = 15;
 
+  /** How long B waits for its batch to end after the load (claims expire after 5 s). */
+  private static final Duration BATCH_WAIT = Duration.ofSeconds(90);
+
   /** The gateways' queue deadline for a load request: beyond it, their own 429. */
   private static final long REQUEST_TIMEOUT_MS = 5_000;
 
@@ -221,8 +224,16 @@ class ClusterProcessesTest {
         load.stop();
         counts = load.instances();
       }
-      JsonNode done =
-          batches.await(batchId, BatchClient::ended, Duration.ofSeconds(90), "end of the batch");
+      // Bounded; a batch that does not end is one failure among the others, after the figures.
+      JsonNode done;
+      boolean ended;
+      try {
+        done = batches.await(batchId, BatchClient::ended, BATCH_WAIT, "end of the batch");
+        ended = true;
+      } catch (AssertionError e) {
+        done = batches.batch(batchId);
+        ended = false;
+      }
       double afterKill = timeline.deliveredRpm(POOL, killAt + 10, end);
       double recovered = timeline.recoveredAt(POOL, killAt, end, 5, 0.9 * shape.poolRpm());
       report(
@@ -255,7 +266,10 @@ class ClusterProcessesTest {
       soft.assertThat(recovered < 0 ? Double.POSITIVE_INFINITY : recovered - killAt)
           .as("seconds from the kill until a 5 s slice delivers 0.9 of the pool")
           .isLessThanOrEqualTo(RECOVERY_SECONDS);
-      batchExactlyOnce(soft, batches, done, lines);
+      soft.assertThat(ended).as("the batch ended within %s: %s", BATCH_WAIT, done).isTrue();
+      if (ended) {
+        batchExactlyOnce(soft, batches, done, lines);
+      }
       verdict(soft, cluster);
     }
   }
