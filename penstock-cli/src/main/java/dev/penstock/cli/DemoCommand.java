@@ -96,6 +96,28 @@ final class DemoCommand implements Callable<Integer> {
   @Nullable Path reports;
 
   @Option(
+      names = "--cluster",
+      paramLabel = "N",
+      description =
+          "Run N gateway instances as child processes sharing the pool's limits through Redis"
+              + " (cluster mode), offer the load to all of them, and show per-instance and combined"
+              + " figures (default: one gateway in this process, against a lone key).")
+  int cluster;
+
+  @Option(
+      names = "--redis-url",
+      defaultValue = "redis://127.0.0.1:6379/0",
+      description = "With --cluster: the cluster's Redis (default: ${DEFAULT-VALUE}).")
+  String redisUrl = "redis://127.0.0.1:6379/0";
+
+  @Option(
+      names = "--postgres-url",
+      description =
+          "With --cluster: shared storage for the instances, postgresql://user@host:port/db"
+              + " (default: an embedded database per instance).")
+  @Nullable String postgresUrl;
+
+  @Option(
       names = "--stay",
       description = "Keep the gateway and its dashboard running after the summary, until Ctrl-C.")
   boolean stay;
@@ -110,6 +132,9 @@ final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintStream out = System.out;
+    if (cluster != 0) {
+      return clusterDemo(out);
+    }
     List<String> poolKeys = new java.util.ArrayList<>();
     MockConfig.Builder mockConfig =
         MockConfig.builder().port(0).latency(new LatencyModel(250, 5, 0.2)).outputTokens(48);
@@ -187,6 +212,33 @@ final class DemoCommand implements Callable<Integer> {
       }
     }
     return 0;
+  }
+
+  /** {@code --cluster N}: the instances are child processes; see {@link ClusterDemo}. */
+  private int clusterDemo(PrintStream out) throws Exception {
+    if (cluster < 1 || cluster > 16) {
+      spec.commandLine().getErr().println("penstock demo: --cluster must be 1 to 16");
+      return 2;
+    }
+    if (stay || reports != null) {
+      spec.commandLine()
+          .getErr()
+          .println("penstock demo: --stay and --reports are not for --cluster");
+      return 2;
+    }
+    ClusterDemo.Settings settings =
+        new ClusterDemo.Settings(
+            cluster,
+            keys,
+            rpm,
+            tpm,
+            Rate.parse(rate),
+            Duration.ofSeconds(durationSeconds),
+            timeoutMillis,
+            redisUrl,
+            postgresUrl);
+    java.io.PrintWriter err = spec.commandLine().getErr();
+    return new ClusterDemo(settings, out, err, progressStyle.printer(err)).run();
   }
 
   private static BenchResult run(BenchOptions options, ProgressListener listener) {

@@ -10,25 +10,32 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The demo's two runs, A (straight to one key) and B (through Penstock), on one progress line:
- * redrawn in place on a terminal, a plain line every few seconds in a log.
+ * The demo's runs on one progress line — A (straight to one key) and B (through Penstock), or one
+ * per instance with {@code --cluster} — redrawn in place on a terminal, a plain line every few
+ * seconds in a log.
  *
  * <p>Each run reports on its own thread; {@link #side} listeners may be called concurrently.
  */
 final class DemoProgress {
-  private static final List<String> SIDES = List.of("A", "B");
-
+  private final List<String> sides;
   private final ProgressPrinter printer; // guarded by lock
   private final Map<String, ProgressSnapshot> latest = new ConcurrentHashMap<>();
   private final ReentrantLock lock = new ReentrantLock();
 
+  /** Sides A and B. */
   DemoProgress(ProgressPrinter printer) {
-    this.printer = printer;
+    this(printer, List.of("A", "B"));
   }
 
-  /** The listener for one run, {@code "A"} or {@code "B"}. */
+  /** The runs {@code sides}, shown in that order. */
+  DemoProgress(ProgressPrinter printer, List<String> sides) {
+    this.printer = printer;
+    this.sides = List.copyOf(sides);
+  }
+
+  /** The listener for one run, one of the sides. */
   ProgressListener side(String name) {
-    if (!SIDES.contains(name)) {
+    if (!sides.contains(name)) {
       throw new IllegalArgumentException("no side " + name);
     }
     return snapshot -> {
@@ -58,7 +65,7 @@ final class DemoProgress {
         latest.values().stream().mapToLong(ProgressSnapshot::elapsedNanos).max().orElse(0);
     StringBuilder line =
         new StringBuilder(String.format(Locale.ROOT, "%5.0fs ", elapsedNanos / 1e9));
-    for (String name : SIDES) {
+    for (String name : sides) {
       ProgressSnapshot s = latest.get(name);
       if (s != null) {
         line.append(
