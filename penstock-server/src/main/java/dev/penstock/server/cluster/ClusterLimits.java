@@ -364,7 +364,7 @@ public final class ClusterLimits implements AutoCloseable {
 
   private void call(List<Ask> asks) {
     List<String> keys = new ArrayList<>(asks.size() + 1);
-    List<String> args = new ArrayList<>(6 + 8 * asks.size());
+    List<String> args = new ArrayList<>(7 + 8 * asks.size());
     keys.add(metaKey);
     args.add(instance);
     args.add(Long.toHexString(ThreadLocalRandom.current().nextLong()));
@@ -372,6 +372,8 @@ public final class ClusterLimits implements AutoCloseable {
     args.add(Long.toString(spanMillis));
     args.add(Integer.toString(settings.instances()));
     args.add(Long.toString(SETTLE_MILLIS));
+    String known = generation;
+    args.add(known == null ? "" : known);
     for (Ask ask : asks) {
       Scheduler.ShareState s = ask.state();
       keys.add(keyPrefix + s.deployment());

@@ -5,7 +5,8 @@
 -- KEYS[1]   the cluster's meta hash: gen (the state's generation), born, seen:<instance>
 -- KEYS[2..] one hash per deployment: tat/ttat (the cluster's request and token schedules),
 --           r<b>/t<b> (requests/tokens granted in 250 ms bucket b), i:<instance> (its demand)
--- ARGV      instance, proposed generation, horizon ms, span ms, instances, settle ms, then per
+-- ARGV      instance, proposed generation, horizon ms, span ms, instances, settle ms, the
+--           generation the instance knows ("" at its first call), then per
 --           deployment: rpm, tpm, want requests, want tokens, priority (0 high .. 3 batch),
 --           reported requests, reported tokens (signed corrections: refunds, usage), starts to
 --           tell ("ms they go on counting:requests:tokens;..." — fallback starts, or every start
@@ -38,6 +39,7 @@ else
   born = tonumber(redis.call('HGET', meta, 'born'))
 end
 redis.call('HSET', meta, 'seen:' .. id, tostring(now))
+local stale = ARGV[7] ~= '' and ARGV[7] ~= gen
 redis.call('PEXPIRE', meta, keep * 10)
 
 -- A new generation's state knows nothing of what instances started before it: grants wait until
@@ -57,7 +59,7 @@ local bnow = math.floor(now / BUCKET)
 local boldest = math.floor((now - wspan) / BUCKET)
 
 for k = 2, #KEYS do
-  local a = 7 + (k - 2) * 8
+  local a = 8 + (k - 2) * 8
   local rpm = tonumber(ARGV[a])
   local tpm = tonumber(ARGV[a + 1])
   local wantR = tonumber(ARGV[a + 2])
@@ -66,6 +68,11 @@ for k = 2, #KEYS do
   local adjR = tonumber(ARGV[a + 5])
   local adjT = tonumber(ARGV[a + 6])
   local starts = ARGV[a + 7]
+  if stale then
+    -- What it tells belongs to a state that is gone (Redis restarted): it re-seeds this one with
+    -- everything of its window, these included, once it sees the new generation.
+    adjR, adjT, starts = 0, 0, ''
+  end
   local key = KEYS[k]
   local h = {}
   local flat = redis.call('HGETALL', key)
@@ -144,20 +151,20 @@ for k = 2, #KEYS do
     ttat_i = p[5] or 0
   end
   local groups = {}
-  local stale = {}
+  local gone_instances = {}
   for f, v in pairs(h) do
     if string.sub(f, 1, 2) == 'i:' and f ~= mine then
       local p = {}
       for x in string.gmatch(v, '[^,]+') do p[#p + 1] = tonumber(x) end
       if p[3] < now - 60000 then
-        stale[#stale + 1] = f
+        gone_instances[#gone_instances + 1] = f
       elseif p[3] >= now - 2 * horizon - 1000 and p[1] > 0 then
         groups[p[2]] = groups[p[2]] or {}
         table.insert(groups[p[2]], p[1])
       end
     end
   end
-  if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
+  if #gone_instances > 0 then redis.call('HDEL', key, unpack(gone_instances)) end
   local share = 0
   if wantR > 0 then
     groups[prio] = groups[prio] or {}
