@@ -46,6 +46,7 @@ echo "cluster: building (tests compiled, not run)..." >&2
 echo "cluster: A for ${seconds} s, B and C ${after} s after the event; keys of ${rpm} RPM; seed ${seed}" >&2
 status=0
 ./mvnw -B -o -pl penstock-server surefire:test -Dtest="$tests" -Dsurefire.failIfNoSpecifiedTests=false \
+  -Dsurefire.excludedGroups= \
   -Dpenstock.cluster.seconds="$seconds" -Dpenstock.cluster.after="$after" \
   -Dpenstock.cluster.rpm="$rpm" -Dpenstock.cluster.seed="$seed" -Dpenstock.cluster.split="${SPLIT:-}" \
   >"$out/test-output.txt" 2>&1 || status=$?

@@ -274,7 +274,10 @@ class ClusterProcessesTest {
     }
   }
 
+  // A longer run (scripts/cluster.sh): the default suite covers Redis's loss in one JVM
+  // (ClusterFallbackTest), in a fifth of the time.
   @Test
+  @Tag("long")
   void withoutRedisInstancesAreNotReadyStayUnderTheLimitsAndRecover() throws Exception {
     long seed = seed();
     ClusterFixture.Shape shape = shape();
