@@ -19,7 +19,10 @@ final class TokenCounter {
   private static final int TOKENS_PER_NAME = 1;
   private static final int REPLY_PRIMING_TOKENS = 3;
 
-  private final EncodingRegistry registry = Encodings.newLazyEncodingRegistry();
+  /** One registry for the process: an encoding's tables are large and immutable once loaded. */
+  private static final EncodingRegistry REGISTRY = Encodings.newLazyEncodingRegistry();
+
+  private final EncodingRegistry registry = REGISTRY;
   private final Encoding fallback = registry.getEncoding(EncodingType.O200K_BASE);
   private final Map<String, Encoding> byModel = new ConcurrentHashMap<>();
 

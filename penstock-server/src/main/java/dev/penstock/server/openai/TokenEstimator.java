@@ -22,7 +22,14 @@ public final class TokenEstimator {
   private static final int IMAGE_LOW = 85;
   private static final int IMAGE_HIGH = 765;
 
-  private final EncodingRegistry registry = Encodings.newLazyEncodingRegistry();
+  /**
+   * One registry for the process: an encoding's tables take tens of MB and a second or so to load,
+   * and are immutable once loaded (jtokkit's encodings are thread-safe). Several gateways in one
+   * JVM (tests, the demo) share them.
+   */
+  private static final EncodingRegistry REGISTRY = Encodings.newLazyEncodingRegistry();
+
+  private final EncodingRegistry registry = REGISTRY;
   private final Encoding fallback = registry.getEncoding(EncodingType.O200K_BASE);
   private final Map<String, Encoding> byModel = new ConcurrentHashMap<>();
 
