@@ -286,24 +286,34 @@ public final class ClusterLimits implements AutoCloseable {
     long wake = now + (states.isEmpty() ? REPORT_NANOS : leaseNanos / 4);
     List<Ask> asks = new ArrayList<>();
     boolean report = now - lastCallNanos >= REPORT_NANOS;
+    // A call covers every deployment: once one needs a call, those that will soon ride along, so
+    // that a busy instance calls about once a lease whatever its number of deployments.
+    List<Ask> soon = new ArrayList<>();
+    boolean calling = !connected;
     for (Scheduler.ShareState s : states) {
       Rate rate = rates.computeIfAbsent(s.deployment(), k -> new Rate());
       rate(rate, s.leasedStarts(), now);
       // Wanted before the next call: what waits, and what the recent rate will start.
       long expected = (long) Math.ceil(rate.perNano * leaseNanos * 1.25);
       long want = Math.max(0, s.queuedRequests() + expected - s.slotsLeft());
-      boolean runningOut = s.slotsLeft() == 0 || s.leasedUntilNanos() - now <= leaseNanos / 5;
-      boolean ask = want > 0 && (runningOut || !connected) && now - rate.notBeforeNanos >= 0;
+      long left = s.leasedUntilNanos() - now;
+      boolean free = now - rate.notBeforeNanos >= 0;
+      boolean ask =
+          want > 0 && free && (s.slotsLeft() == 0 || left <= leaseNanos / 5 || !connected);
+      boolean nearly = want > 0 && free && left <= leaseNanos / 2;
       boolean tell = s.unreportedRequests() != 0 || s.unreportedTokens() != 0;
       // Starts the cluster does not know of are told at once: until then others may be granted
       // what they used.
       boolean urgent = s.reseeding() || !s.startsToTell().isEmpty();
+      long perRequest =
+          s.queuedRequests() > 0
+              ? Math.max(1, s.queuedTokens() / Math.max(1, s.queuedRequests()))
+              : 1;
       if (ask || urgent || (tell && report) || !connected) {
-        long perRequest =
-            s.queuedRequests() > 0
-                ? Math.max(1, s.queuedTokens() / Math.max(1, s.queuedRequests()))
-                : 1;
         asks.add(new Ask(s, ask ? want : 0, ask ? want * perRequest : 0));
+        calling |= ask || urgent || (tell && report);
+      } else if (nearly || tell) {
+        soon.add(new Ask(s, nearly ? want : 0, nearly ? want * perRequest : 0));
       }
       if (want > 0) {
         wake =
@@ -313,6 +323,11 @@ public final class ClusterLimits implements AutoCloseable {
                     now + 1_000_000,
                     Math.max(rate.notBeforeNanos, s.leasedUntilNanos() - leaseNanos / 5)));
       }
+    }
+    if (calling) {
+      asks.addAll(soon);
+    } else {
+      asks.clear();
     }
     if (!asks.isEmpty()) {
       call(asks);
