@@ -2,7 +2,9 @@
 # Cluster mode's cost, side by side in one run (docs/benchmarks.md#cluster-mode): a fixed 2,000
 # req/s (`penstock bench`) through an nginx load balancer to
 #   1. one gateway, no cluster mode
-#   2. three gateways in cluster mode (leases from the local Redis, a fresh cluster name)
+#   2. one gateway in cluster mode (leases from the local Redis): the cost of the leases alone
+#   3. three gateways in cluster mode (a fresh cluster name): on a 2-core machine this measures
+#      the machine's saturation (three JVMs, nginx and the load generator), not cluster mode
 # in front of a zero-latency upstream (nginx returning a fixed chat completion), ROUNDS times
 # alternating; p50/p99 from each request's due time, and Redis calls per request.
 # Needs Redis on 127.0.0.1:6379, wrk's companion nginx (Debian: nginx-light).
@@ -110,10 +112,12 @@ PY
 
 name="bench-$(date +%s)-$$"
 start_gateway 18591
+start_gateway 18596 "cluster: {name: $name-one, redis_url: \"redis://127.0.0.1:6379/0\", instances: 1}"
 for p in 18592 18593 18594; do
   start_gateway "$p" "cluster: {name: $name, redis_url: \"redis://127.0.0.1:6379/0\", instances: 3}"
 done
 balancer lb1 18590 18591
+balancer lbc 18597 18596
 balancer lb3 18595 18592 18593 18594
 
 summary="$out/summary.txt"
@@ -121,6 +125,10 @@ echo "== cluster mode at a fixed 2,000 req/s through nginx, zero-latency upstrea
 for round in $(seq 1 "$rounds"); do
   read -r p50 p99 ok <<<"$(bench_run single-$round http://127.0.0.1:18590/v1)"
   echo "round $round: one gateway, no cluster     p50 ${p50} ms  p99 ${p99} ms  ok ${ok}" | tee -a "$summary"
+  before=$(calls 18596)
+  read -r p50 p99 ok <<<"$(bench_run one-cluster-$round http://127.0.0.1:18597/v1)"
+  after=$(calls 18596)
+  echo "round $round: one gateway, cluster mode   p50 ${p50} ms  p99 ${p99} ms  ok ${ok}  Redis calls $((after - before)) (incl. warm-up)" | tee -a "$summary"
   before=$(calls 18592 18593 18594)
   read -r p50 p99 ok <<<"$(bench_run cluster-$round http://127.0.0.1:18595/v1)"
   after=$(calls 18592 18593 18594)

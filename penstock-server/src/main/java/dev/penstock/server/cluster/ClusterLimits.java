@@ -296,11 +296,24 @@ public final class ClusterLimits implements AutoCloseable {
       // Wanted before the next call: what waits, and what the recent rate will start.
       long expected = (long) Math.ceil(rate.perNano * leaseNanos * 1.25);
       long want = Math.max(0, s.queuedRequests() + expected - s.slotsLeft());
+      // Asked again when the slots held run out — by their times (a slow or shared deployment's
+      // slots are spread over the lease) and by their count at the recent rate (a fast one's all
+      // lie within microseconds): a fifth of a lease ahead, for the round trip; riding along from
+      // half a lease on.
+      double perLease = rate.perNano * leaseNanos;
+      long slots = s.slotsLeft();
       long left = s.leasedUntilNanos() - now;
       boolean free = now - rate.notBeforeNanos >= 0;
       boolean ask =
-          want > 0 && free && (s.slotsLeft() == 0 || left <= leaseNanos / 5 || !connected);
-      boolean nearly = want > 0 && free && left <= leaseNanos / 2;
+          want > 0
+              && free
+              && ((slots <= Math.ceil(perLease / 5) && (slots == 0 || left <= leaseNanos / 5))
+                  || !connected);
+      boolean nearly =
+          want > 0
+              && free
+              && slots <= Math.ceil(perLease / 2)
+              && (slots == 0 || left <= leaseNanos / 2);
       boolean tell = s.unreportedRequests() != 0 || s.unreportedTokens() != 0;
       // Starts the cluster does not know of are told at once: until then others may be granted
       // what they used.
@@ -316,12 +329,12 @@ public final class ClusterLimits implements AutoCloseable {
         soon.add(new Ask(s, nearly ? want : 0, nearly ? want * perRequest : 0));
       }
       if (want > 0) {
-        wake =
-            Math.min(
-                wake,
-                Math.max(
-                    now + 1_000_000,
-                    Math.max(rate.notBeforeNanos, s.leasedUntilNanos() - leaseNanos / 5)));
+        // When the slots held run down to a fifth of a lease at the recent rate.
+        long runsOut =
+            Math.max(
+                rate.perNano > 0 ? now + (long) ((slots - perLease / 5) / rate.perNano) : now,
+                s.leasedUntilNanos() - leaseNanos / 5);
+        wake = Math.min(wake, Math.max(now + 1_000_000, Math.max(rate.notBeforeNanos, runsOut)));
       }
     }
     if (calling) {
