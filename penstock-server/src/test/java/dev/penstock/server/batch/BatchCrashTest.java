@@ -289,17 +289,7 @@ class BatchCrashTest {
   /** {@code POST /v1/files}, multipart as curl's {@code -F purpose=batch -F file=@input.jsonl}. */
   private JsonNode upload(GatewayProcess gateway, String jsonl) throws Exception {
     String boundary = "penstock-crash-" + Long.toHexString(System.nanoTime());
-    String body =
-        "--"
-            + boundary
-            + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n--"
-            + boundary
-            + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"input.jsonl\""
-            + "\r\nContent-Type: application/jsonl\r\n\r\n"
-            + jsonl
-            + "\r\n--"
-            + boundary
-            + "--\r\n";
+    String body = dev.penstock.server.testing.BatchClient.uploadBody(boundary, jsonl);
     return ok(
         http.send(
             request(gateway, "/v1/files")

@@ -50,20 +50,27 @@ public final class BatchClient {
     return text.toString();
   }
 
+  /**
+   * A {@code POST /v1/files} body, multipart as curl's {@code -F purpose=batch -F
+   * file=@input.jsonl}.
+   */
+  public static String uploadBody(String boundary, String jsonl) {
+    return "--"
+        + boundary
+        + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n--"
+        + boundary
+        + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"input.jsonl\""
+        + "\r\nContent-Type: application/jsonl\r\n\r\n"
+        + jsonl
+        + "\r\n--"
+        + boundary
+        + "--\r\n";
+  }
+
   /** Uploads {@code jsonl} ({@code purpose=batch}) and creates a 24 h batch of it; its id. */
   public String submit(String jsonl) throws IOException, InterruptedException {
     String boundary = "penstock-cluster-" + Long.toHexString(System.nanoTime());
-    String body =
-        "--"
-            + boundary
-            + "\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n--"
-            + boundary
-            + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"input.jsonl\""
-            + "\r\nContent-Type: application/jsonl\r\n\r\n"
-            + jsonl
-            + "\r\n--"
-            + boundary
-            + "--\r\n";
+    String body = uploadBody(boundary, jsonl);
     String fileId =
         ok(http.send(
                 request("/v1/files")
