@@ -2,11 +2,17 @@ package dev.penstock.server.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -15,6 +21,9 @@ class ConfigWatcherTest {
   @TempDir Path dir;
 
   private final Semaphore changes = new Semaphore(0);
+
+  /** A busy gateway's log: a line every 10 ms, never quiet for the 50 ms settle time. */
+  private static final long LOG_LINE_EVERY_NANOS = 10_000_000;
 
   private boolean changeSeen() throws InterruptedException {
     return changes.tryAcquire(10, TimeUnit.SECONDS);
@@ -40,6 +49,35 @@ class ConfigWatcherTest {
       assertThat(changeSeen()).isTrue();
       assertThat(changes.availablePermits()).isZero();
     }
+  }
+
+  @Test
+  void aLogWrittenWithoutPauseInTheSameDirectoryDoesNotHoldBackAChange() throws Exception {
+    Path file = dir.resolve("penstock.yaml");
+    Files.writeString(file, "before");
+    AtomicBoolean writing = new AtomicBoolean(true);
+    Thread log =
+        Thread.ofVirtual()
+            .start(
+                () -> {
+                  try (var out = Files.newOutputStream(dir.resolve("penstock.log"))) {
+                    while (writing.get()) {
+                      out.write("a log line\n".getBytes(StandardCharsets.UTF_8));
+                      out.flush();
+                      LockSupport.parkNanos(LOG_LINE_EVERY_NANOS); // a log's pace, not a wait
+                    }
+                  } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                  }
+                });
+    try (ConfigWatcher _ = new ConfigWatcher(file, 50, changes::release)) {
+      Files.writeString(file, "after");
+      assertThat(changeSeen()).as("the change while the log is written").isTrue();
+    } finally {
+      writing.set(false);
+      log.join(Duration.ofSeconds(10));
+    }
+    assertThat(log.isAlive()).isFalse();
   }
 
   @Test
