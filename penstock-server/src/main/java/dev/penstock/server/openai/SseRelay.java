@@ -53,7 +53,7 @@ public final class SseRelay {
   // ---- withholding only: the bytes of the current accept() call and the blocks cut from them
 
   /** The bytes decided to go to the client, not yet released. */
-  private final ByteArrayOutputStream released = new ByteArrayOutputStream(8192);
+  private final ByteArrayOutputStream released = new ByteArrayOutputStream(512);
 
   /** The bytes of the block under way, from earlier reads, not yet decided. */
   private final ByteArrayOutputStream held = new ByteArrayOutputStream(1024);
