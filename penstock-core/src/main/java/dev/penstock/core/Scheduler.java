@@ -360,7 +360,7 @@ public final class Scheduler {
       return reject(ticket, Reason.NO_DEPLOYMENT, 0, noDeploymentMessage(demand.model()));
     }
     ticket.model(route.spec.name());
-    if (demand.tokens() > route.pool.largestTpm()) {
+    if (!route.pool.anyTpmTakes(demand.tokens())) {
       return reject(
           ticket,
           Reason.TOO_LARGE,

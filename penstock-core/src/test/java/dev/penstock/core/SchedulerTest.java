@@ -175,6 +175,29 @@ class SchedulerTest {
   }
 
   @Test
+  void aRequestTooLargeForOneDeploymentIsTooLargeOnlyWhenEveryEnabledOneIsTooSmall() {
+    Topology pool =
+        new Topology(
+            List.of(
+                new Topology.ModelRoute(
+                    "m",
+                    List.of(deployment("small", 10, 100, 0), deployment("large", 10, 1000, 0)),
+                    List.of())),
+            NO_GUARD,
+            10);
+    Scheduler scheduler = new Scheduler(pool, 0);
+    Admitted admitted =
+        (Admitted) scheduler.submit(new Demand("m", "t", Priority.NORMAL, 400, 100, S), 0);
+    assertThat(admitted.reservation().deployment()).isEqualTo("large");
+
+    scheduler.disable("large", "insufficient_quota", 0);
+    Rejected rejected =
+        (Rejected) scheduler.submit(new Demand("m", "t", Priority.NORMAL, 400, 100, S), 0);
+    assertThat(rejected.reason()).isEqualTo(Reason.TOO_LARGE);
+    assertThat(rejected.message()).endsWith("is 100.");
+  }
+
+  @Test
   void impossibleRequestsAreRejectedForWhatTheyAre() {
     Topology small =
         new Topology(
