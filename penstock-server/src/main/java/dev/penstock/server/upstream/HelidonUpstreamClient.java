@@ -1,8 +1,10 @@
 package dev.penstock.server.upstream;
 
 import dev.penstock.core.CancelSignal;
+import io.helidon.common.tls.Tls;
 import io.helidon.http.HeaderNames;
 import io.helidon.webclient.api.HttpClientResponse;
+import io.helidon.webclient.api.Proxy;
 import io.helidon.webclient.http1.Http1Client;
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,12 +31,58 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class HelidonUpstreamClient implements UpstreamClient {
   private final Map<Duration, Http1Client> clients = new ConcurrentHashMap<>();
+  private final UpstreamOptions options;
+  private final Tls tls;
+  private final Map<UpstreamProxy, Proxy> proxies = new ConcurrentHashMap<>();
+
+  public HelidonUpstreamClient() {
+    this(UpstreamOptions.defaults());
+  }
+
+  /**
+   * A client with the options' trust and proxies. HTTP/2 is not offered (this client is Helidon's
+   * HTTP/1.1 one) and the options' resolver is not used (Helidon resolves itself).
+   */
+  public HelidonUpstreamClient(UpstreamOptions options) {
+    this.options = options;
+    this.tls =
+        Tls.builder()
+            .sslContext(options.sslContext())
+            .endpointIdentificationAlgorithm(Tls.ENDPOINT_IDENTIFICATION_HTTPS)
+            .build();
+  }
+
+  /** The Helidon proxy of an upstream: CONNECT tunnels for http upstreams too, as the others. */
+  private Proxy proxy(boolean secure, String host) {
+    UpstreamProxy p = options.proxies().select(secure, host);
+    if (p == null) {
+      return Proxy.noProxy();
+    }
+    return proxies.computeIfAbsent(
+        p,
+        key -> {
+          Proxy.Builder builder =
+              Proxy.builder()
+                  .type(Proxy.ProxyType.HTTP)
+                  .host(key.host())
+                  .port(key.port())
+                  .forceHttpConnect(true);
+          String user = key.username();
+          String password = key.password();
+          if (user != null) {
+            builder.username(user);
+            builder.password((password == null ? "" : password).toCharArray());
+          }
+          return builder.build();
+        });
+  }
 
   private Http1Client client(Duration connectTimeout) {
     return clients.computeIfAbsent(
         connectTimeout,
         timeout ->
             Http1Client.builder()
+                .tls(tls)
                 .socketOptions(s -> s.connectTimeout(timeout).tcpNoDelay(true))
                 .followRedirects(false)
                 .servicesDiscoverServices(false)
@@ -51,6 +99,10 @@ public final class HelidonUpstreamClient implements UpstreamClient {
           client(call.connectTimeout())
               .post()
               .uri(call.uri())
+              .proxy(
+                  proxy(
+                      "https".equalsIgnoreCase(call.uri().getScheme()),
+                      String.valueOf(call.uri().getHost())))
               .readTimeout(
                   call.firstByteTimeout().compareTo(call.idleTimeout()) > 0
                       ? call.firstByteTimeout()
