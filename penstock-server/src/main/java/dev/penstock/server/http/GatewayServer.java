@@ -28,6 +28,7 @@ import dev.penstock.server.tenant.LedgerWriter;
 import dev.penstock.server.tenant.Storage;
 import dev.penstock.server.tenant.Tenants;
 import dev.penstock.server.tenant.VirtualKeys;
+import dev.penstock.server.upstream.JdkUpstreamClient;
 import dev.penstock.server.upstream.PooledHttp1Client;
 import dev.penstock.server.upstream.UpstreamClient;
 import dev.penstock.server.upstream.UpstreamOptions;
@@ -99,12 +100,18 @@ public final class GatewayServer implements AutoCloseable {
   public static UpstreamOptions upstreamOptions(GatewayConfig.UpstreamNetwork upstream) {
     Secret proxy = upstream.proxy();
     try {
-      return UpstreamOptions.of(
-          upstream.caFile(),
-          proxy == null ? null : proxy.reveal(),
-          upstream.noProxy(),
-          upstream.http2(),
-          System::getenv);
+      UpstreamOptions options =
+          UpstreamOptions.of(
+              upstream.caFile(),
+              proxy == null ? null : proxy.reveal(),
+              upstream.noProxy(),
+              upstream.http2(),
+              System::getenv);
+      if (options.proxies().hasCredentials()) {
+        // before any java.net.http client exists: the HTTP/2 path sends through one
+        JdkUpstreamClient.allowBasicProxyCredentialsOnTunnels();
+      }
+      return options;
     } catch (java.io.IOException e) {
       throw new IllegalArgumentException("upstream.ca_file: " + e.getMessage(), e);
     }

@@ -119,6 +119,19 @@ public final class HelidonUpstreamClient implements UpstreamClient {
       if (e.getCause() instanceof IOException io) {
         throw classify(call, io);
       }
+      String message = String.valueOf(e.getMessage());
+      if (message.startsWith("Failed to get address for host")) {
+        throw new UnreachableException("could not resolve " + call.uri().getHost(), e);
+      }
+      if (message.startsWith("Proxy sent wrong HTTP response code")) {
+        // Helidon's words for an answer to CONNECT other than 2xx; they hold no credentials
+        throw new UnreachableException(
+            "the proxy refused the tunnel to "
+                + call.uri().getHost()
+                + ": "
+                + message.substring(message.indexOf(':') + 1).trim(),
+            e);
+      }
       throw new IOException(
           "upstream call to " + call.uri().getHost() + " failed: " + e.getMessage(), e);
     }
@@ -134,9 +147,13 @@ public final class HelidonUpstreamClient implements UpstreamClient {
                 && String.valueOf(cause.getMessage())
                     .toLowerCase(java.util.Locale.ROOT)
                     .contains("connect"));
-    return neverConnected
-        ? new UnreachableException("could not connect to " + call.uri().getHost(), cause)
-        : cause;
+    if (neverConnected) {
+      return new UnreachableException("could not connect to " + call.uri().getHost(), cause);
+    }
+    if (cause instanceof SocketTimeoutException) {
+      return new TimeoutException(false); // the answer's head did not come in time
+    }
+    return cause;
   }
 
   private record Response(HttpClientResponse response, CancelSignal.Registration cancellation)
@@ -153,7 +170,7 @@ public final class HelidonUpstreamClient implements UpstreamClient {
 
     @Override
     public InputStream body() {
-      return new FailuresAsIoExceptions(response.inputStream());
+      return new FailuresAsIoExceptions(response.inputStream(), response);
     }
 
     @Override
@@ -168,30 +185,40 @@ public final class HelidonUpstreamClient implements UpstreamClient {
    * exceptions; callers of an {@link InputStream} expect {@link IOException}.
    */
   private static final class FailuresAsIoExceptions extends java.io.FilterInputStream {
-    FailuresAsIoExceptions(InputStream in) {
+    private final HttpClientResponse response;
+    private boolean bodyStarted;
+
+    FailuresAsIoExceptions(InputStream in, HttpClientResponse response) {
       super(in);
+      this.response = response;
     }
 
     @Override
     public int read() throws IOException {
-      try {
-        return super.read();
-      } catch (UncheckedIOException e) {
-        throw e.getCause();
-      } catch (RuntimeException e) {
-        throw new IOException("upstream body broke off", e);
-      }
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
     }
 
     @Override
     public int read(byte[] buffer, int offset, int length) throws IOException {
       try {
-        return super.read(buffer, offset, length);
+        int n = super.read(buffer, offset, length);
+        bodyStarted |= n > 0;
+        return n;
       } catch (UncheckedIOException e) {
-        throw e.getCause();
+        throw timeoutOr(Objects.requireNonNull(e.getCause()));
       } catch (RuntimeException e) {
-        throw new IOException("upstream body broke off", e);
+        throw timeoutOr(new IOException("upstream body broke off", e));
       }
+    }
+
+    /** Helidon's read timeout, the only one it has, as the contract's timeout. */
+    private IOException timeoutOr(IOException e) {
+      if (e instanceof SocketTimeoutException || e.getCause() instanceof SocketTimeoutException) {
+        response.close(); // the connection is not reused after a timeout
+        return new TimeoutException(bodyStarted);
+      }
+      return e;
     }
   }
 

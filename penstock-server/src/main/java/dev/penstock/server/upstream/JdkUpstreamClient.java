@@ -51,10 +51,13 @@ import org.jspecify.annotations.Nullable;
  * <p>The proxy of {@link UpstreamOptions#proxies()} is given to the JDK client by a {@link
  * ProxySelector}; its credentials are sent preemptively as a {@code Proxy-Authorization} request
  * header, which the JDK client sends to the proxy only (on the {@code CONNECT} of a tunnel, or with
- * a request it forwards for an {@code http://} upstream) and never to the upstream. No {@link
- * java.net.Authenticator} is used: the JDK disables Basic authentication for tunnels by default
- * ({@code jdk.http.auth.tunneling.disabledSchemes=Basic}), and the preemptive header needs no such
- * system-wide change.
+ * a request it forwards for an {@code http://} upstream) and never to the upstream. The JDK drops
+ * that header from a {@code CONNECT} while its net property {@code
+ * jdk.http.auth.tunneling.disabledSchemes} lists {@code Basic}, as it does by default, and reads
+ * the property once, when {@code java.net.http} is first used: {@link
+ * #allowBasicProxyCredentialsOnTunnels()} clears it when the operator did not set it, and the
+ * gateway calls it before any client exists when a proxy has credentials. Were it too late, the
+ * proxy answers 407 and the call fails as unreachable with that hint.
  */
 public final class JdkUpstreamClient implements UpstreamClient {
   private static final long WATCHDOG_TICK_MILLIS = 50;
@@ -72,8 +75,26 @@ public final class JdkUpstreamClient implements UpstreamClient {
 
   public JdkUpstreamClient(UpstreamOptions options) {
     this.options = options;
+    if (options.proxies().hasCredentials()) {
+      allowBasicProxyCredentialsOnTunnels();
+    }
     this.watchdog =
         Thread.ofPlatform().name("penstock-jdk-upstream-watchdog").daemon().start(this::watch);
+  }
+
+  private static final String TUNNELING_DISABLED_SCHEMES =
+      "jdk.http.auth.tunneling.disabledSchemes";
+
+  /**
+   * Lets the JDK's HTTP client send Basic proxy credentials on a tunnel's {@code CONNECT}
+   * (Penstock's own client always does: the operator configured them for exactly that), unless the
+   * operator set {@code -Djdk.http.auth.tunneling.disabledSchemes} themselves. Takes effect only
+   * before the JVM's first use of {@code java.net.http}.
+   */
+  public static void allowBasicProxyCredentialsOnTunnels() {
+    if (System.getProperty(TUNNELING_DISABLED_SCHEMES) == null) {
+      System.setProperty(TUNNELING_DISABLED_SCHEMES, "");
+    }
   }
 
   private HttpClient client(Duration connectTimeout) {
@@ -146,6 +167,24 @@ public final class JdkUpstreamClient implements UpstreamClient {
     } finally {
       waiting.close();
     }
+    if (proxy != null && response.statusCode() == 407) {
+      // the proxy's answer to CONNECT, handed back by the JDK (with no body)
+      Flow.@Nullable Publisher<List<ByteBuffer>> publisher = response.body();
+      if (publisher != null) {
+        PublisherBody discarded = new PublisherBody();
+        publisher.subscribe(discarded);
+        discarded.close(); // cancels the subscription: the exchange is released
+      }
+      throw new UnreachableException(
+          "the "
+              + proxy
+              + " refused the tunnel to "
+              + call.uri().getHost()
+              + ": 407 Proxy Authentication Required (check the proxy's credentials; the JDK"
+              + " client sends Basic ones only while jdk.http.auth.tunneling.disabledSchemes does"
+              + " not list Basic)",
+          new IOException("CONNECT answered 407"));
+    }
     PublisherBody body = new PublisherBody();
     response.body().subscribe(body);
     Response answer = new Response(response, body, call, sent);
@@ -175,6 +214,17 @@ public final class JdkUpstreamClient implements UpstreamClient {
           e);
     }
     String message = String.valueOf(e.getMessage());
+    if (proxy != null && message.startsWith("Tunnel failed, got: ")) {
+      // the JDK's words for an answer to CONNECT other than 2xx (and 407): never reached
+      return new UnreachableException(
+          "the "
+              + proxy
+              + " refused the tunnel to "
+              + call.uri().getHost()
+              + ": "
+              + message.substring("Tunnel failed, got: ".length()).trim(),
+          e);
+    }
     if (proxy != null && message.contains("407")) {
       // "No credentials provided" / "Proxy Authentication Required": the tunnel was refused
       return new UnreachableException(

@@ -121,6 +121,12 @@ public final class ProxyRules {
     return proxy;
   }
 
+  /** Whether a proxy has credentials to send. */
+  public boolean hasCredentials() {
+    return (https != null && https.authorization() != null)
+        || (http != null && http.authorization() != null);
+  }
+
   /** Whether any upstream may go through a proxy. */
   public boolean any() {
     return !bypassAll && (https != null || http != null);

@@ -126,7 +126,7 @@ final class RawUpstream implements TestUpstream {
         locals.add(socket.getLocalAddress());
         requests.incrementAndGet();
         String[] parts = requestLine.split(" ", -1);
-        String path = parts[1];
+        String path = URI.create(parts[1]).getPath(); // origin- or absolute-form
         switch (path) {
           case "/echo" -> {
             ByteArrayOutputStream echo = new ByteArrayOutputStream();
