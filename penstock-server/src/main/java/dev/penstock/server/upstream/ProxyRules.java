@@ -11,19 +11,32 @@ import org.jspecify.annotations.Nullable;
  * http://} ones, and the hosts that bypass both ({@code NO_PROXY}: a comma list of host names or
  * suffixes, {@code .internal} and {@code internal} both matching {@code a.internal}; {@code *}
  * bypasses every host; a {@code :port} on an entry is ignored). IP ranges (CIDR) are not
- * understood: list the addresses.
+ * understood: list the addresses. Rules taken from the environment also leave loopback upstreams
+ * ({@code localhost}, 127.0.0.0/8, {@code ::1}) direct, as Go's {@code ProxyFromEnvironment} does:
+ * a proxy exported for a whole host is not meant for a simulator or sidecar on it.
  */
 public final class ProxyRules {
   /** Every upstream is reached directly. */
-  public static final ProxyRules NONE = new ProxyRules(null, null, List.of());
+  public static final ProxyRules NONE = new ProxyRules(null, null, List.of(), false);
 
   private final @Nullable UpstreamProxy https;
   private final @Nullable UpstreamProxy http;
   private final List<String> noProxy;
   private final boolean bypassAll;
+  private final boolean bypassLoopback;
 
+  /** Proxies for every upstream but those of {@code noProxy}, loopback ones included. */
   public ProxyRules(
       @Nullable UpstreamProxy https, @Nullable UpstreamProxy http, List<String> noProxy) {
+    this(https, http, noProxy, false);
+  }
+
+  private ProxyRules(
+      @Nullable UpstreamProxy https,
+      @Nullable UpstreamProxy http,
+      List<String> noProxy,
+      boolean bypassLoopback) {
+    this.bypassLoopback = bypassLoopback;
     this.https = https;
     this.http = http;
     List<String> suffixes = new ArrayList<>();
@@ -80,7 +93,7 @@ public final class ProxyRules {
     UpstreamProxy http = fromVariable(env, "HTTP_PROXY");
     List<String> noProxy =
         noProxyOverride != null ? noProxyOverride : noProxyList(variable(env, "NO_PROXY"));
-    return new ProxyRules(https, http, noProxy);
+    return new ProxyRules(https, http, noProxy, true);
   }
 
   private static @Nullable UpstreamProxy fromVariable(
@@ -112,6 +125,9 @@ public final class ProxyRules {
     if (h.startsWith("[") && h.endsWith("]")) {
       h = h.substring(1, h.length() - 1);
     }
+    if (bypassLoopback && isLoopback(h)) {
+      return null;
+    }
     for (String suffix : noProxy) {
       if (h.equals(suffix)
           || (h.endsWith(suffix) && h.charAt(h.length() - suffix.length() - 1) == '.')) {
@@ -119,6 +135,15 @@ public final class ProxyRules {
       }
     }
     return proxy;
+  }
+
+  private static boolean isLoopback(String host) {
+    return host.equals("localhost")
+        || host.endsWith(".localhost")
+        || host.equals("::1")
+        || host.equals("0:0:0:0:0:0:0:1")
+        || (host.startsWith("127.")
+            && host.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9')));
   }
 
   /** Whether a proxy has credentials to send. */

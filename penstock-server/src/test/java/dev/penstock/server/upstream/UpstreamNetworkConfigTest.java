@@ -148,12 +148,21 @@ class UpstreamNetworkConfigTest {
     assertThat(rules.select(true, "internal")).isNull();
     assertThat(rules.select(true, "a.b.corp.example")).isNull();
     assertThat(rules.select(true, "notinternal")).as("a suffix matches on a dot").isNotNull();
+    assertThat(rules.select(false, "127.0.0.1")).as("loopback: direct").isNull();
+    assertThat(rules.select(true, "[::1]")).isNull();
+    assertThat(rules.select(true, "localhost")).isNull();
     assertThat(rules.toString() + secure).doesNotContain("pw-a").contains("secure-proxy:3128");
 
     assertThat(UpstreamOptions.of(null, "none", null, true, env::get).proxies().any()).isFalse();
     ProxyRules configured =
         UpstreamOptions.of(null, "http://proxy.corp:3128", "*", true, env::get).proxies();
     assertThat(configured.select(true, "api.openai.com")).as("no_proxy: *").isNull();
+    assertThat(
+            UpstreamOptions.of(null, "http://proxy.corp:3128", "", true, env::get)
+                .proxies()
+                .select(false, "127.0.0.1"))
+        .as("a configured proxy is meant for loopback too, unless no_proxy says otherwise")
+        .isNotNull();
     ProxyRules configuredWithEnvExceptions =
         UpstreamOptions.of(null, "http://proxy.corp:3128", null, true, env::get).proxies();
     assertThat(configuredWithEnvExceptions.select(false, "x.internal")).isNull();
