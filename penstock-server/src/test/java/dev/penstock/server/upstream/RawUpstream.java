@@ -144,6 +144,16 @@ final class RawUpstream implements TestUpstream {
             echo.writeTo(out);
             out.flush();
           }
+          case "/v1/chat/completions" -> {
+            byte[] answer = CHAT_COMPLETION.getBytes(UTF8);
+            out.write(
+                ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                        + answer.length
+                        + "\r\n\r\n")
+                    .getBytes(UTF8));
+            out.write(answer);
+            out.flush();
+          }
           case "/sse" -> {
             out.write(STREAM_HEAD);
             chunk(out, "data: one\n\n");
@@ -175,6 +185,14 @@ final class RawUpstream implements TestUpstream {
   }
 
   private static final java.nio.charset.Charset UTF8 = StandardCharsets.UTF_8;
+
+  /** What {@code /v1/chat/completions} answers: a fixed completion, with its usage. */
+  static final String CHAT_COMPLETION =
+      "{\"id\":\"chatcmpl-raw\",\"object\":\"chat.completion\",\"created\":1,"
+          + "\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"message\":{\"role\":"
+          + "\"assistant\",\"content\":\"Hello over TLS\"},\"finish_reason\":\"stop\"}],"
+          + "\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":3,\"total_tokens\":8}}";
+
   private static final byte[] STREAM_HEAD =
       "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
           .getBytes(UTF8);

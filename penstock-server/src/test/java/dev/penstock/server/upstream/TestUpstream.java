@@ -14,7 +14,8 @@ import java.util.List;
  *   <li>{@code /sse}: a chunked {@code text/event-stream}: {@code data: one}, then — only after
  *       {@link #releaseStreams()} — {@code data: two} and {@code data: [DONE]};
  *   <li>{@code /hang}: reads the request and never answers;
- *   <li>{@code /stall}: the head of a stream and its first event, then silence.
+ *   <li>{@code /stall}: the head of a stream and its first event, then silence;
+ *   <li>{@code /v1/chat/completions} ({@link RawUpstream} only): a fixed chat completion.
  * </ul>
  *
  * Silences last until the upstream is closed (or 30 s).
