@@ -64,6 +64,13 @@ import org.jspecify.annotations.Nullable;
  *       vanished during a long first-byte wait is found within about a minute, not ten.
  *   <li>A cancelled call ({@link CancelSignal}: the client left) closes its socket at once, from
  *       the cancelling thread; the blocked read fails and the connection is not reused.
+ *   <li>How upstreams are reached comes from {@link UpstreamOptions} (docs/upstreams.md): TLS
+ *       trusts the JDK's CAs and those of {@code upstream.ca_file}; a route may tunnel through a
+ *       proxy ({@code CONNECT}); a host's addresses are resolved when a connection is opened and
+ *       taken in turn, the next tried when one fails. Each route decides its proxy once, in its
+ *       pool, so that a request to a plain HTTP upstream costs what it did before.
+ *   <li>HTTP/2 is not spoken here: a TLS route whose upstream selects {@code h2} by ALPN is
+ *       remembered, and its calls are sent by a {@link JdkUpstreamClient} with the same options.
  * </ul>
  *
  * <p>Thread-safe. A connection belongs to one exchange at a time.
