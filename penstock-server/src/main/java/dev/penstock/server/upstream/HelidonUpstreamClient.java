@@ -27,7 +27,11 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Kept for the overhead benchmark's comparison only; the gateway uses {@link PooledHttp1Client}.
  * It honours the contract in part: one read timeout (the longer of the call's two) bounds every
- * read, and a cancel closes the answer once its head arrived but cannot abort the wait for it.
+ * read (reported as a {@link TimeoutException}: before the head arrived, {@code bodyStarted} false;
+ * after, whether a byte of the body had come), and a cancel closes the answer once its head arrived
+ * but cannot abort the wait for it. It takes the options' trust and proxies (Helidon's own {@code
+ * CONNECT} tunnel, for http upstreams too); it speaks HTTP/1.1 only and resolves host names itself
+ * (the options' resolver and several-address rules do not apply).
  */
 public final class HelidonUpstreamClient implements UpstreamClient {
   private final Map<Duration, Http1Client> clients = new ConcurrentHashMap<>();
