@@ -160,6 +160,9 @@ public final class JdkUpstreamClient implements UpstreamClient {
     CancelSignal.Registration waiting = cancel.onCancel(() -> pending.cancel(true));
     try {
       response = pending.get();
+    } catch (InterruptedException e) {
+      pending.cancel(true); // the exchange must not outlive its caller
+      throw e;
     } catch (CancellationException e) {
       throw new IOException("the call was cancelled: its client left", e);
     } catch (ExecutionException e) {
