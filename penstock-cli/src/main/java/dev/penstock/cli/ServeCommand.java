@@ -12,6 +12,7 @@ import dev.penstock.server.upstream.HelidonUpstreamClient;
 import dev.penstock.server.upstream.JdkUpstreamClient;
 import dev.penstock.server.upstream.PooledHttp1Client;
 import dev.penstock.server.upstream.UpstreamClient;
+import dev.penstock.server.upstream.UpstreamOptions;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -78,9 +79,20 @@ final class ServeCommand implements Callable<Integer> {
       return 2;
     }
     LogFormat.apply(gatewayConfig.observability().logFormat(), logFormat);
+    UpstreamOptions upstreamOptions;
+    try {
+      upstreamOptions = GatewayServer.upstreamOptions(gatewayConfig.upstream());
+    } catch (IllegalArgumentException e) {
+      // a CA file gone since the check, or a bad HTTPS_PROXY: the message never holds a secret
+      System.err.println("penstock: " + e.getMessage());
+      return 2;
+    }
     GatewayServer server;
     try {
-      server = GatewayServer.builder(gatewayConfig).upstreamClient(upstreamClient()).start();
+      server =
+          GatewayServer.builder(gatewayConfig)
+              .upstreamClient(upstreamClient(upstreamOptions))
+              .start();
     } catch (StorageException e) {
       // A database another gateway holds, a read-only or corrupt file: say so, never fall back to
       // an open mode without the keys.
@@ -122,11 +134,11 @@ final class ServeCommand implements Callable<Integer> {
     return 0;
   }
 
-  private UpstreamClient upstreamClient() {
+  private UpstreamClient upstreamClient(UpstreamOptions options) {
     return switch (upstreamClient) {
-      case POOLED -> new PooledHttp1Client();
-      case JDK -> new JdkUpstreamClient();
-      case HELIDON -> new HelidonUpstreamClient();
+      case POOLED -> new PooledHttp1Client(options);
+      case JDK -> new JdkUpstreamClient(options);
+      case HELIDON -> new HelidonUpstreamClient(options);
     };
   }
 }

@@ -9,6 +9,8 @@ import dev.penstock.server.config.GatewayConfig.DeploymentConfig;
 import dev.penstock.server.config.GatewayConfig.ModelConfig;
 import dev.penstock.server.tenant.Pricing;
 import dev.penstock.server.tenant.Tenants;
+import dev.penstock.server.upstream.UpstreamOptions;
+import dev.penstock.server.upstream.UpstreamProxy;
 import java.io.IOException;
 import java.io.StringReader;
 import java.net.URI;
@@ -69,10 +71,12 @@ public final class ConfigLoader {
           "embeddings",
           "batches",
           "queues",
-          "cluster");
+          "cluster",
+          "upstream");
   private static final Set<String> STORAGE = Set.of("path", "postgres_url");
   private static final Set<String> CLUSTER = Set.of("name", "redis_url", "instances", "lease_ms");
   private static final Set<String> TENANTS = Set.of("metrics_max_keys");
+  private static final Set<String> UPSTREAM = Set.of("ca_file", "proxy", "no_proxy", "http2");
 
   /** The embedded database when {@code storage.path} is not set. */
   public static final String DEFAULT_STORAGE_PATH = "./penstock-data/penstock.db";
@@ -289,7 +293,73 @@ public final class ConfigLoader {
           embeddings(fields.get("embeddings")),
           batches(fields.get("batches")),
           rabbit(fields.get("queues")),
-          cluster(fields.get("cluster")));
+          cluster(fields.get("cluster")),
+          upstream(fields.get("upstream")));
+    }
+
+    /** {@code upstream:}: how upstreams are reached (trust, proxy, HTTP/2). */
+    GatewayConfig.UpstreamNetwork upstream(@Nullable Node node) {
+      GatewayConfig.UpstreamNetwork d = GatewayConfig.UpstreamNetwork.STANDARD;
+      String p = "upstream.";
+      @Nullable Map<String, Node> f = node == null ? null : fields(node, p, UPSTREAM);
+      if (f == null) {
+        return d;
+      }
+      Path caFile = null;
+      if (f.containsKey("ca_file")) {
+        String text = string(f.get("ca_file"), p + "ca_file");
+        if (text != null && !text.isBlank()) { // ${PENSTOCK_CA_FILE:-} left empty: none
+          try {
+            caFile = base.resolve(text).normalize();
+            UpstreamOptions.certificates(caFile);
+          } catch (java.nio.file.InvalidPathException e) {
+            problem(f.get("ca_file"), p + "ca_file", "is not a valid path: " + e.getReason());
+            caFile = null;
+          } catch (java.nio.file.NoSuchFileException e) {
+            problem(f.get("ca_file"), p + "ca_file", "no such file: " + caFile);
+            caFile = null;
+          } catch (IOException e) {
+            problem(
+                f.get("ca_file"),
+                p + "ca_file",
+                caFile + " " + (e.getMessage() == null ? "cannot be read" : e.getMessage()));
+            caFile = null;
+          }
+        }
+      }
+      Secret proxy = null;
+      if (f.containsKey("proxy")) {
+        String text = string(f.get("proxy"), p + "proxy");
+        if (text != null && !text.isBlank()) { // empty: the environment's, as when not set
+          if (text.trim().equalsIgnoreCase("none")) {
+            proxy = GatewayConfig.UpstreamNetwork.NO_PROXY;
+          } else {
+            try {
+              UpstreamProxy.parse(text); // its messages never repeat the URL
+              proxy = new Secret(text.trim());
+            } catch (IllegalArgumentException e) {
+              problem(f.get("proxy"), p + "proxy", String.valueOf(e.getMessage()));
+            }
+          }
+        }
+      }
+      String noProxy = null;
+      if (f.containsKey("no_proxy")) {
+        noProxy = string(f.get("no_proxy"), p + "no_proxy");
+      }
+      boolean http2 = d.http2();
+      if (f.containsKey("http2")) {
+        String text = string(f.get("http2"), p + "http2");
+        if ("off".equals(text)) {
+          http2 = false;
+        } else if (!"auto".equals(text)) {
+          problem(
+              f.get("http2"),
+              p + "http2",
+              "must be auto (HTTP/2 where a TLS upstream offers it) or off");
+        }
+      }
+      return new GatewayConfig.UpstreamNetwork(caFile, proxy, noProxy, http2);
     }
 
     /** {@code storage.postgres_url}, or null for the embedded database. */

@@ -161,6 +161,9 @@ public final class ConfigReloader {
     if (!java.util.Objects.equals(before.cluster(), after.cluster())) {
       changes.add("cluster: changed (takes effect after a restart)");
     }
+    if (!before.upstream().equals(after.upstream())) {
+      changes.add("upstream: changed (takes effect after a restart)");
+    }
     if (!java.util.Objects.equals(before.tenancy().postgresUrl(), after.tenancy().postgresUrl())
         || !before.tenancy().storagePath().equals(after.tenancy().storagePath())) {
       changes.add("storage: changed (takes effect after a restart)");

@@ -27,6 +27,8 @@ import java.util.Map;
  * @param batches the Batch API's execution ({@code batches:})
  * @param rabbit the RabbitMQ ingress ({@code queues.rabbitmq:}); null when not configured
  * @param cluster cluster mode ({@code cluster:}, SPEC 13); null for a single instance
+ * @param upstream how upstreams are reached: trust, proxy, HTTP/2 ({@code upstream:},
+ *     docs/upstreams.md)
  */
 public record GatewayConfig(
     String host,
@@ -43,7 +45,8 @@ public record GatewayConfig(
     Embeddings embeddings,
     Batches batches,
     @org.jspecify.annotations.Nullable Rabbit rabbit,
-    @org.jspecify.annotations.Nullable Cluster cluster) {
+    @org.jspecify.annotations.Nullable Cluster cluster,
+    UpstreamNetwork upstream) {
 
   public GatewayConfig {
     models = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(models));
@@ -140,6 +143,32 @@ public record GatewayConfig(
   public record Cluster(String name, Secret redisUrl, int instances, long leaseMillis) {
     public static final long MAX_LEASE_MILLIS = 500;
     public static final long DEFAULT_LEASE_MILLIS = 500;
+  }
+
+  /**
+   * How upstreams are reached ({@code upstream:}, docs/upstreams.md). Needs a restart to change.
+   *
+   * @param caFile a PEM file of CAs trusted in addition to the JDK's ({@code upstream.ca_file},
+   *     relative to the config file's directory); null for the JDK's alone
+   * @param proxy {@code upstream.proxy}: the proxy every upstream tunnels through ({@code
+   *     http://user:pass@host:port}, a secret: it may hold a password); {@link #NO_PROXY} when it
+   *     says {@code none}; null when not set: then {@code HTTPS_PROXY}/{@code HTTP_PROXY} of the
+   *     environment
+   * @param noProxy {@code upstream.no_proxy}: hosts that bypass the proxy (comma list of names or
+   *     suffixes, {@code *} for all); null when not set: then {@code NO_PROXY} of the environment
+   * @param http2 {@code upstream.http2}: {@code auto} speaks HTTP/2 to a TLS upstream that selects
+   *     it by ALPN; {@code off} never
+   */
+  public record UpstreamNetwork(
+      @org.jspecify.annotations.Nullable Path caFile,
+      @org.jspecify.annotations.Nullable Secret proxy,
+      @org.jspecify.annotations.Nullable String noProxy,
+      boolean http2) {
+    /** {@code proxy: none}: no proxy, whatever the environment says. */
+    public static final Secret NO_PROXY = new Secret("none");
+
+    /** No extra CA, the environment's proxy, HTTP/2 where offered. */
+    public static final UpstreamNetwork STANDARD = new UpstreamNetwork(null, null, null, true);
   }
 
   /**

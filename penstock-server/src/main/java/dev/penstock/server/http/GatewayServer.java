@@ -12,6 +12,7 @@ import dev.penstock.server.batch.PipelineLineExecutor;
 import dev.penstock.server.cache.CacheService;
 import dev.penstock.server.cluster.ClusterLimits;
 import dev.penstock.server.config.GatewayConfig;
+import dev.penstock.server.config.Secret;
 import dev.penstock.server.health.ActiveHealthChecks;
 import dev.penstock.server.openai.TokenEstimator;
 import dev.penstock.server.pipeline.ClientWatch;
@@ -27,8 +28,10 @@ import dev.penstock.server.tenant.LedgerWriter;
 import dev.penstock.server.tenant.Storage;
 import dev.penstock.server.tenant.Tenants;
 import dev.penstock.server.tenant.VirtualKeys;
+import dev.penstock.server.upstream.JdkUpstreamClient;
 import dev.penstock.server.upstream.PooledHttp1Client;
 import dev.penstock.server.upstream.UpstreamClient;
+import dev.penstock.server.upstream.UpstreamOptions;
 import io.helidon.webserver.WebServer;
 import java.time.Clock;
 import java.time.Duration;
@@ -85,6 +88,33 @@ public final class GatewayServer implements AutoCloseable {
   /** Builds a gateway; only the configuration is required. */
   public static Builder builder(GatewayConfig config) {
     return new Builder(config);
+  }
+
+  /**
+   * The options of the upstream clients from {@code upstream:}, with the proxy environment
+   * variables ({@code HTTPS_PROXY}, {@code HTTP_PROXY}, {@code NO_PROXY}) where it sets none.
+   *
+   * @throws IllegalArgumentException when the CA file cannot be read, or a proxy URL of the
+   *     environment is not valid (the message names the variable, never its value)
+   */
+  public static UpstreamOptions upstreamOptions(GatewayConfig.UpstreamNetwork upstream) {
+    Secret proxy = upstream.proxy();
+    try {
+      UpstreamOptions options =
+          UpstreamOptions.of(
+              upstream.caFile(),
+              proxy == null ? null : proxy.reveal(),
+              upstream.noProxy(),
+              upstream.http2(),
+              System::getenv);
+      if (options.proxies().hasCredentials()) {
+        // before any java.net.http client exists: the HTTP/2 path sends through one
+        JdkUpstreamClient.allowBasicProxyCredentialsOnTunnels();
+      }
+      return options;
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("upstream.ca_file: " + e.getMessage(), e);
+    }
   }
 
   /** Starts a gateway on the system clock with Penstock's upstream client. */
@@ -189,7 +219,10 @@ public final class GatewayServer implements AutoCloseable {
                 initial.tenancy().postgresUrl() != null,
                 b.wallMillis);
       }
-      this.client = b.upstreamClient != null ? b.upstreamClient : new PooledHttp1Client();
+      this.client =
+          b.upstreamClient != null
+              ? b.upstreamClient
+              : new PooledHttp1Client(upstreamOptions(initial.upstream()));
       this.cache = CacheService.of(initial.cache(), b.ticker);
       Pipeline.Routing routing = RoutingTables.routing(initial, tokens);
       Redactor redactor = new Redactor(() -> upstreamKeys(this.config));

@@ -1,8 +1,10 @@
 package dev.penstock.server.upstream;
 
 import dev.penstock.core.CancelSignal;
+import io.helidon.common.tls.Tls;
 import io.helidon.http.HeaderNames;
 import io.helidon.webclient.api.HttpClientResponse;
+import io.helidon.webclient.api.Proxy;
 import io.helidon.webclient.http1.Http1Client;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,16 +27,66 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Kept for the overhead benchmark's comparison only; the gateway uses {@link PooledHttp1Client}.
  * It honours the contract in part: one read timeout (the longer of the call's two) bounds every
- * read, and a cancel closes the answer once its head arrived but cannot abort the wait for it.
+ * read (reported as a {@link TimeoutException}: before the head arrived, {@code bodyStarted} false;
+ * after, whether a byte of the body had come), and a cancel closes the answer once its head arrived
+ * but cannot abort the wait for it. It takes the options' trust and proxies (Helidon's own {@code
+ * CONNECT} tunnel, for http upstreams too); it speaks HTTP/1.1 only and resolves host names itself
+ * (the options' resolver and several-address rules do not apply).
  */
 public final class HelidonUpstreamClient implements UpstreamClient {
   private final Map<Duration, Http1Client> clients = new ConcurrentHashMap<>();
+  private final UpstreamOptions options;
+  private final Tls tls;
+  private final Map<UpstreamProxy, Proxy> proxies = new ConcurrentHashMap<>();
+
+  public HelidonUpstreamClient() {
+    this(UpstreamOptions.defaults());
+  }
+
+  /**
+   * A client with the options' trust and proxies. HTTP/2 is not offered (this client is Helidon's
+   * HTTP/1.1 one) and the options' resolver is not used (Helidon resolves itself).
+   */
+  public HelidonUpstreamClient(UpstreamOptions options) {
+    this.options = options;
+    this.tls =
+        Tls.builder()
+            .sslContext(options.sslContext())
+            .endpointIdentificationAlgorithm(Tls.ENDPOINT_IDENTIFICATION_HTTPS)
+            .build();
+  }
+
+  /** The Helidon proxy of an upstream: CONNECT tunnels for http upstreams too, as the others. */
+  private Proxy proxy(boolean secure, String host) {
+    UpstreamProxy p = options.proxies().select(secure, host);
+    if (p == null) {
+      return Proxy.noProxy();
+    }
+    return proxies.computeIfAbsent(
+        p,
+        key -> {
+          Proxy.Builder builder =
+              Proxy.builder()
+                  .type(Proxy.ProxyType.HTTP)
+                  .host(key.host())
+                  .port(key.port())
+                  .forceHttpConnect(true);
+          String user = key.username();
+          String password = key.password();
+          if (user != null) {
+            builder.username(user);
+            builder.password((password == null ? "" : password).toCharArray());
+          }
+          return builder.build();
+        });
+  }
 
   private Http1Client client(Duration connectTimeout) {
     return clients.computeIfAbsent(
         connectTimeout,
         timeout ->
             Http1Client.builder()
+                .tls(tls)
                 .socketOptions(s -> s.connectTimeout(timeout).tcpNoDelay(true))
                 .followRedirects(false)
                 .servicesDiscoverServices(false)
@@ -51,6 +103,10 @@ public final class HelidonUpstreamClient implements UpstreamClient {
           client(call.connectTimeout())
               .post()
               .uri(call.uri())
+              .proxy(
+                  proxy(
+                      "https".equalsIgnoreCase(call.uri().getScheme()),
+                      String.valueOf(call.uri().getHost())))
               .readTimeout(
                   call.firstByteTimeout().compareTo(call.idleTimeout()) > 0
                       ? call.firstByteTimeout()
@@ -67,6 +123,19 @@ public final class HelidonUpstreamClient implements UpstreamClient {
       if (e.getCause() instanceof IOException io) {
         throw classify(call, io);
       }
+      String message = String.valueOf(e.getMessage());
+      if (message.startsWith("Failed to get address for host")) {
+        throw new UnreachableException("could not resolve " + call.uri().getHost(), e);
+      }
+      if (message.startsWith("Proxy sent wrong HTTP response code")) {
+        // Helidon's words for an answer to CONNECT other than 2xx; they hold no credentials
+        throw new UnreachableException(
+            "the proxy refused the tunnel to "
+                + call.uri().getHost()
+                + ": "
+                + message.substring(message.indexOf(':') + 1).trim(),
+            e);
+      }
       throw new IOException(
           "upstream call to " + call.uri().getHost() + " failed: " + e.getMessage(), e);
     }
@@ -82,9 +151,13 @@ public final class HelidonUpstreamClient implements UpstreamClient {
                 && String.valueOf(cause.getMessage())
                     .toLowerCase(java.util.Locale.ROOT)
                     .contains("connect"));
-    return neverConnected
-        ? new UnreachableException("could not connect to " + call.uri().getHost(), cause)
-        : cause;
+    if (neverConnected) {
+      return new UnreachableException("could not connect to " + call.uri().getHost(), cause);
+    }
+    if (cause instanceof SocketTimeoutException) {
+      return new TimeoutException(false); // the answer's head did not come in time
+    }
+    return cause;
   }
 
   private record Response(HttpClientResponse response, CancelSignal.Registration cancellation)
@@ -101,7 +174,7 @@ public final class HelidonUpstreamClient implements UpstreamClient {
 
     @Override
     public InputStream body() {
-      return new FailuresAsIoExceptions(response.inputStream());
+      return new FailuresAsIoExceptions(response.inputStream(), response);
     }
 
     @Override
@@ -116,30 +189,40 @@ public final class HelidonUpstreamClient implements UpstreamClient {
    * exceptions; callers of an {@link InputStream} expect {@link IOException}.
    */
   private static final class FailuresAsIoExceptions extends java.io.FilterInputStream {
-    FailuresAsIoExceptions(InputStream in) {
+    private final HttpClientResponse response;
+    private boolean bodyStarted;
+
+    FailuresAsIoExceptions(InputStream in, HttpClientResponse response) {
       super(in);
+      this.response = response;
     }
 
     @Override
     public int read() throws IOException {
-      try {
-        return super.read();
-      } catch (UncheckedIOException e) {
-        throw e.getCause();
-      } catch (RuntimeException e) {
-        throw new IOException("upstream body broke off", e);
-      }
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
     }
 
     @Override
     public int read(byte[] buffer, int offset, int length) throws IOException {
       try {
-        return super.read(buffer, offset, length);
+        int n = super.read(buffer, offset, length);
+        bodyStarted |= n > 0;
+        return n;
       } catch (UncheckedIOException e) {
-        throw e.getCause();
+        throw timeoutOr(Objects.requireNonNull(e.getCause()));
       } catch (RuntimeException e) {
-        throw new IOException("upstream body broke off", e);
+        throw timeoutOr(new IOException("upstream body broke off", e));
       }
+    }
+
+    /** Helidon's read timeout, the only one it has, as the contract's timeout. */
+    private IOException timeoutOr(IOException e) {
+      if (e instanceof SocketTimeoutException || e.getCause() instanceof SocketTimeoutException) {
+        response.close(); // the connection is not reused after a timeout
+        return new TimeoutException(bodyStarted);
+      }
+      return e;
     }
   }
 

@@ -4,15 +4,14 @@ import dev.penstock.core.CancelSignal;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.NoRouteToHostException;
 import java.net.Socket;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -23,7 +22,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
@@ -66,6 +64,13 @@ import org.jspecify.annotations.Nullable;
  *       vanished during a long first-byte wait is found within about a minute, not ten.
  *   <li>A cancelled call ({@link CancelSignal}: the client left) closes its socket at once, from
  *       the cancelling thread; the blocked read fails and the connection is not reused.
+ *   <li>How upstreams are reached comes from {@link UpstreamOptions} (docs/upstreams.md): TLS
+ *       trusts the JDK's CAs and those of {@code upstream.ca_file}; a route may tunnel through a
+ *       proxy ({@code CONNECT}); a host's addresses are resolved when a connection is opened and
+ *       taken in turn, the next tried when one fails. Each route decides its proxy once, in its
+ *       pool, so that a request to a plain HTTP upstream costs what it did before.
+ *   <li>HTTP/2 is not spoken here: a TLS route whose upstream selects {@code h2} by ALPN is
+ *       remembered, and its calls are sent by a {@link JdkUpstreamClient} with the same options.
  * </ul>
  *
  * <p>Thread-safe. A connection belongs to one exchange at a time.
@@ -89,6 +94,10 @@ public final class PooledHttp1Client implements UpstreamClient {
 
   private final Map<Route, Idle> pools = new ConcurrentHashMap<>();
   private final AtomicInteger opened = new AtomicInteger();
+  private final UpstreamOptions options;
+
+  /** Sends the calls of the routes whose upstream selected {@code h2}; made on first need. */
+  private volatile @Nullable JdkUpstreamClient http2;
 
   /** Connections in an exchange, for the read-timeout watchdog. */
   private final Set<Connection> busy = ConcurrentHashMap.newKeySet();
@@ -96,13 +105,23 @@ public final class PooledHttp1Client implements UpstreamClient {
   private final Thread watchdog;
   private volatile boolean closed;
 
+  /** The JDK's trust, no proxy, HTTP/2 where a TLS upstream offers it. */
   public PooledHttp1Client() {
-    this(STALE_SUSPECT_NANOS);
+    this(UpstreamOptions.defaults());
+  }
+
+  public PooledHttp1Client(UpstreamOptions options) {
+    this(STALE_SUSPECT_NANOS, options);
   }
 
   /** For tests: how long a reused connection must have idled for a silent close to mean stale. */
   PooledHttp1Client(long staleSuspectNanos) {
+    this(staleSuspectNanos, UpstreamOptions.defaults());
+  }
+
+  PooledHttp1Client(long staleSuspectNanos, UpstreamOptions options) {
     this.staleSuspectNanos = staleSuspectNanos;
+    this.options = options;
     watchdog = Thread.ofPlatform().name("penstock-upstream-watchdog").daemon().start(this::watch);
   }
 
@@ -126,12 +145,30 @@ public final class PooledHttp1Client implements UpstreamClient {
   }
 
   /**
-   * The idle connections of one route, most recently used first. The count is kept apart because
-   * {@link ConcurrentLinkedDeque#size()} walks the whole deque.
+   * One route's state: its idle connections, most recently used first (the count is kept apart
+   * because {@link ConcurrentLinkedDeque#size()} walks the whole deque), and what was decided for
+   * the route once — its proxy, its protocol, the next address to connect to — so that no request
+   * decides it again.
    */
   private static final class Idle {
     final ConcurrentLinkedDeque<Connection> connections = new ConcurrentLinkedDeque<>();
     final AtomicInteger count = new AtomicInteger();
+
+    /** The proxy connections tunnel through, or null for direct ones. */
+    final @Nullable UpstreamProxy proxy;
+
+    /** Round-robin over the addresses of the host (or of the proxy) for new connections. */
+    final AtomicInteger nextAddress = new AtomicInteger();
+
+    /** The upstream selected {@code h2} by ALPN: its calls go to the HTTP/2 client. */
+    volatile boolean http2;
+
+    /** Set when a TLS handshake of this route completed: {@code h2} or {@code http/1.1}. */
+    volatile @Nullable String protocol;
+
+    Idle(@Nullable UpstreamProxy proxy) {
+      this.proxy = proxy;
+    }
 
     Connection poll() {
       Connection c = connections.pollFirst();
@@ -151,7 +188,10 @@ public final class PooledHttp1Client implements UpstreamClient {
     }
   }
 
-  /** Where connections go: scheme, host and port. */
+  /**
+   * Where connections go: scheme, host and port. The proxy is not part of the key: a client's proxy
+   * rules are fixed, so the origin decides it, once, in the route's {@link Idle}.
+   */
   private record Route(boolean tls, String host, int port) {
     static Route of(URI uri) {
       boolean tls = "https".equalsIgnoreCase(uri.getScheme());
@@ -162,13 +202,27 @@ public final class PooledHttp1Client implements UpstreamClient {
     String hostHeader() {
       return (tls && port == 443) || (!tls && port == 80) ? host : host + ":" + port;
     }
+
+    /** {@code host:port} as a {@code CONNECT} names it (an IPv6 address in brackets). */
+    String authority() {
+      return (host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host)
+          + ":"
+          + port;
+    }
   }
 
   @Override
-  public UpstreamResponse send(UpstreamCall call, CancelSignal cancel) throws IOException {
+  public UpstreamResponse send(UpstreamCall call, CancelSignal cancel)
+      throws IOException, InterruptedException {
     Route route = Route.of(call.uri());
+    Idle pool = pools.get(route);
+    if (pool == null) {
+      pool = pools.computeIfAbsent(route, r -> new Idle(options.proxies().select(r.tls, r.host)));
+    }
+    if (pool.http2) {
+      return http2().send(call, cancel);
+    }
     byte[] request = encode(call, route);
-    Idle pool = pools.computeIfAbsent(route, r -> new Idle());
     Connection reused = borrow(pool);
     if (reused != null) {
       try {
@@ -180,12 +234,40 @@ public final class PooledHttp1Client implements UpstreamClient {
     if (cancel.cancelled()) {
       throw new NotSentException("cancelled before the upstream was called", null);
     }
-    return connect(route, call, pool).exchange(request, call, -1, cancel);
+    Connection fresh = connect(route, call, pool);
+    if (fresh == null) { // the upstream selected h2: this call and every later one go there
+      return http2().send(call, cancel);
+    }
+    return fresh.exchange(request, call, -1, cancel);
+  }
+
+  private JdkUpstreamClient http2() {
+    JdkUpstreamClient client = http2;
+    if (client == null) {
+      synchronized (this) {
+        client = http2;
+        if (client == null) {
+          client = new JdkUpstreamClient(options);
+          http2 = client;
+        }
+      }
+    }
+    return client;
   }
 
   /** How many connections were opened so far (for tests and benchmarks). */
   public int connectionsOpened() {
     return opened.get();
+  }
+
+  /**
+   * The protocol TLS negotiated for an upstream's route ({@code h2} or {@code http/1.1}; {@code h2}
+   * routes are sent by the JDK's HTTP/2 client), or empty before a TLS connection to it completed
+   * and for plain HTTP (for tests and diagnostics).
+   */
+  public Optional<String> protocol(URI upstream) {
+    Idle pool = pools.get(Route.of(upstream));
+    return pool == null ? Optional.empty() : Optional.ofNullable(pool.protocol);
   }
 
   private static @Nullable Connection borrow(Idle pool) {
@@ -199,29 +281,197 @@ public final class PooledHttp1Client implements UpstreamClient {
     return null;
   }
 
-  private Connection connect(Route route, UpstreamCall call, Idle pool) throws IOException {
-    int connectMillis = (int) Math.min(Integer.MAX_VALUE, call.connectTimeout().toMillis());
-    Socket socket = new Socket();
+  /**
+   * Opens a connection for the route: to one of the host's addresses (or the proxy's, then a {@code
+   * CONNECT} tunnel), then TLS; all of it within the call's connect timeout. Null when TLS selected
+   * {@code h2}: the route is marked, and the socket closed.
+   */
+  private @Nullable Connection connect(Route route, UpstreamCall call, Idle pool)
+      throws IOException {
+    long deadline = System.nanoTime() + call.connectTimeout().toNanos();
+    UpstreamProxy proxy = pool.proxy;
+    Socket socket =
+        proxy == null
+            ? dial(route.host(), route.port(), deadline, pool, "")
+            : dial(proxy.host(), proxy.port(), deadline, pool, "the ");
     try {
-      socket.setTcpNoDelay(true);
-      keepAlive(socket);
-      socket.connect(new InetSocketAddress(route.host(), route.port()), connectMillis);
-    } catch (ConnectException
-        | UnknownHostException
-        | NoRouteToHostException
-        | SocketTimeoutException e) {
+      if (proxy != null) {
+        tunnel(socket, proxy, route, deadline);
+      }
+      if (route.tls()) {
+        SSLSocket tls = startTls(socket, route, deadline, proxy);
+        socket = tls;
+        String protocol = tls.getApplicationProtocol();
+        boolean h2 = "h2".equals(protocol);
+        pool.protocol = h2 ? "h2" : "http/1.1";
+        if (h2) {
+          pool.http2 = true;
+          opened.incrementAndGet();
+          socket.close(); // one handshake spent learning it; the JDK's HTTP/2 client takes over
+          return null;
+        }
+      }
+    } catch (IOException | RuntimeException e) {
       socket.close();
-      throw new UnreachableException(
-          "could not connect to " + route.host() + ":" + route.port(), e);
-    } catch (IllegalArgumentException e) { // unresolved address
-      socket.close();
-      throw new UnreachableException("could not resolve " + route.host(), e);
-    }
-    if (route.tls()) {
-      socket = startTls(socket, route, connectMillis);
+      throw e;
     }
     opened.incrementAndGet();
     return new Connection(socket, pool, busy);
+  }
+
+  /**
+   * Connects to one of the host's addresses: new connections take them in turn (round-robin); an
+   * address that refuses or does not answer in its share of the time left gives way to the next.
+   * Only when every one failed is the upstream unreachable.
+   */
+  private Socket dial(String host, int port, long deadline, Idle pool, String article)
+      throws IOException {
+    String what = article.isEmpty() ? host + ":" + port : "the proxy " + host + ":" + port;
+    InetAddress[] addresses;
+    try {
+      addresses = options.resolver().resolve(host);
+    } catch (UnknownHostException e) {
+      throw new UnreachableException("could not resolve " + (article.isEmpty() ? host : what), e);
+    }
+    if (addresses.length == 0) {
+      UnknownHostException none = new UnknownHostException(host);
+      throw new UnreachableException("could not resolve " + host, none);
+    }
+    int n = addresses.length;
+    int first = Math.floorMod(pool.nextAddress.getAndIncrement(), n);
+    IOException failure = null;
+    for (int i = 0; i < n; i++) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        break;
+      }
+      // each address left gets an equal share of the time left, so one that drops packets
+      // cannot use up the whole timeout of the others
+      int millis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, left / (n - i) / 1_000_000));
+      Socket socket = new Socket();
+      try {
+        socket.setTcpNoDelay(true);
+        keepAlive(socket);
+        socket.connect(new InetSocketAddress(addresses[(first + i) % n], port), millis);
+        return socket;
+      } catch (SocketException | SocketTimeoutException e) {
+        socket.close();
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      } catch (IOException | RuntimeException e) {
+        socket.close();
+        throw e;
+      }
+    }
+    IOException cause = failure != null ? failure : new SocketTimeoutException("connect timed out");
+    throw new UnreachableException(
+        "could not connect to "
+            + what
+            + (n > 1 ? " (" + n + " addresses tried)" : "")
+            + (failure == null ? ": connect timeout" : ""),
+        cause);
+  }
+
+  private static int millisLeft(long deadline) throws SocketTimeoutException {
+    long left = (deadline - System.nanoTime()) / 1_000_000;
+    if (left <= 0) {
+      throw new SocketTimeoutException("connect timeout");
+    }
+    return (int) Math.min(Integer.MAX_VALUE, left);
+  }
+
+  /**
+   * Asks the proxy for a tunnel to the route's origin ({@code CONNECT host:port}), with the proxy's
+   * credentials when it has some. Any answer but 2xx is an {@link UnreachableException}: the
+   * upstream never saw the request. The answer's head is read a byte at a time, so that nothing of
+   * what follows it (there is none before the client speaks) is consumed.
+   */
+  private static void tunnel(Socket socket, UpstreamProxy proxy, Route route, long deadline)
+      throws IOException {
+    String authority = route.authority();
+    StringBuilder head =
+        new StringBuilder(160)
+            .append("CONNECT ")
+            .append(authority)
+            .append(" HTTP/1.1\r\nHost: ")
+            .append(authority)
+            .append("\r\n");
+    String authorization = proxy.authorization();
+    if (authorization != null) {
+      head.append("Proxy-Authorization: ").append(authorization).append("\r\n");
+    }
+    head.append("\r\n");
+    String statusLine;
+    try {
+      socket.setSoTimeout(millisLeft(deadline));
+      OutputStream out = socket.getOutputStream();
+      out.write(head.toString().getBytes(StandardCharsets.ISO_8859_1));
+      out.flush();
+      statusLine = readConnectAnswer(socket.getInputStream());
+      socket.setSoTimeout(0); // from here on the watchdog bounds reads
+    } catch (SocketTimeoutException e) {
+      throw new UnreachableException(
+          "the " + proxy + " did not open a tunnel to " + authority + " within the connect timeout",
+          e);
+    } catch (IOException e) {
+      throw new UnreachableException(
+          "the " + proxy + " failed while opening a tunnel to " + authority, e);
+    }
+    int status = -1;
+    if (statusLine.startsWith("HTTP/1.") && statusLine.length() >= 12) {
+      try {
+        status = Integer.parseInt(statusLine.substring(9, 12));
+      } catch (NumberFormatException e) {
+        status = -1;
+      }
+    }
+    if (status < 200 || status > 299) {
+      String answer = Connection.truncate(statusLine.replaceAll("[^\\x20-\\x7e]", "?"));
+      throw new UnreachableException(
+          "the "
+              + proxy
+              + " refused the tunnel to "
+              + authority
+              + ": "
+              + answer
+              + (status == 407
+                  ? " (its credentials are "
+                      + (authorization == null ? "missing" : "refused")
+                      + ": check upstream.proxy or HTTPS_PROXY)"
+                  : ""),
+          new IOException("CONNECT answered " + status));
+    }
+  }
+
+  /** The status line of the proxy's answer to {@code CONNECT}; its headers are skipped. */
+  private static String readConnectAnswer(InputStream in) throws IOException {
+    StringBuilder line = new StringBuilder();
+    String statusLine = null;
+    int total = 0;
+    while (true) {
+      int b = in.read();
+      if (b < 0) {
+        throw new IOException("the proxy closed the connection before answering CONNECT");
+      }
+      if (++total > MAX_HEADER_BYTES) {
+        throw new IOException("the proxy's answer to CONNECT is too long");
+      }
+      if (b == '\n') {
+        int end = line.length() > 0 && line.charAt(line.length() - 1) == '\r' ? 1 : 0;
+        String text = line.substring(0, line.length() - end);
+        line.setLength(0);
+        if (statusLine == null) {
+          statusLine = text;
+        } else if (text.isEmpty()) {
+          return statusLine;
+        }
+      } else {
+        line.append((char) b);
+      }
+    }
   }
 
   /**
@@ -240,27 +490,49 @@ public final class PooledHttp1Client implements UpstreamClient {
     }
   }
 
-  private static Socket startTls(Socket plain, Route route, int handshakeMillis)
-      throws IOException {
+  private static final String[] H1_ONLY = {"http/1.1"};
+  private static final String[] H2_OR_H1 = {"h2", "http/1.1"};
+
+  private SSLSocket startTls(
+      Socket plain, Route route, long deadline, @Nullable UpstreamProxy proxy) throws IOException {
+    SSLSocketFactory factory = options.sslContext().getSocketFactory();
+    SSLSocket tls = (SSLSocket) factory.createSocket(plain, route.host(), route.port(), true);
     try {
-      SSLSocketFactory factory = SSLContext.getDefault().getSocketFactory();
-      SSLSocket tls = (SSLSocket) factory.createSocket(plain, route.host(), route.port(), true);
       SSLParameters parameters = tls.getSSLParameters();
       parameters.setEndpointIdentificationAlgorithm("HTTPS");
-      parameters.setServerNames(List.of(new SNIHostName(route.host())));
-      parameters.setApplicationProtocols(new String[] {"http/1.1"});
+      if (!isIpLiteral(route.host())) {
+        parameters.setServerNames(List.of(new SNIHostName(route.host())));
+      }
+      parameters.setApplicationProtocols(options.http2() ? H2_OR_H1 : H1_ONLY);
       tls.setSSLParameters(parameters);
-      tls.setSoTimeout(handshakeMillis);
+      tls.setSoTimeout(millisLeft(deadline));
       tls.startHandshake();
       tls.setSoTimeout(0); // from here on the watchdog bounds reads
       return tls;
-    } catch (NoSuchAlgorithmException e) {
-      plain.close();
-      throw new IOException("no default TLS context", e);
     } catch (IOException e) {
-      plain.close();
-      throw new UnreachableException("TLS handshake with " + route.host() + " failed", e);
+      tls.close();
+      throw new UnreachableException(
+          "TLS handshake with "
+              + route.host()
+              + (proxy == null ? "" : " (through the " + proxy + ")")
+              + " failed: "
+              + e.getMessage(),
+          e);
     }
+  }
+
+  /** An IPv4 or IPv6 address literal: SNI carries host names only. */
+  private static boolean isIpLiteral(String host) {
+    if (host.indexOf(':') >= 0) {
+      return true;
+    }
+    for (int i = 0; i < host.length(); i++) {
+      char c = host.charAt(i);
+      if ((c < '0' || c > '9') && c != '.') {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static byte[] encode(UpstreamCall call, Route route) {
@@ -286,6 +558,10 @@ public final class PooledHttp1Client implements UpstreamClient {
     watchdog.interrupt();
     pools.values().forEach(pool -> pool.connections.forEach(Connection::close));
     pools.clear();
+    JdkUpstreamClient h2 = http2;
+    if (h2 != null) {
+      h2.close();
+    }
   }
 
   /** A reused connection failed before any byte of the answer: safe to send again. */
