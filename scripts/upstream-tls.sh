@@ -167,10 +167,10 @@ printf '%-11s %9s %9s %9s | %9s %9s %11s | %9s %9s %11s | %11s %8s\n' \
 port=18550
 for mode in $modes; do
   case $mode in
-    pooled-h1) client=pooled; origin=18543; extra="" ;;
-    pooled-h2) client=pooled; origin=18544; extra="" ;;
-    jdk-h2) client=jdk; origin=18544; extra="" ;;
-    helidon-h1) client=helidon; origin=18543; extra="" ;;
+    pooled-h1) client=pooled; origin=18543; extra="  http2: off" ;;
+    pooled-h2) client=pooled; origin=18544; extra="  http2: auto" ;;
+    jdk-h2) client=jdk; origin=18544; extra="  http2: auto" ;;
+    helidon-h1) client=helidon; origin=18543; extra="  http2: off" ;;
     *) echo "unknown mode $mode" >&2; exit 2 ;;
   esac
   before=$(wc -l <"$work/access.log" 2>/dev/null || echo 0)

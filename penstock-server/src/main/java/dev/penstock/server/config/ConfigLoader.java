@@ -352,7 +352,9 @@ public final class ConfigLoader {
         String text = string(f.get("http2"), p + "http2");
         if ("off".equals(text)) {
           http2 = false;
-        } else if (!"auto".equals(text)) {
+        } else if ("auto".equals(text)) {
+          http2 = true;
+        } else {
           problem(
               f.get("http2"),
               p + "http2",

@@ -36,9 +36,9 @@ import org.jspecify.annotations.Nullable;
 public record UpstreamOptions(
     SSLContext sslContext, ProxyRules proxies, boolean http2, Resolver resolver) {
 
-  /** The JDK's trust, no proxy, HTTP/2 where offered, the system's resolver. */
+  /** The JDK's trust, no proxy, HTTP/1.1 (decision 0003), the system's resolver. */
   public static UpstreamOptions defaults() {
-    return new UpstreamOptions(defaultContext(), ProxyRules.NONE, true, Resolver.SYSTEM);
+    return new UpstreamOptions(defaultContext(), ProxyRules.NONE, false, Resolver.SYSTEM);
   }
 
   /**

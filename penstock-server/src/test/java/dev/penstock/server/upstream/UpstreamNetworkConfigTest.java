@@ -46,7 +46,7 @@ class UpstreamNetworkConfigTest {
   @Test
   void withoutTheSectionTheJdksTrustTheEnvironmentsProxyAndHttp2Apply() {
     assertThat(parse("").upstream()).isEqualTo(GatewayConfig.UpstreamNetwork.STANDARD);
-    assertThat(GatewayConfig.UpstreamNetwork.STANDARD.http2()).isTrue();
+    assertThat(GatewayConfig.UpstreamNetwork.STANDARD.http2()).isFalse();
     assertThat(GatewayConfig.UpstreamNetwork.STANDARD.proxy()).isNull();
   }
 
@@ -70,6 +70,9 @@ class UpstreamNetworkConfigTest {
     assertThat(upstream.noProxy()).isEqualTo("localhost,.internal");
     assertThat(upstream.http2()).isFalse();
     assertThat(upstream.toString()).doesNotContain("hunter2");
+
+    assertThat(parse("upstream: {http2: auto}\n").upstream().http2()).isTrue();
+    assertThat(parse("upstream: {http2: off}\n").upstream().http2()).isFalse();
 
     assertThat(parse("upstream: {proxy: none}\n").upstream().proxy())
         .isSameAs(GatewayConfig.UpstreamNetwork.NO_PROXY);
