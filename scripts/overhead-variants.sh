@@ -13,7 +13,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=${1:-$root/target/overhead-variants}
 rounds=${ROUNDS:-2}
-variants=${VARIANTS:?set VARIANTS: one set of JVM options a line}
+variants=${VARIANTS?set VARIANTS: one set of JVM options a line (an empty line is the default)}
 mkdir -p "$out"
 for round in $(seq 1 "$rounds"); do
   n=0
