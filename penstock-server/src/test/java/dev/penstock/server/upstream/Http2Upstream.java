@@ -10,32 +10,21 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.List;
 import java.util.Locale;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLContext;
 
 /**
  * The contract's upstream over HTTP/2 with TLS: Helidon's web server, which offers {@code h2} (and
  * {@code http/1.1}) by ALPN once {@code helidon-webserver-http2} is on the class path.
  */
-final class Http2Upstream implements TestUpstream {
+final class Http2Upstream extends TestUpstream {
   private final WebServer server;
-  private final Set<SocketAddress> peers = ConcurrentHashMap.newKeySet();
-  private final List<InetAddress> locals = new CopyOnWriteArrayList<>();
-  private final AtomicInteger requests = new AtomicInteger();
-  private final CountDownLatch release = new CountDownLatch(1);
   private final CountDownLatch closing = new CountDownLatch(1);
 
   Http2Upstream(SSLContext context) {
@@ -59,11 +48,9 @@ final class Http2Upstream implements TestUpstream {
   }
 
   private void seen(ServerRequest req) {
-    peers.add(req.remotePeer().address());
-    if (req.localPeer().address() instanceof InetSocketAddress local) {
-      locals.add(local.getAddress());
-    }
-    requests.incrementAndGet();
+    arrived(
+        req.remotePeer().address(),
+        req.localPeer().address() instanceof InetSocketAddress local ? local.getAddress() : null);
   }
 
   private void echo(ServerRequest req, ServerResponse res) {
@@ -109,33 +96,13 @@ final class Http2Upstream implements TestUpstream {
   }
 
   @Override
-  public URI uri(String path) {
+  URI uri(String path) {
     return URI.create("https://127.0.0.1:" + port() + path);
   }
 
   @Override
-  public int port() {
+  int port() {
     return server.port();
-  }
-
-  @Override
-  public int connections() {
-    return peers.size();
-  }
-
-  @Override
-  public int requests() {
-    return requests.get();
-  }
-
-  @Override
-  public List<InetAddress> localAddresses() {
-    return List.copyOf(locals);
-  }
-
-  @Override
-  public void releaseStreams() {
-    release.countDown();
   }
 
   @Override

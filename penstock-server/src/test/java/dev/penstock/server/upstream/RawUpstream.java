@@ -9,7 +9,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -17,24 +16,18 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLServerSocket;
 import org.jspecify.annotations.Nullable;
 
 /** The contract's upstream over HTTP/1.1, plain or TLS (ALPN {@code http/1.1}), on raw sockets. */
-final class RawUpstream implements TestUpstream {
+final class RawUpstream extends TestUpstream {
   private final ServerSocket server;
   private final boolean tls;
-  private final Set<SocketAddress> peers = ConcurrentHashMap.newKeySet();
-  private final List<InetAddress> locals = new CopyOnWriteArrayList<>();
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
-  private final AtomicInteger requests = new AtomicInteger();
-  private final CountDownLatch release = new CountDownLatch(1);
   private final CountDownLatch closing = new CountDownLatch(1);
 
   private RawUpstream(ServerSocket server, boolean tls) {
@@ -60,33 +53,13 @@ final class RawUpstream implements TestUpstream {
   }
 
   @Override
-  public URI uri(String path) {
+  URI uri(String path) {
     return URI.create((tls ? "https" : "http") + "://127.0.0.1:" + port() + path);
   }
 
   @Override
-  public int port() {
+  int port() {
     return server.getLocalPort();
-  }
-
-  @Override
-  public int connections() {
-    return peers.size();
-  }
-
-  @Override
-  public int requests() {
-    return requests.get();
-  }
-
-  @Override
-  public List<InetAddress> localAddresses() {
-    return List.copyOf(locals);
-  }
-
-  @Override
-  public void releaseStreams() {
-    release.countDown();
   }
 
   private void accept() {
@@ -122,9 +95,7 @@ final class RawUpstream implements TestUpstream {
           }
         }
         byte[] body = in.readNBytes(length);
-        peers.add(socket.getRemoteSocketAddress());
-        locals.add(socket.getLocalAddress());
-        requests.incrementAndGet();
+        arrived(socket.getRemoteSocketAddress(), socket.getLocalAddress());
         String[] parts = requestLine.split(" ", -1);
         String path = URI.create(parts[1]).getPath(); // origin- or absolute-form
         switch (path) {

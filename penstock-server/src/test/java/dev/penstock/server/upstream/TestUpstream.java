@@ -1,8 +1,15 @@
 package dev.penstock.server.upstream;
 
 import java.net.InetAddress;
+import java.net.SocketAddress;
 import java.net.URI;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An upstream for the client contract, the same behaviour over HTTP/1.1 ({@link RawUpstream}) and
@@ -20,24 +27,50 @@ import java.util.List;
  *
  * Silences last until the upstream is closed (or 30 s).
  */
-interface TestUpstream extends AutoCloseable {
-  /** The URL of a path, on the address the upstream listens on. */
-  URI uri(String path);
+abstract class TestUpstream implements AutoCloseable {
+  private final Set<SocketAddress> peers = ConcurrentHashMap.newKeySet();
+  private final List<InetAddress> locals = new CopyOnWriteArrayList<>();
+  private final AtomicInteger requests = new AtomicInteger();
 
-  int port();
+  /**
+   * Opened by {@link #releaseStreams()} or {@link #close()}: {@code /sse} streams send the rest.
+   */
+  protected final CountDownLatch release = new CountDownLatch(1);
+
+  /** The URL of a path, on the address the upstream listens on. */
+  abstract URI uri(String path);
+
+  abstract int port();
+
+  /** Counts a request's head, from {@code peer}, arrived at {@code local} (null when unknown). */
+  protected final void arrived(SocketAddress peer, @Nullable InetAddress local) {
+    peers.add(peer);
+    if (local != null) {
+      locals.add(local);
+    }
+    requests.incrementAndGet();
+  }
 
   /** How many connections (distinct client ports) carried requests. */
-  int connections();
+  final int connections() {
+    return peers.size();
+  }
 
   /** How many requests arrived (their heads). */
-  int requests();
+  final int requests() {
+    return requests.get();
+  }
 
   /** The local address each request arrived at, in order. */
-  List<InetAddress> localAddresses();
+  final List<InetAddress> localAddresses() {
+    return List.copyOf(locals);
+  }
 
   /** Lets every {@code /sse} stream send its rest. */
-  void releaseStreams();
+  final void releaseStreams() {
+    release.countDown();
+  }
 
   @Override
-  void close();
+  public abstract void close();
 }
