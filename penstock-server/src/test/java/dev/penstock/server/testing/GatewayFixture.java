@@ -38,6 +38,7 @@ public final class GatewayFixture implements AutoCloseable {
   private final HttpClient http = HttpClient.newHttpClient();
   private @Nullable OpenAIClient sdk;
   private boolean closed;
+  private boolean gatewayStopped;
 
   private GatewayFixture(@Nullable MockServer mock, GatewayServer gateway) {
     this.mock = mock;
@@ -221,6 +222,20 @@ public final class GatewayFixture implements AutoCloseable {
         });
   }
 
+  /**
+   * Stops the gateway the way {@code SIGTERM} does, whatever it is running (a batch, say), and
+   * checks that the stop released everything it held; the simulator stays up, for its counters,
+   * until {@link #close()}.
+   */
+  public void stopGateway() {
+    if (gatewayStopped) {
+      return;
+    }
+    gatewayStopped = true;
+    gateway.close();
+    assertIdle(gateway);
+  }
+
   /** Checks that the gateway is idle (unless a test stopped it), then stops everything. */
   @Override
   public void close() {
@@ -232,9 +247,13 @@ public final class GatewayFixture implements AutoCloseable {
       if (sdk != null) {
         sdk.close();
       }
-      awaitIdle();
+      if (!gatewayStopped) {
+        awaitIdle();
+      }
     } finally {
-      gateway.close();
+      if (!gatewayStopped) {
+        gateway.close();
+      }
       if (mock != null) {
         mock.close();
       }
