@@ -82,6 +82,9 @@ public final class GatewayServer implements AutoCloseable {
   private final BatchService batches;
   private @Nullable BatchRunner batchRunner;
   private volatile GatewayConfig config;
+  // The configured upstream keys, which the redactor reads for every relayed header: listed once
+  // per configuration, not per use.
+  private volatile List<String> upstreamKeys;
   private final @Nullable RabbitIngress rabbit;
   private @Nullable ClusterLimits cluster;
 
@@ -196,6 +199,7 @@ public final class GatewayServer implements AutoCloseable {
 
   private GatewayServer(Builder b) {
     this.config = b.config;
+    this.upstreamKeys = upstreamKeys(b.config);
     GatewayConfig initial = b.config;
     // First, so that a database another gateway holds, or a corrupt one, stops the start before
     // anything listens; closed again if anything after it fails.
@@ -225,7 +229,7 @@ public final class GatewayServer implements AutoCloseable {
               : new PooledHttp1Client(upstreamOptions(initial.upstream()));
       this.cache = CacheService.of(initial.cache(), b.ticker);
       Pipeline.Routing routing = RoutingTables.routing(initial, tokens);
-      Redactor redactor = new Redactor(() -> upstreamKeys(this.config));
+      Redactor redactor = new Redactor(() -> this.upstreamKeys);
       this.telemetry =
           new Telemetry(
               initial.observability(),
@@ -580,6 +584,7 @@ public final class GatewayServer implements AutoCloseable {
       LOG.warn("queues.rabbitmq changed: it takes effect at the next start");
     }
     config = next;
+    upstreamKeys = upstreamKeys(next);
   }
 
   private boolean ready() {
