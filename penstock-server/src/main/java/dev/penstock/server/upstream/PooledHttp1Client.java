@@ -542,21 +542,58 @@ public final class PooledHttp1Client implements UpstreamClient {
     return true;
   }
 
+  /**
+   * The request's head and body as one message (one write), its head in ISO-8859-1 as HTTP/1.1 has
+   * it ({@code ?} for a character outside it). Written straight into an array of the exact size:
+   * the head used to be copied four times on its way (builder, string, bytes, message).
+   */
   private static byte[] encode(UpstreamCall call, Route route) {
     URI uri = call.uri();
-    String target = uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
-    StringBuilder head = new StringBuilder(256);
-    head.append("POST ").append(target.isEmpty() ? "/" : target).append(" HTTP/1.1\r\n");
-    head.append("Host: ").append(route.hostHeader()).append("\r\n");
-    for (Map.Entry<String, String> h : call.headers().entrySet()) {
-      head.append(h.getKey()).append(": ").append(h.getValue()).append("\r\n");
+    String path = uri.getRawPath();
+    String query = uri.getRawQuery();
+    byte[] body = call.body();
+    String length = Integer.toString(body.length);
+    int head = "POST ".length() + Math.max(1, path.length()) + " HTTP/1.1\r\n".length();
+    if (query != null) {
+      head += 1 + query.length();
     }
-    head.append("Content-Length: ").append(call.body().length).append("\r\n\r\n");
-    byte[] headBytes = head.toString().getBytes(StandardCharsets.ISO_8859_1);
-    byte[] message = new byte[headBytes.length + call.body().length];
-    System.arraycopy(headBytes, 0, message, 0, headBytes.length);
-    System.arraycopy(call.body(), 0, message, headBytes.length, call.body().length);
+    head += "Host: ".length() + route.hostHeader().length() + 2;
+    for (Map.Entry<String, String> h : call.headers().entrySet()) {
+      head += h.getKey().length() + 2 + h.getValue().length() + 2;
+    }
+    head += "Content-Length: ".length() + length.length() + 4;
+    byte[] message = new byte[head + body.length];
+    int at = put(message, 0, "POST ");
+    at = put(message, at, path.isEmpty() ? "/" : path);
+    if (query != null) {
+      at = put(message, at, "?");
+      at = put(message, at, query);
+    }
+    at = put(message, at, " HTTP/1.1\r\nHost: ");
+    at = put(message, at, route.hostHeader());
+    at = put(message, at, "\r\n");
+    for (Map.Entry<String, String> h : call.headers().entrySet()) {
+      at = put(message, at, h.getKey());
+      at = put(message, at, ": ");
+      at = put(message, at, h.getValue());
+      at = put(message, at, "\r\n");
+    }
+    at = put(message, at, "Content-Length: ");
+    at = put(message, at, length);
+    at = put(message, at, "\r\n\r\n");
+    System.arraycopy(body, 0, message, at, body.length);
     return message;
+  }
+
+  /**
+   * Puts {@code text} at {@code at} in ISO-8859-1 ({@code ?} outside it); returns where it ends.
+   */
+  private static int put(byte[] into, int at, String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      into[at + i] = c <= 0xFF ? (byte) c : (byte) '?';
+    }
+    return at + text.length();
   }
 
   @Override

@@ -99,6 +99,61 @@ class PooledHttp1ClientTest {
   }
 
   @Test
+  void writesTheRequestHeadAndBodyAsHttp11HasThem() throws Exception {
+    raw = new ServerSocket(0);
+    CompletableFuture<byte[]> received =
+        CompletableFuture.supplyAsync(
+            () -> {
+              try (Socket socket = raw.accept()) {
+                InputStream in = socket.getInputStream();
+                java.io.ByteArrayOutputStream seen = new java.io.ByteArrayOutputStream();
+                byte[] buffer = new byte[4096];
+                String text = "";
+                // Until the head and the body it announces are in.
+                while (!text.contains("\r\n\r\n")
+                    || seen.size() < text.indexOf("\r\n\r\n") + 4 + CHAT.length) {
+                  int n = in.read(buffer);
+                  if (n < 0) {
+                    break;
+                  }
+                  seen.write(buffer, 0, n);
+                  text = seen.toString(StandardCharsets.ISO_8859_1);
+                }
+                socket
+                    .getOutputStream()
+                    .write(
+                        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+                            .getBytes(StandardCharsets.ISO_8859_1));
+                return seen.toByteArray();
+              } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+              }
+            });
+    UpstreamCall call =
+        new UpstreamCall(
+            URI.create("http://127.0.0.1:" + raw.getLocalPort() + "/v1/chat?api-version=2024-10"),
+            new java.util.LinkedHashMap<>(
+                Map.of("Authorization", "Bearer " + KEY, "X-Name", "caf\u00e9 \u20ac")),
+            CHAT,
+            Duration.ofSeconds(2),
+            Duration.ofSeconds(5),
+            Duration.ofSeconds(5));
+    assertThat(readAll(client.send(call))).isEqualTo("{}");
+
+    byte[] message = received.get(5, java.util.concurrent.TimeUnit.SECONDS);
+    String text = new String(message, StandardCharsets.ISO_8859_1);
+    String head = text.substring(0, text.indexOf("\r\n\r\n") + 4);
+    assertThat(head)
+        .startsWith("POST /v1/chat?api-version=2024-10 HTTP/1.1\r\nHost: 127.0.0.1:")
+        .contains("\r\nAuthorization: Bearer " + KEY + "\r\n")
+        // ISO-8859-1 as HTTP/1.1 has it: é stays one byte, € is not in it.
+        .contains("\r\nX-Name: caf\u00e9 ?\r\n")
+        .endsWith("\r\nContent-Length: " + CHAT.length + "\r\n\r\n");
+    assertThat(java.util.Arrays.copyOfRange(message, head.length(), message.length))
+        .isEqualTo(CHAT);
+  }
+
+  @Test
   void decodesAChunkedEventStream() throws Exception {
     mock(FaultRates.NONE);
     UpstreamResponse response =
