@@ -5,8 +5,9 @@
 #   * deploy/kubernetes: every manifest against the Kubernetes and Prometheus Operator schemas,
 #     unknown fields included, and the properties Penstock relies on (validate-deploy/validate.mjs);
 #     `kubectl kustomize` when kubectl is installed;
-#   * deploy/docker: the Dockerfile's lint and policy (validate.mjs); shellcheck on build.sh and
-#     on the HEALTHCHECK command when shellcheck is installed.
+#   * deploy/docker: the Dockerfile's lint and policy (validate.mjs); shellcheck on build.sh, on
+#     the HEALTHCHECK command and on these scripts when shellcheck is installed.
+# Building and running the image and the unit: scripts/deploy-runtime-check.sh (root, minutes).
 # Installs its npm packages (versions pinned by validate-deploy/package-lock.json) into
 # PENSTOCK_DEPLOY_TOOLS (default ~/.cache/penstock/validate-deploy) once; installs systemd's
 # tools with apt-get when they are missing and it runs as root. Exits non-zero if a check fails.
@@ -42,14 +43,14 @@ echo "node $(node --version), $(systemd-analyze --version | head -1)"
 
 section "systemd (deploy/systemd)"
 # verify needs the unit's executables and the units it orders itself against to exist: a root
-# with the host's system units, the unit, and stand-ins for /opt/penstock/bin/penstock and kill.
+# with the host's system units, the unit, and stand-ins for /opt/penstock/bin/penstock and sh.
 sdroot="$cache/systemd-root"
 rm -rf "$sdroot"
 mkdir -p "$sdroot/etc/systemd/system" "$sdroot/usr/lib/systemd/system" "$sdroot/opt/penstock/bin" \
-  "$sdroot/usr/bin"
+  "$sdroot/bin"
 units=$(systemd-analyze unit-paths | grep -m1 -E '^/(usr/)?lib/systemd/system$')
 cp -r "$units/." "$sdroot/usr/lib/systemd/system/"
-for stub in opt/penstock/bin/penstock usr/bin/kill; do
+for stub in opt/penstock/bin/penstock bin/sh; do
   printf '#!/bin/sh\n' >"$sdroot/$stub"
   chmod +x "$sdroot/$stub"
 done
@@ -85,7 +86,11 @@ else
 fi
 
 if command -v shellcheck >/dev/null; then
-  shellcheck "$root/deploy/docker/build.sh" "$0" && echo "ok    shellcheck build.sh, validate-deploy.sh" || failed=1
+  if shellcheck "$root/deploy/docker/build.sh" "$0" "$root/scripts/deploy-runtime-check.sh"; then
+    echo "ok    shellcheck build.sh, validate-deploy.sh, deploy-runtime-check.sh"
+  else
+    failure "shellcheck"
+  fi
   # The HEALTHCHECK's command, as bash will run it.
   health=$(node -e '
     const t = require("fs").readFileSync(process.argv[1], "utf8").replace(/\\\n/g, " ");
