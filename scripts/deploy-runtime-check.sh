@@ -12,7 +12,13 @@
 #            sandbox (seccomp, no capabilities, no new privileges), `systemctl reload` is applied,
 #            `systemctl stop` during a stream drains it and ends "inactive" (not failed), a
 #            SIGKILL is followed by a restart.
-# Upstream: the tarball's own `penstock mock` on loopback. Needs root and Debian's apt (installs
+#   pod:     runs deploy/kubernetes/deployment.yaml's pod with `podman kube play` (1 replica, this
+#            image, host network, and a single-instance ConfigMap: the real one needs Redis and
+#            PostgreSQL), and checks that its securityContext holds (UID 10001, read-only root,
+#            no capabilities, no new privileges, seccomp), that the emptyDirs at /tmp and
+#            /var/lib/penstock are writable, the memory limit is set, and it becomes ready.
+# Upstream: the tarball's own `penstock mock` on loopback. Run scripts/validate-deploy.sh first
+# (its npm packages are used here). Needs root and Debian's apt (installs
 # podman, runc, debootstrap, systemd-container); the first run fetches a Debian base (~6 min),
 # later ones take ~2-3 minutes. Not part of validate-deploy.sh for those reasons.
 # ok and failure always succeed, so `check && ok || failure` is an if-then-else; the helpers
@@ -37,7 +43,9 @@ failure() { echo "FAIL  $1"; failed=1; }
 mock_pid='' nspawn_pid=''
 cleanup() {
   podman rm -f penstock-check >/dev/null 2>&1 || true
-  [ -n "$nspawn_pid" ] && stop_container
+  [ -f "$work/pod.yaml" ] && podman kube down "$work/pod.yaml" >/dev/null 2>&1 || true
+  podman secret rm penstock-secrets >/dev/null 2>&1 || true
+  [ -n "$nspawn_pid" ] && stop_container || true
   [ -n "$mock_pid" ] && kill "$mock_pid" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -170,9 +178,57 @@ until_ok 10 stream_finished image && ok "podman stop during a stream: it finishe
   || failure "the stream in flight did not finish: $(cat "$work/image.code")"
 code=$(podman inspect penstock-check --format '{{.State.ExitCode}}')
 [ "$code" = 143 ] && ok "exit status 143 (SIGTERM, after the drain)" || failure "exit status $code"
-podman logs penstock-check 2>&1 | grep -q 'stopping: waiting up to 30000 ms for 1 requests in flight' \
-  && ok "the log shows the drain" || failure "no drain in the log"
+podman logs penstock-check >"$work/container.log" 2>&1 || true
+drain=$(grep -o 'stopping: waiting up to [0-9]* ms for [0-9]* requests in flight' "$work/container.log" || true)
+[ -n "$drain" ] && ok "the log shows the drain: $drain" \
+  || { tail -5 "$work/container.log" | cut -c1-200; failure "no drain in the log"; }
 podman rm -f penstock-check >/dev/null 2>&1
+
+echo "== Kubernetes pod (deploy/kubernetes/deployment.yaml, podman kube play)"
+# podman 4.3 reads neither stringData nor a Secret document: the Secret becomes a podman secret
+# holding its data as JSON; the probes' port follows the loopback listen (host network).
+node -e '
+  const YAML = require(process.argv[1]);
+  const fs = require("fs");
+  const [deploymentFile, out, port, config] = process.argv.slice(2);
+  const d = YAML.parse(fs.readFileSync(deploymentFile, "utf8"));
+  d.spec.replicas = 1;
+  const c = d.spec.template.spec.containers[0];
+  c.image = "localhost/penstock:check";
+  delete c.ports;
+  c.env = [{name: "PENSTOCK_HEALTH_PORT", value: port}];
+  for (const p of ["readinessProbe", "livenessProbe", "startupProbe"]) c[p].httpGet.port = Number(port);
+  const cm = {apiVersion: "v1", kind: "ConfigMap", metadata: {name: "penstock-config"},
+              data: {"penstock.yaml": fs.readFileSync(config, "utf8")}};
+  fs.writeFileSync(out, YAML.stringify(cm) + "---\n" + YAML.stringify(d));
+' "$(dirname "$cache")/node_modules/yaml" "$root/deploy/kubernetes/deployment.yaml" "$work/pod.yaml" \
+  "$port" "$work/etc/penstock.yaml"
+printf '{"PENSTOCK_ADMIN_KEY":"%s","UPSTREAM_KEY":"%s"}' "$(printf check-admin-key-000001 | base64)" \
+  "$(printf sk-check-0000000000 | base64)" >"$work/secret.json"
+podman secret create penstock-secrets "$work/secret.json" >/dev/null
+# kube play takes no --runtime or --ulimit: containers.conf gives this machine's (see above).
+printf '[containers]\ndefault_ulimits = ["nofile=16384:16384", "nproc=4096:4096"]\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\n' \
+  >"$work/containers.conf"
+export CONTAINERS_CONF=${PODMAN_CONTAINERS_CONF-$work/containers.conf}
+if podman kube play --network host "$work/pod.yaml" >"$work/kube.log" 2>&1 \
+    && until_ok 90 curl -sf "http://127.0.0.1:$port/health/ready"; then
+  ok "the Deployment's pod started and is ready"
+else
+  grep -v 'systemd connection' "$work/kube.log" | tail -5
+  failure "the Deployment's pod"
+fi
+pc=penstock-pod-0-penstock
+in_pod=$(podman exec "$pc" sh -c 'id -u; grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/1/status | tr -s "\t" " "
+  touch /opt/penstock/x 2>/dev/null && echo root-writable; touch /tmp/x /var/lib/penstock/x && echo data-writable' \
+  2>/dev/null | paste -sd' ')
+expected="10001 CapEff: 0000000000000000 NoNewPrivs: 1 Seccomp: 2 data-writable"
+[ "$in_pod" = "$expected" ] && ok "securityContext holds (read-only root): $in_pod" \
+  || failure "securityContext: $in_pod (expected $expected)"
+memory=$(podman inspect "$pc" --format '{{.HostConfig.Memory}}' 2>/dev/null)
+[ "$memory" = $((1536 * 1024 * 1024)) ] && ok "memory limit 1536Mi" || failure "memory limit: $memory"
+podman kube down "$work/pod.yaml" >/dev/null 2>&1
+podman secret rm penstock-secrets >/dev/null 2>&1
+unset CONTAINERS_CONF
 
 echo "== systemd (deploy/systemd)"
 sd="$work/sdroot"

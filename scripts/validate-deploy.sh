@@ -65,6 +65,17 @@ if security=$(systemd-analyze security --offline=yes --root="$sdroot" --threshol
 else
   failure "systemd-analyze security (threshold 2.0): ${security##*→ }"
 fi
+# The stop timeout must outlast the drain (defaults.shutdown_grace_ms, 30 s unless a config says).
+stop_seconds=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)s\{0,1\}$/\1/p' "$root/deploy/systemd/penstock.service")
+if [ -n "$stop_seconds" ] && [ "$stop_seconds" -gt 30 ] \
+    && grep -qx 'KillSignal=SIGTERM' "$root/deploy/systemd/penstock.service" \
+    && grep -qx 'SuccessExitStatus=143' "$root/deploy/systemd/penstock.service"; then
+  echo "ok    SIGTERM, TimeoutStopSec=${stop_seconds} > the 30 s drain, exit 143 a success"
+else
+  failure "penstock.service: KillSignal=SIGTERM, TimeoutStopSec above 30 s, SuccessExitStatus=143"
+fi
+grep -q '^MemoryDenyWriteExecute=yes' "$root/deploy/systemd/penstock.service" \
+  && failure "MemoryDenyWriteExecute=yes kills the JVM (its JIT writes code, then runs it)"
 mkdir -p "$cache/sysusers-root/etc"
 if out=$(systemd-sysusers --dry-run --root="$cache/sysusers-root" "$root/deploy/systemd/penstock.sysusers.conf" 2>&1) \
     && grep -q "Creating user 'penstock'" <<<"$out"; then
