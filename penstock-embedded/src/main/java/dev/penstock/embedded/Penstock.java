@@ -367,10 +367,14 @@ public final class Penstock implements AutoCloseable {
     closed = true;
     admissions.close(); // refuses the waiters, stops the dispatcher
     inFlight.forEach(cancel -> cancel.cancel("shutting_down"));
-    streams.open.forEach(SettlingStream::abandon);
     long deadline = System.nanoTime() + CLOSE_WAIT_NANOS;
-    while ((!inFlight.isEmpty() || admissions.outstanding() > 0)
-        && System.nanoTime() - deadline < 0) {
+    while (true) {
+      // Again on each turn: a call that was in flight may have handed its stream out since.
+      streams.open.forEach(SettlingStream::abandon);
+      if ((inFlight.isEmpty() && admissions.outstanding() == 0)
+          || System.nanoTime() - deadline >= 0) {
+        break;
+      }
       LockSupport.parkNanos(1_000_000); // calls in flight are letting go: microseconds each
     }
     for (HttpClient client : clients) {
