@@ -31,6 +31,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * SDK's own OkHttp transport, {@code embedded} through {@code PenstockOpenAI} (admission, the JDK
  * HTTP client, usage settlement). The key's limits are far above what one thread can send, so no
  * call ever waits for capacity: the difference is the per-call overhead, the transport's included.
+ *
+ * <p>Two more split it without the SDK (the same request as bytes, the answer read whole): {@code
+ * jdkDirect}, the JDK HTTP client alone, and {@code plainEmbedded}, {@code Penstock.call} — their
+ * difference is Penstock's own work (peek, admission, settlement), the rest is the transport's.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -47,7 +51,13 @@ public class EmbeddedOverheadBenchmark {
           .maxCompletionTokens(8)
           .build();
 
+  private static final byte[] BODY =
+      "{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}],\"max_completion_tokens\":8}"
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
   private MockServer mock;
+  private java.net.http.HttpClient jdk;
+  private java.net.http.HttpRequest jdkRequest;
   private Penstock penstock;
   private OpenAIClient direct;
   private OpenAIClient embedded;
@@ -75,10 +85,22 @@ public class EmbeddedOverheadBenchmark {
                     .build())
             .build();
     embedded = PenstockOpenAI.client(penstock);
+    jdk =
+        java.net.http.HttpClient.newBuilder()
+            .version(java.net.http.HttpClient.Version.HTTP_1_1)
+            .build();
+    jdkRequest =
+        java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(mock.baseUrl() + "/chat/completions"))
+            .header("Authorization", "Bearer " + KEY)
+            .header("Content-Type", "application/json")
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(BODY))
+            .build();
   }
 
   @TearDown(Level.Trial)
   public void stop() {
+    jdk.close();
     direct.close();
     embedded.close();
     penstock.close();
@@ -93,5 +115,18 @@ public class EmbeddedOverheadBenchmark {
   @Benchmark
   public ChatCompletion embedded() {
     return embedded.chat().completions().create(CHAT);
+  }
+
+  @Benchmark
+  public byte[] jdkDirect() throws java.io.IOException, InterruptedException {
+    return jdk.send(jdkRequest, java.net.http.HttpResponse.BodyHandlers.ofByteArray()).body();
+  }
+
+  @Benchmark
+  public byte[] plainEmbedded() throws java.io.IOException, InterruptedException {
+    try (dev.penstock.embedded.PenstockResponse answer =
+        penstock.call(dev.penstock.embedded.PenstockRequest.post("chat/completions", BODY))) {
+      return answer.body().readAllBytes();
+    }
   }
 }
