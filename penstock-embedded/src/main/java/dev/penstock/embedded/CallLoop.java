@@ -176,10 +176,12 @@ final class CallLoop {
               observer.retried(failedOn, r.reason());
             } catch (AdmissionRejectedException e) {
               Admission.Reason reason = e.rejected().reason();
-              if (reason == Admission.Reason.FAILED || reason == Admission.Reason.OVERLOADED) {
-                return ended(call, r.failure()); // the last failure is the answer
+              if (reason == Admission.Reason.SHUTTING_DOWN
+                  || reason == Admission.Reason.TOO_LARGE
+                  || reason == Admission.Reason.CANCELLED) {
+                return refused(call, e.rejected());
               }
-              return refused(call, e.rejected());
+              return ended(call, r.failure()); // no attempt left in time: the last failure
             }
           }
           case Next.Requeue q -> {

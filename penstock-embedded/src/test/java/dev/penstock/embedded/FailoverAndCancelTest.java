@@ -102,6 +102,42 @@ class FailoverAndCancelTest {
     assertThat(mock.stats().getFirst().requests()).as("never sent").isEqualTo(1);
   }
 
+  @Test
+  void aCallerInterruptedWhileItsUpstreamThinksAbortsTheCallAndReleasesItsReservation()
+      throws Exception {
+    mock =
+        dev.penstock.mock.MockServer.start(
+            dev.penstock.mock.MockConfig.builder()
+                .port(0)
+                .latency(new dev.penstock.mock.LatencyModel(3_000, 0, 0))
+                .addKey(KeySpec.of("slow", "sk-emb-a-000001", 600, 1_000_000))
+                .build());
+    penstock = Penstock.builder().model(Mocks.model(mock)).settings(Mocks.settings()).build();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    CountDownLatch done = new CountDownLatch(1);
+    Thread caller =
+        Thread.ofVirtual()
+            .start(
+                () -> {
+                  try {
+                    PenstockOpenAI.client(penstock).chat().completions().create(chat());
+                  } catch (RuntimeException e) {
+                    failure.set(e);
+                  } finally {
+                    done.countDown();
+                  }
+                });
+    Mocks.await(
+        "the upstream to have the call",
+        Duration.ofSeconds(10),
+        () -> mock.stats().getFirst().requests() == 1);
+    assertThat(penstock.outstanding()).isEqualTo(1);
+    caller.interrupt();
+    assertThat(done.await(2, TimeUnit.SECONDS)).as("ended well before the answer").isTrue();
+    assertThat(failure.get()).isInstanceOf(OpenAIIoException.class);
+    assertThat(penstock.outstanding()).isZero();
+  }
+
   /**
    * Through {@link Penstock#callAsync} (and the SDK transport's {@code executeAsync}, which uses
    * it). The SDK's own futures do not pass a cancel down to their transport.
