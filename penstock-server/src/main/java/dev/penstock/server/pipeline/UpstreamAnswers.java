@@ -1,7 +1,7 @@
 package dev.penstock.server.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.penstock.server.openai.UpstreamSignals;
+import dev.penstock.core.limit.UpstreamSignals;
 
 /**
  * What an upstream's answer means for the request — the one place where statuses and {@code 429}

@@ -1,8 +1,7 @@
-package dev.penstock.server.openai;
+package dev.penstock.core.limit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.penstock.core.limit.RateLimitObservation;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,5 @@
-package dev.penstock.server.openai;
+package dev.penstock.core.limit;
 
-import dev.penstock.core.limit.RateLimitObservation;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
@@ -14,6 +13,9 @@ import org.jspecify.annotations.Nullable;
  * What an upstream answer tells about its key: {@code x-ratelimit-*} headers, {@code
  * retry-after-ms} and {@code retry-after}, and the kind of a {@code 429}. Providers disagree on
  * details; every parser here is lenient and answers "unknown" ({@code -1}) rather than fail.
+ *
+ * <p>Plain text in, numbers out — no HTTP types: it lives in core so that the gateway and the
+ * embedded library ({@code penstock-embedded}) read an upstream's signals the same way.
  */
 public final class UpstreamSignals {
   private static final Pattern DURATION_PART =
