@@ -8,9 +8,9 @@ import java.util.Properties;
 
 /**
  * What was built: the version, the git commit and the build time, as the build wrote them into
- * {@code build.properties} (resource filtering, with git-commit-id-maven-plugin for the commit).
- * {@code penstock version}, {@code --version}, {@code /health/live} and the dashboard all read it
- * from here, so they agree.
+ * {@code build.properties} (resource filtering, with the commit from git). {@code penstock
+ * version}, {@code --version}, {@code /health/live} and the dashboard all read it from here, so
+ * they agree.
  *
  * <p>A value the build did not know — the commit of a source tree built without {@code .git}, or
  * anything when the classes run outside a Maven build (an IDE) — reads {@link #UNKNOWN}. Immutable.

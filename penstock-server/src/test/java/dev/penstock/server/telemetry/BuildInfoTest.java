@@ -39,6 +39,9 @@ class BuildInfoTest {
                 "built", "2026-12-02T08:00:00Z"));
 
     assertThat(info).isEqualTo(new BuildInfo("1.2.3", "unknown", "2026-12-02T08:00:00Z"));
+    // What git leaves when it runs outside a repository: no output.
+    assertThat(BuildInfo.of(written("version", "1.2.3", "commit", "", "dirty", "false")).commit())
+        .isEqualTo("unknown");
   }
 
   @Test
