@@ -3,7 +3,8 @@
 #   1. builds penstock-<version>.tar.gz (./mvnw -Prelease package), unless one is given;
 #   2. unpacks it into a new temp dir and, with a PATH of symlinks to only the tools below (no
 #      java: checked), runs from it alone:
-#        penstock version           the version, and the java line names the bundled runtime/
+#        penstock version           the version, and the java line names the bundled runtime/;
+#                                   again with a JFR recording, which runtime/bin/jfr reads
 #        penstock demo --duration 5 simulator, gateway and load in one JVM
 #        penstock mock + penstock serve --config config/penstock-mock.yaml (the tarball's own)
 #          /health/live (with the version), /health/ready, one chat completion, /ui, /metrics,
@@ -76,6 +77,12 @@ cat "$work/version.txt"
 [ "$(head -n 1 "$work/version.txt")" = "penstock $version" ] || fail "version's first line is not 'penstock $version'"
 grep -q "^java .*($home/runtime)\$\|, $home/runtime)\$" "$work/version.txt" || fail "not run by $home/runtime"
 [ "$("$penstock" --version)" = "$(cat "$work/version.txt")" ] || fail "--version differs from version"
+
+step "a JFR recording (PENSTOCK_JAVA_OPTS), read by the runtime's jfr"
+PENSTOCK_JAVA_OPTS="-XX:StartFlightRecording=filename=$work/version.jfr" "$penstock" version >/dev/null 2>&1 \
+  || fail "penstock version with a JFR recording failed"
+summary=$("$home/runtime/bin/jfr" summary "$work/version.jfr") || fail "jfr summary failed"
+echo "$summary" | grep -q "jdk.JVMInformation" || fail "no JFR events recorded"
 
 step "penstock demo --duration 5"
 "$penstock" demo --duration 5 >"$work/demo.txt" 2>&1 || { cat "$work/demo.txt"; fail "demo exited non-zero"; }
@@ -172,7 +179,9 @@ curl -sf -o /dev/null "$gateway/ui" || fail "/ui failed"
 # curl's broken pipe as a failure.
 metrics=$(curl -sf "$gateway/metrics") || fail "/metrics failed"
 echo "$metrics" | grep -q '^penstock_' || fail "/metrics has no penstock_ series"
-step "/ui and /metrics: ok"
+# The JVM binders read java.management: the runtime has it.
+echo "$metrics" | grep -q '^jvm_memory_used_bytes' || fail "/metrics has no jvm_ series"
+step "/ui and /metrics (penstock_*, jvm_*): ok"
 
 printf '%s\n' \
   '{"custom_id":"q-1","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Name a river."}],"max_tokens":4}}' \
