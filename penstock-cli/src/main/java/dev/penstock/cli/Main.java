@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
 @Command(
     name = "penstock",
     mixinStandardHelpOptions = true,
-    version = "penstock 0.1.0",
+    versionProvider = VersionCommand.Lines.class,
     description = "OpenAI-compatible LLM gateway that paces every key under its RPM/TPM limits.",
     subcommands = {
       ServeCommand.class,
@@ -27,7 +27,8 @@ import picocli.CommandLine.Command;
       BenchCommand.class,
       KeysCommand.class,
       UsageCommand.class,
-      BatchesCommand.class
+      BatchesCommand.class,
+      VersionCommand.class
     })
 public final class Main {
   private Main() {}

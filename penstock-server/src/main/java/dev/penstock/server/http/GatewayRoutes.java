@@ -12,6 +12,7 @@ import dev.penstock.server.openai.RequestReader;
 import dev.penstock.server.pipeline.ErrorResponses;
 import dev.penstock.server.pipeline.Pipeline;
 import dev.penstock.server.pipeline.ProxyCall;
+import dev.penstock.server.telemetry.BuildInfo;
 import dev.penstock.server.telemetry.GatewayMetrics;
 import dev.penstock.server.telemetry.Telemetry;
 import dev.penstock.server.tenant.KeyAdmin;
@@ -403,6 +404,8 @@ final class GatewayRoutes {
   private static void health(ServerResponse res, boolean up) {
     ObjectNode body = JsonNodeFactory.instance.objectNode();
     body.put("status", up ? "UP" : "DOWN");
+    // Which build answers: what an operator checks after an upgrade or a rolling restart.
+    body.put("version", BuildInfo.current().version());
     json(res, up ? 200 : 503, body);
   }
 

@@ -20,6 +20,7 @@ import dev.penstock.server.pipeline.Pipeline;
 import dev.penstock.server.pipeline.ProxyCall;
 import dev.penstock.server.pipeline.RoutingTables;
 import dev.penstock.server.queue.RabbitIngress;
+import dev.penstock.server.telemetry.BuildInfo;
 import dev.penstock.server.telemetry.Redactor;
 import dev.penstock.server.telemetry.RequestObserver;
 import dev.penstock.server.telemetry.Telemetry;
@@ -236,7 +237,7 @@ public final class GatewayServer implements AutoCloseable {
               admissions,
               b.wallMillis,
               redactor,
-              version(),
+              BuildInfo.current().version(),
               initial.tenancy().metricsMaxKeys());
       telemetry
           .metrics()
@@ -689,10 +690,5 @@ public final class GatewayServer implements AutoCloseable {
         .map(d -> d.apiKey().reveal())
         .filter(k -> !k.isEmpty())
         .toList();
-  }
-
-  private static String version() {
-    String version = GatewayServer.class.getPackage().getImplementationVersion();
-    return version != null ? version : "dev";
   }
 }
