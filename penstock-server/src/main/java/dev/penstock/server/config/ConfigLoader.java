@@ -1,5 +1,9 @@
 package dev.penstock.server.config;
 
+import dev.penstock.config.BreakerSection;
+import dev.penstock.config.ModelFields;
+import dev.penstock.config.SectionFields;
+import dev.penstock.config.YamlReader;
 import dev.penstock.core.health.BreakerPolicy;
 import dev.penstock.core.limit.TpmCharge;
 import dev.penstock.core.retry.RetryPolicy;
@@ -12,32 +16,23 @@ import dev.penstock.server.tenant.Tenants;
 import dev.penstock.server.upstream.UpstreamOptions;
 import dev.penstock.server.upstream.UpstreamProxy;
 import java.io.IOException;
-import java.io.StringReader;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.NodeTuple;
-import org.yaml.snakeyaml.nodes.ScalarNode;
-import org.yaml.snakeyaml.nodes.SequenceNode;
 
 /**
  * Reads the gateway's YAML file into a validated {@link GatewayConfig}.
@@ -48,70 +43,29 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
  * characters can never change the YAML's structure. Every problem is collected — not just the first
  * — and reported with its field path and line: {@code models.gpt-5.deployments[1].rpm (line 14):
  * must be a whole number >= 1}.
+ *
+ * <p>The typed reading of fields, {@code ${VAR}}, the messages and the sections the embedded
+ * library reads too come from penstock-config ({@link YamlReader}, {@link SectionFields}), so that
+ * both report a problem in the same words.
  */
 public final class ConfigLoader {
-  private static final Pattern DURATION = Pattern.compile("(\\d{1,12})(ms|s|m|h|d)?");
-  private static final Pattern VARIABLE =
-      Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?}");
-  private static final Set<String> TOP =
-      Set.of(
-          "listen",
-          "admin_key",
-          "defaults",
-          "models",
-          "retry",
-          "circuit_breaker",
-          "metrics",
-          "logging",
-          "auth",
-          "storage",
-          "pricing",
-          "tenants",
-          "cache",
-          "embeddings",
-          "batches",
-          "queues",
-          "cluster",
-          "upstream");
   private static final Set<String> STORAGE = Set.of("path", "postgres_url");
   private static final Set<String> CLUSTER = Set.of("name", "redis_url", "instances", "lease_ms");
   private static final Set<String> TENANTS = Set.of("metrics_max_keys");
   private static final Set<String> UPSTREAM = Set.of("ca_file", "proxy", "no_proxy", "http2");
+
+  // The sections the library reads too: their field names are kept with the library's.
+  private static final Set<String> TOP_FIELDS = SectionFields.TOP.all();
+  private static final Set<String> DEFAULTS_FIELDS = SectionFields.DEFAULTS.all();
+  private static final Set<String> MODEL_FIELDS = SectionFields.MODEL.all();
+  private static final Set<String> RETRY_FIELDS = SectionFields.RETRY.all();
+  private static final Set<String> DEPLOYMENT_FIELDS = SectionFields.DEPLOYMENT.all();
 
   /** The embedded database when {@code storage.path} is not set. */
   public static final String DEFAULT_STORAGE_PATH = "./penstock-data/penstock.db";
 
   private static final Set<String> METRICS = Set.of("enabled");
   private static final Set<String> LOGGING = Set.of("format", "access_log", "log_bodies");
-  private static final Set<String> RETRY =
-      Set.of("attempts", "backoff_base_ms", "backoff_cap_ms", "on_timeout");
-  private static final Set<String> BREAKER =
-      Set.of(
-          "consecutive_failures",
-          "error_rate",
-          "min_requests",
-          "window_ms",
-          "open_ms",
-          "max_open_ms");
-  private static final Set<String> DEFAULTS =
-      Set.of(
-          "timeout_ms",
-          "max_output_tokens",
-          "max_queue",
-          "pacing_guard_ms",
-          "connect_timeout_ms",
-          "first_byte_timeout_ms",
-          "read_timeout_ms",
-          "max_body_bytes",
-          "shutdown_grace_ms",
-          "client_write_timeout_ms",
-          "max_answer_bytes",
-          "request_head_timeout_ms",
-          "request_body_timeout_ms",
-          "keepalive_timeout_ms",
-          "max_connections");
-  private static final Set<String> MODEL =
-      Set.of("fallbacks", "deployments", "canary", "cache", "embeddings_batch_window_ms");
   private static final Set<String> CACHE =
       Set.of(
           "enabled",
@@ -137,24 +91,6 @@ public final class ConfigLoader {
   private static final Set<String> RABBIT =
       Set.of("url", "queue", "max_priority", "prefetch", "dead_letter_exchange", "timeout_ms");
   private static final Set<String> CANARY = Set.of("model", "percent");
-  private static final Set<String> DEPLOYMENT =
-      Set.of(
-          "name",
-          "provider",
-          "base_url",
-          "api_key",
-          "upstream_model",
-          "rpm",
-          "tpm",
-          "max_concurrency",
-          "priority",
-          "weight",
-          "tpm_charge",
-          "api_version",
-          "connect_timeout_ms",
-          "first_byte_timeout_ms",
-          "read_timeout_ms",
-          "health_check_interval_ms");
 
   private final Function<String, @Nullable String> environment;
 
@@ -186,29 +122,19 @@ public final class ConfigLoader {
 
   /** Parses configuration text, resolving a relative {@code storage.path} against {@code base}. */
   public GatewayConfig parse(String text, String source, Path base) {
-    Node root;
-    try {
-      root = new Yaml(new LoaderOptions()).compose(new StringReader(text));
-    } catch (MarkedYAMLException e) {
-      int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
-      throw new ConfigException(source, List.of("line " + line + ": " + e.getProblem()));
-    } catch (RuntimeException e) {
-      throw new ConfigException(source, List.of("not valid YAML: " + e.getMessage()));
-    }
+    Node root = YamlReader.compose(text, problems -> new ConfigException(source, problems));
     Walk walk = new Walk(base);
-    GatewayConfig config = root == null ? null : walk.top(root);
-    if (root == null) {
-      walk.problems.add("the file is empty; it needs at least 'models'");
-    }
-    if (!walk.problems.isEmpty() || config == null) {
-      throw new ConfigException(source, walk.problems);
+    GatewayConfig config = walk.top(root);
+    if (!walk.r.problems().isEmpty() || config == null) {
+      throw new ConfigException(source, walk.r.problems());
     }
     return config;
   }
 
   /** One pass over the node tree, collecting problems. */
   private final class Walk {
-    final List<String> problems = new ArrayList<>();
+    // The gateway's historical ways of reading, kept so that no message changes (see Compat).
+    final YamlReader r = new YamlReader(environment, EnumSet.allOf(YamlReader.Compat.class));
     final Path base;
 
     Walk(Path base) {
@@ -216,14 +142,14 @@ public final class ConfigLoader {
     }
 
     @Nullable GatewayConfig top(Node root) {
-      Map<String, Node> fields = fields(root, "", TOP);
+      Map<String, Node> fields = r.fields(root, "", TOP_FIELDS);
       if (fields == null) {
         return null;
       }
       String host = "127.0.0.1";
       int port = 8080;
       Node listenNode = fields.get("listen");
-      String listen = listenNode == null ? null : string(listenNode, "listen");
+      String listen = listenNode == null ? null : r.string(listenNode, "listen");
       if (listenNode != null && listen != null) {
         int colon = listen.lastIndexOf(':');
         host = colon <= 0 ? "" : listen.substring(0, colon).replace("[", "").replace("]", "");
@@ -232,11 +158,11 @@ public final class ConfigLoader {
       Tenants.Auth auth = Tenants.Auth.AUTO;
       Node authNode = fields.get("auth");
       if (authNode != null) {
-        String text = string(authNode, "auth");
+        String text = r.string(authNode, "auth");
         if ("required".equals(text)) {
           auth = Tenants.Auth.REQUIRED;
         } else if (!"auto".equals(text)) {
-          problem(
+          r.problem(
               authNode,
               "auth",
               "must be auto (virtual keys needed once one exists) or required (always)");
@@ -244,23 +170,22 @@ public final class ConfigLoader {
       }
       if (listenNode != null && listen != null) {
         if (host.isEmpty() || port < 0) {
-          problem(listenNode, "listen", "must be host:port, e.g. 127.0.0.1:8080");
+          r.problem(listenNode, "listen", "must be host:port, e.g. 127.0.0.1:8080");
         } else if (!isLoopback(host) && auth != Tenants.Auth.REQUIRED) {
-          problem(
+          r.problem(
               listenNode,
               "listen",
               "a gateway that may run in open mode (no virtual keys) listens on loopback only;"
                   + " use 127.0.0.1 or ::1, or set 'auth: required' to serve other hosts");
         }
       }
-      String adminKey =
-          fields.containsKey("admin_key") ? string(fields.get("admin_key"), "admin_key") : "";
+      String adminKey = r.optionalString(fields, "admin_key", "", "");
       Defaults defaults =
           fields.containsKey("defaults") ? defaults(fields.get("defaults")) : Defaults.STANDARD;
       Map<String, ModelConfig> models = new LinkedHashMap<>();
       Node modelsNode = fields.get("models");
       if (modelsNode == null) {
-        problems.add("models: required; name at least one public model with its deployments");
+        r.problem("models: required; name at least one public model with its deployments");
       } else {
         models = models(modelsNode, defaults);
       }
@@ -301,25 +226,25 @@ public final class ConfigLoader {
     GatewayConfig.UpstreamNetwork upstream(@Nullable Node node) {
       GatewayConfig.UpstreamNetwork d = GatewayConfig.UpstreamNetwork.STANDARD;
       String p = "upstream.";
-      @Nullable Map<String, Node> f = node == null ? null : fields(node, p, UPSTREAM);
+      @Nullable Map<String, Node> f = node == null ? null : r.fields(node, p, UPSTREAM);
       if (f == null) {
         return d;
       }
       Path caFile = null;
       if (f.containsKey("ca_file")) {
-        String text = string(f.get("ca_file"), p + "ca_file");
+        String text = r.string(f.get("ca_file"), p + "ca_file");
         if (text != null && !text.isBlank()) { // ${PENSTOCK_CA_FILE:-} left empty: none
           try {
             caFile = base.resolve(text).normalize();
             UpstreamOptions.certificates(caFile);
           } catch (java.nio.file.InvalidPathException e) {
-            problem(f.get("ca_file"), p + "ca_file", "is not a valid path: " + e.getReason());
+            r.problem(f.get("ca_file"), p + "ca_file", "is not a valid path: " + e.getReason());
             caFile = null;
           } catch (java.nio.file.NoSuchFileException e) {
-            problem(f.get("ca_file"), p + "ca_file", "no such file: " + caFile);
+            r.problem(f.get("ca_file"), p + "ca_file", "no such file: " + caFile);
             caFile = null;
           } catch (IOException e) {
-            problem(
+            r.problem(
                 f.get("ca_file"),
                 p + "ca_file",
                 caFile + " " + (e.getMessage() == null ? "cannot be read" : e.getMessage()));
@@ -329,7 +254,7 @@ public final class ConfigLoader {
       }
       Secret proxy = null;
       if (f.containsKey("proxy")) {
-        String text = string(f.get("proxy"), p + "proxy");
+        String text = r.string(f.get("proxy"), p + "proxy");
         if (text != null && !text.isBlank()) { // empty: the environment's, as when not set
           if (text.trim().equalsIgnoreCase("none")) {
             proxy = GatewayConfig.UpstreamNetwork.NO_PROXY;
@@ -338,24 +263,24 @@ public final class ConfigLoader {
               UpstreamProxy.parse(text); // its messages never repeat the URL
               proxy = new Secret(text.trim());
             } catch (IllegalArgumentException e) {
-              problem(f.get("proxy"), p + "proxy", String.valueOf(e.getMessage()));
+              r.problem(f.get("proxy"), p + "proxy", String.valueOf(e.getMessage()));
             }
           }
         }
       }
       String noProxy = null;
       if (f.containsKey("no_proxy")) {
-        noProxy = string(f.get("no_proxy"), p + "no_proxy");
+        noProxy = r.string(f.get("no_proxy"), p + "no_proxy");
       }
       boolean http2 = d.http2();
       if (f.containsKey("http2")) {
-        String text = string(f.get("http2"), p + "http2");
+        String text = r.string(f.get("http2"), p + "http2");
         if ("off".equals(text)) {
           http2 = false;
         } else if ("auto".equals(text)) {
           http2 = true;
         } else {
-          problem(
+          r.problem(
               f.get("http2"),
               p + "http2",
               "must be auto (HTTP/2 where a TLS upstream offers it) or off");
@@ -366,17 +291,17 @@ public final class ConfigLoader {
 
     /** {@code storage.postgres_url}, or null for the embedded database. */
     @Nullable Secret postgresUrl(@Nullable Node node) {
-      @Nullable Map<String, Node> f = node == null ? null : fields(node, "storage.", STORAGE);
+      @Nullable Map<String, Node> f = node == null ? null : r.fields(node, "storage.", STORAGE);
       if (f == null || !f.containsKey("postgres_url")) {
         return null;
       }
-      String text = string(f.get("postgres_url"), "storage.postgres_url");
+      String text = r.string(f.get("postgres_url"), "storage.postgres_url");
       if (text == null || text.isBlank()) {
         return null; // ${PENSTOCK_POSTGRES_URL:-} left empty: the embedded database
       }
       if (!text.startsWith("postgresql://") && !text.startsWith("postgres://")) {
         // never echo the value: it may hold a password
-        problem(
+        r.problem(
             f.get("postgres_url"),
             "storage.postgres_url",
             "must be a postgresql://user:pass@host:port/db URL");
@@ -391,44 +316,44 @@ public final class ConfigLoader {
         return null;
       }
       String p = "cluster.";
-      @Nullable Map<String, Node> f = fields(node, p, CLUSTER);
+      @Nullable Map<String, Node> f = r.fields(node, p, CLUSTER);
       if (f == null) {
         return null;
       }
       String name = null;
       if (!f.containsKey("name")) {
-        problem(node, p + "name", "is required: instances with the same name share limits");
+        r.problem(node, p + "name", "is required: instances with the same name share limits");
       } else {
-        name = string(f.get("name"), p + "name");
+        name = r.string(f.get("name"), p + "name");
         if (name == null || !name.matches("[A-Za-z0-9_.-]{1,64}")) {
-          problem(f.get("name"), p + "name", "must be 1 to 64 letters, digits, '_', '.' or '-'");
+          r.problem(f.get("name"), p + "name", "must be 1 to 64 letters, digits, '_', '.' or '-'");
           name = null;
         }
       }
       Secret url = null;
       if (!f.containsKey("redis_url")) {
-        problem(node, p + "redis_url", "is required (redis://host:6379/0)");
+        r.problem(node, p + "redis_url", "is required (redis://host:6379/0)");
       } else {
-        String text = string(f.get("redis_url"), p + "redis_url");
+        String text = r.string(f.get("redis_url"), p + "redis_url");
         if (text == null || !(text.startsWith("redis://") || text.startsWith("rediss://"))) {
           // never echo the value: it may hold a password
-          problem(f.get("redis_url"), p + "redis_url", "must be a redis:// or rediss:// URL");
+          r.problem(f.get("redis_url"), p + "redis_url", "must be a redis:// or rediss:// URL");
         } else {
           url = new Secret(text);
         }
       }
       int instances = 0;
       if (!f.containsKey("instances")) {
-        problem(
+        r.problem(
             node,
             p + "instances",
             "is required: how many instances run (each uses 1/instances of every limit while"
                 + " Redis cannot be reached)");
       } else {
-        instances = (int) number(f, "instances", p, 1, 1, 1_000);
+        instances = (int) r.number(f, "instances", p, 1, 1, 1_000);
       }
       long lease =
-          number(
+          r.number(
               f,
               "lease_ms",
               p,
@@ -444,15 +369,15 @@ public final class ConfigLoader {
     /** {@code batches:}: how the Batch API executes batches. */
     GatewayConfig.Batches batches(@Nullable Node node) {
       GatewayConfig.Batches d = GatewayConfig.Batches.STANDARD;
-      @Nullable Map<String, Node> f = node == null ? null : fields(node, "batches.", BATCHES);
+      @Nullable Map<String, Node> f = node == null ? null : r.fields(node, "batches.", BATCHES);
       if (f == null) {
         return d;
       }
       long lineTimeout =
-          number(f, "line_timeout_ms", "batches.", d.lineTimeoutMillis(), 1_000, 86_400_000);
-      long claim = number(f, "claim_ms", "batches.", d.claimMillis(), 1_000, 86_400_000);
+          r.number(f, "line_timeout_ms", "batches.", d.lineTimeoutMillis(), 1_000, 86_400_000);
+      long claim = r.number(f, "claim_ms", "batches.", d.claimMillis(), 1_000, 86_400_000);
       if (claim <= lineTimeout && f.containsKey("claim_ms")) {
-        problem(
+        r.problem(
             f.get("claim_ms"),
             "batches.claim_ms",
             "must be longer than batches.line_timeout_ms ("
@@ -460,11 +385,11 @@ public final class ConfigLoader {
                 + "), or a claimed line could be taken again while it runs");
       }
       return new GatewayConfig.Batches(
-          (int) number(f, "concurrency", "batches.", d.concurrency(), 1, 10_000),
-          (int) number(f, "max_concurrency", "batches.", d.maxConcurrency(), 1, 100_000),
+          (int) r.number(f, "concurrency", "batches.", d.concurrency(), 1, 10_000),
+          (int) r.number(f, "max_concurrency", "batches.", d.maxConcurrency(), 1, 100_000),
           Math.max(claim, lineTimeout + 1_000),
           lineTimeout,
-          number(
+          r.number(
               f,
               "max_file_bytes",
               "batches.",
@@ -472,7 +397,7 @@ public final class ConfigLoader {
               1,
               GatewayConfig.Batches.OPENAI_MAX_FILE_BYTES),
           (int)
-              number(
+              r.number(
                   f,
                   "max_lines",
                   "batches.",
@@ -483,42 +408,42 @@ public final class ConfigLoader {
 
     /** {@code queues.rabbitmq:}: the RabbitMQ ingress, or null when not configured. */
     GatewayConfig.@Nullable Rabbit rabbit(@Nullable Node node) {
-      @Nullable Map<String, Node> q = node == null ? null : fields(node, "queues.", QUEUES);
+      @Nullable Map<String, Node> q = node == null ? null : r.fields(node, "queues.", QUEUES);
       if (q == null || !q.containsKey("rabbitmq")) {
         return null;
       }
       String p = "queues.rabbitmq.";
-      @Nullable Map<String, Node> f = fields(q.get("rabbitmq"), p, RABBIT);
+      @Nullable Map<String, Node> f = r.fields(q.get("rabbitmq"), p, RABBIT);
       if (f == null) {
         return null;
       }
       Secret url = null;
       if (!f.containsKey("url")) {
-        problem(q.get("rabbitmq"), p + "url", "is required (amqp://user:pass@host:5672/vhost)");
+        r.problem(q.get("rabbitmq"), p + "url", "is required (amqp://user:pass@host:5672/vhost)");
       } else {
-        String text = string(f.get("url"), p + "url");
+        String text = r.string(f.get("url"), p + "url");
         if (text == null || !(text.startsWith("amqp://") || text.startsWith("amqps://"))) {
           // never echo the value: it may hold a password
-          problem(f.get("url"), p + "url", "must be an amqp:// or amqps:// URL");
+          r.problem(f.get("url"), p + "url", "must be an amqp:// or amqps:// URL");
         } else {
           url = new Secret(text);
         }
       }
       String queue = null;
       if (!f.containsKey("queue")) {
-        problem(q.get("rabbitmq"), p + "queue", "is required: the queue to consume");
+        r.problem(q.get("rabbitmq"), p + "queue", "is required: the queue to consume");
       } else {
-        queue = string(f.get("queue"), p + "queue");
+        queue = r.string(f.get("queue"), p + "queue");
         if (queue == null || queue.isBlank() || queue.length() > 255) {
-          problem(f.get("queue"), p + "queue", "must be a queue name of 1 to 255 characters");
+          r.problem(f.get("queue"), p + "queue", "must be a queue name of 1 to 255 characters");
           queue = null;
         }
       }
       String dlx = queue == null ? "" : queue + ".dead";
       if (f.containsKey("dead_letter_exchange")) {
-        String text = string(f.get("dead_letter_exchange"), p + "dead_letter_exchange");
+        String text = r.string(f.get("dead_letter_exchange"), p + "dead_letter_exchange");
         if (text == null || text.isBlank() || text.length() > 255) {
-          problem(
+          r.problem(
               f.get("dead_letter_exchange"),
               p + "dead_letter_exchange",
               "must be an exchange name of 1 to 255 characters");
@@ -526,9 +451,9 @@ public final class ConfigLoader {
           dlx = text;
         }
       }
-      int maxPriority = (int) number(f, "max_priority", p, 10, 1, 255);
-      int prefetch = (int) number(f, "prefetch", p, 16, 1, 10_000);
-      long timeout = number(f, "timeout_ms", p, 600_000, 1, 86_400_000);
+      int maxPriority = (int) r.number(f, "max_priority", p, 10, 1, 255);
+      int prefetch = (int) r.number(f, "prefetch", p, 16, 1, 10_000);
+      long timeout = r.number(f, "timeout_ms", p, 600_000, 1, 86_400_000);
       if (url == null || queue == null) {
         return null;
       }
@@ -541,17 +466,17 @@ public final class ConfigLoader {
       if (node == null) {
         return withModels(d);
       }
-      Map<String, Node> f = fields(node, "cache.", CACHE);
+      Map<String, Node> f = r.fields(node, "cache.", CACHE);
       if (f == null) {
         return withModels(d);
       }
       Secret redis = null;
       if (f.containsKey("redis_url")) {
-        String url = string(f.get("redis_url"), "cache.redis_url");
+        String url = r.string(f.get("redis_url"), "cache.redis_url");
         if (url != null && !url.isBlank()) {
           if (!url.startsWith("redis://") && !url.startsWith("rediss://")) {
             // never echo the value: it may hold a password
-            problem(f.get("redis_url"), "cache.redis_url", "must be a redis:// or rediss:// URL");
+            r.problem(f.get("redis_url"), "cache.redis_url", "must be a redis:// or rediss:// URL");
           } else {
             redis = new Secret(url);
           }
@@ -559,21 +484,22 @@ public final class ConfigLoader {
       }
       boolean shared = false;
       if (f.containsKey("namespace")) {
-        String text = string(f.get("namespace"), "cache.namespace");
+        String text = r.string(f.get("namespace"), "cache.namespace");
         shared = "shared".equals(text);
         if (!shared && !"per_key".equals(text)) {
-          problem(
+          r.problem(
               f.get("namespace"),
               "cache.namespace",
               "must be per_key (each virtual key sees only its own answers) or shared");
         }
       }
-      Duration ttl = f.containsKey("ttl") ? duration(f.get("ttl"), "cache.ttl", d.ttl()) : d.ttl();
+      Duration ttl =
+          f.containsKey("ttl") ? r.duration(f.get("ttl"), "cache.ttl", d.ttl()) : d.ttl();
       String prefix = d.redisPrefix();
       if (f.containsKey("redis_prefix")) {
-        String text = string(f.get("redis_prefix"), "cache.redis_prefix");
+        String text = r.string(f.get("redis_prefix"), "cache.redis_prefix");
         if (text == null || text.isEmpty() || text.contains("*")) {
-          problem(
+          r.problem(
               f.get("redis_prefix"), "cache.redis_prefix", "must be a non-empty text without *");
         } else {
           prefix = text;
@@ -581,12 +507,12 @@ public final class ConfigLoader {
       }
       return withModels(
           new CacheSettings(
-              bool(f, "enabled", "cache.", d.enabled()),
-              number(f, "max_bytes", "cache.", d.maxBytes(), 0, 1L << 40),
+              r.bool(f, "enabled", "cache.", d.enabled()),
+              r.number(f, "max_bytes", "cache.", d.maxBytes(), 0, 1L << 40),
               ttl,
-              number(f, "max_entry_bytes", "cache.", d.maxEntryBytes(), 1, 1L << 30),
+              r.number(f, "max_entry_bytes", "cache.", d.maxEntryBytes(), 1, 1L << 30),
               redis,
-              number(f, "redis_timeout_ms", "cache.", d.redisTimeoutMillis(), 1, 10_000),
+              r.number(f, "redis_timeout_ms", "cache.", d.redisTimeoutMillis(), 1, 10_000),
               prefix,
               shared,
               Map.of()));
@@ -609,7 +535,7 @@ public final class ConfigLoader {
 
     /** {@code models.<name>.cache:}: the model's own cache settings. */
     void modelCache(String model, Node node, String prefix) {
-      Map<String, Node> f = fields(node, prefix, MODEL_CACHE);
+      Map<String, Node> f = r.fields(node, prefix, MODEL_CACHE);
       if (f == null) {
         return;
       }
@@ -617,65 +543,37 @@ public final class ConfigLoader {
       double threshold = d.semanticThreshold();
       Node t = f.get("semantic_threshold");
       if (t != null) {
-        String text = string(t, prefix + "semantic_threshold");
+        String text = r.string(t, prefix + "semantic_threshold");
         try {
           threshold = Double.parseDouble(text == null ? "" : text.trim());
         } catch (NumberFormatException e) {
           threshold = -1;
         }
         if (!(threshold > 0 && threshold <= 1)) {
-          problem(t, prefix + "semantic_threshold", "must be a number above 0 and at most 1");
+          r.problem(t, prefix + "semantic_threshold", "must be a number above 0 and at most 1");
           threshold = d.semanticThreshold();
         }
       }
       modelCaches.put(
           model,
           new CacheSettings.ModelCache(
-              bool(f, "enabled", prefix, d.enabled()),
-              bool(f, "always", prefix, d.always()),
-              f.containsKey("ttl") ? duration(f.get("ttl"), prefix + "ttl", Duration.ZERO) : null,
-              bool(f, "semantic", prefix, d.semantic()),
+              r.bool(f, "enabled", prefix, d.enabled()),
+              r.bool(f, "always", prefix, d.always()),
+              f.containsKey("ttl") ? r.duration(f.get("ttl"), prefix + "ttl", Duration.ZERO) : null,
+              r.bool(f, "semantic", prefix, d.semantic()),
               threshold));
-    }
-
-    /**
-     * A duration: a whole number with a unit ({@code 500ms}, {@code 90s}, {@code 30m}, {@code 1h},
-     * {@code 7d}), or a plain number of seconds; at least 1 s.
-     */
-    Duration duration(Node node, String path, Duration fallback) {
-      String text = string(node, path);
-      Matcher m = DURATION.matcher(text == null ? "" : text.trim());
-      if (m.matches()) {
-        long n = Long.parseLong(m.group(1));
-        String unit = m.group(2) == null ? "s" : m.group(2);
-        Duration d =
-            switch (unit) {
-              case "ms" -> Duration.ofMillis(n);
-              case "m" -> Duration.ofMinutes(n);
-              case "h" -> Duration.ofHours(n);
-              case "d" -> Duration.ofDays(n);
-              default -> Duration.ofSeconds(n);
-            };
-        if (d.compareTo(Duration.ofSeconds(1)) >= 0 && d.compareTo(Duration.ofDays(365)) <= 0) {
-          return d;
-        }
-      }
-      problem(
-          node,
-          path,
-          "must be a duration from 1s to 365d such as 90s, 30m, 1h or 7d, got '" + text + "'");
-      return fallback;
     }
 
     /** {@code embeddings:}: micro-batching of embedding requests, off unless a window is set. */
     GatewayConfig.Embeddings embeddings(@Nullable Node node) {
       GatewayConfig.Embeddings d = GatewayConfig.Embeddings.STANDARD;
-      @Nullable Map<String, Node> f = node == null ? null : fields(node, "embeddings.", EMBEDDINGS);
+      @Nullable Map<String, Node> f =
+          node == null ? null : r.fields(node, "embeddings.", EMBEDDINGS);
       if (f == null) {
         return d;
       }
       return new GatewayConfig.Embeddings(
-          number(
+          r.number(
               f,
               "batch_window_ms",
               "embeddings.",
@@ -683,7 +581,7 @@ public final class ConfigLoader {
               0,
               GatewayConfig.Embeddings.MAX_WINDOW_MILLIS),
           (int)
-              number(
+              r.number(
                   f,
                   "max_batch_inputs",
                   "embeddings.",
@@ -695,11 +593,11 @@ public final class ConfigLoader {
     Path storagePath(@Nullable Node node) {
       String path = DEFAULT_STORAGE_PATH;
       if (node != null) {
-        Map<String, Node> f = fields(node, "storage.", STORAGE);
+        Map<String, Node> f = r.fields(node, "storage.", STORAGE);
         if (f != null && f.containsKey("path")) {
-          String text = string(f.get("path"), "storage.path");
+          String text = r.string(f.get("path"), "storage.path");
           if (text == null || text.isBlank()) {
-            problem(f.get("path"), "storage.path", "must name a file");
+            r.problem(f.get("path"), "storage.path", "must name a file");
           } else {
             path = text;
           }
@@ -708,7 +606,7 @@ public final class ConfigLoader {
       try {
         return base.resolve(path).normalize();
       } catch (java.nio.file.InvalidPathException e) {
-        problems.add("storage.path: is not a valid path: " + e.getReason());
+        r.problem("storage.path: is not a valid path: " + e.getReason());
         return base.resolve(DEFAULT_STORAGE_PATH).normalize();
       }
     }
@@ -717,13 +615,15 @@ public final class ConfigLoader {
       if (node == null) {
         return 100;
       }
-      Map<String, Node> f = fields(node, "tenants.", TENANTS);
-      return f == null ? 100 : (int) number(f, "metrics_max_keys", "tenants.", 100, 0, 10_000);
+      Map<String, Node> f = r.fields(node, "tenants.", TENANTS);
+      return f == null ? 100 : (int) r.number(f, "metrics_max_keys", "tenants.", 100, 0, 10_000);
     }
 
     /** {@code pricing:}: the shipped table, with the configured models' prices over it. */
     Pricing pricing(@Nullable Node node) {
-      Pricing configured = node == null ? Pricing.NONE : Pricing.parse(node, "pricing", problems);
+      List<String> found = new ArrayList<>();
+      Pricing configured = node == null ? Pricing.NONE : Pricing.parse(node, "pricing", found);
+      found.forEach(r::problem);
       return Pricing.merge(Pricing.defaults(), configured);
     }
 
@@ -731,65 +631,52 @@ public final class ConfigLoader {
       Observability d = Observability.STANDARD;
       boolean enabled = d.metrics();
       if (metrics != null) {
-        Map<String, Node> f = fields(metrics, "metrics.", METRICS);
-        enabled = f == null ? enabled : bool(f, "enabled", "metrics.", enabled);
+        Map<String, Node> f = r.fields(metrics, "metrics.", METRICS);
+        enabled = f == null ? enabled : r.bool(f, "enabled", "metrics.", enabled);
       }
       if (logging == null) {
         return new Observability(enabled, d.logFormat(), d.accessLog(), d.logBodies());
       }
-      Map<String, Node> f = fields(logging, "logging.", LOGGING);
+      Map<String, Node> f = r.fields(logging, "logging.", LOGGING);
       if (f == null) {
         return new Observability(enabled, d.logFormat(), d.accessLog(), d.logBodies());
       }
       Observability.LogFormat format = d.logFormat();
       if (f.containsKey("format")) {
-        String text = string(f.get("format"), "logging.format");
+        String text = r.string(f.get("format"), "logging.format");
         try {
           format = Observability.LogFormat.parse(text == null ? "" : text);
         } catch (IllegalArgumentException e) {
-          problem(f.get("format"), "logging.format", "must be auto, plain or json");
+          r.problem(f.get("format"), "logging.format", "must be auto, plain or json");
         }
       }
       return new Observability(
           enabled,
           format,
-          bool(f, "access_log", "logging.", d.accessLog()),
-          bool(f, "log_bodies", "logging.", d.logBodies()));
-    }
-
-    boolean bool(Map<String, Node> f, String field, String prefix, boolean fallback) {
-      Node node = f.get(field);
-      if (node == null) {
-        return fallback;
-      }
-      String text = string(node, prefix + field);
-      if ("true".equals(text) || "false".equals(text)) {
-        return Boolean.parseBoolean(text);
-      }
-      problem(node, prefix + field, "must be true or false");
-      return fallback;
+          r.bool(f, "access_log", "logging.", d.accessLog()),
+          r.bool(f, "log_bodies", "logging.", d.logBodies()));
     }
 
     /** {@code canary: {model, percent}}: a share of a model's traffic sent to another model. */
     GatewayConfig.@Nullable Canary canary(Node node, String prefix) {
-      Map<String, Node> f = fields(node, prefix, CANARY);
+      Map<String, Node> f = r.fields(node, prefix, CANARY);
       if (f == null) {
         return null;
       }
-      String model = required(f, "model", prefix, node);
+      String model = r.required(f, "model", prefix, node);
       double percent = -1;
       Node percentNode = f.get("percent");
       if (percentNode == null) {
-        problem(node, prefix + "percent", "is required");
+        r.problem(node, prefix + "percent", "is required");
       } else {
-        String text = string(percentNode, prefix + "percent");
+        String text = r.string(percentNode, prefix + "percent");
         try {
           percent = Double.parseDouble(text == null ? "" : text.trim());
         } catch (NumberFormatException e) {
           percent = -1;
         }
         if (!(percent >= 0 && percent <= 100)) {
-          problem(percentNode, prefix + "percent", "must be a number from 0 to 100");
+          r.problem(percentNode, prefix + "percent", "must be a number from 0 to 100");
         }
       }
       return model == null || !(percent >= 0 && percent <= 100)
@@ -799,78 +686,69 @@ public final class ConfigLoader {
 
     /** The retry policy; {@code onTimeout[0]} receives {@code retry.on_timeout}. */
     RetryPolicy retry(Node node, boolean[] onTimeout) {
-      Map<String, Node> f = fields(node, "retry.", RETRY);
+      Map<String, Node> f = r.fields(node, "retry.", RETRY_FIELDS);
       RetryPolicy d = RetryPolicy.DEFAULT;
       if (f == null) {
         return d;
       }
-      long baseMillis = number(f, "backoff_base_ms", "retry.", d.baseNanos() / MILLI, 0, 600_000);
-      long capMillis = number(f, "backoff_cap_ms", "retry.", d.capNanos() / MILLI, 0, 3_600_000);
-      if (capMillis < baseMillis) {
-        problem(node, "retry.backoff_cap_ms", "must be at least backoff_base_ms");
-        capMillis = baseMillis;
-      }
-      onTimeout[0] = bool(f, "on_timeout", "retry.", false);
+      long baseMillis = r.number(f, "backoff_base_ms", "retry.", d.baseNanos() / MILLI, 0, 600_000);
+      long capMillis =
+          r.atLeast(
+              node,
+              "retry.backoff_cap_ms",
+              r.number(f, "backoff_cap_ms", "retry.", d.capNanos() / MILLI, 0, 3_600_000),
+              "backoff_base_ms",
+              baseMillis);
+      onTimeout[0] = r.bool(f, "on_timeout", "retry.", false);
       return new RetryPolicy(
-          (int) number(f, "attempts", "retry.", d.attempts(), 1, 20),
+          (int) r.number(f, "attempts", "retry.", d.attempts(), 1, 20),
           baseMillis * MILLI,
           capMillis * MILLI);
     }
 
     BreakerPolicy breaker(Node node) {
-      String p = "circuit_breaker.";
-      Map<String, Node> f = fields(node, p, BREAKER);
       BreakerPolicy d = BreakerPolicy.DEFAULT;
-      if (f == null) {
-        return d;
-      }
-      double errorRate = d.errorRate();
-      if (f.containsKey("error_rate")) {
-        try {
-          errorRate = Double.parseDouble(scalar(f.get("error_rate")));
-        } catch (NumberFormatException e) {
-          errorRate = -1;
-        }
-        if (!(errorRate >= 0 && errorRate <= 1)) {
-          problem(f.get("error_rate"), p + "error_rate", "must be a number from 0 to 1 (0 = off)");
-          errorRate = d.errorRate();
-        }
-      }
-      long openMillis = number(f, "open_ms", p, d.openNanos() / MILLI, 1, 3_600_000);
-      long maxOpenMillis = number(f, "max_open_ms", p, d.maxOpenNanos() / MILLI, 1, 86_400_000);
-      if (maxOpenMillis < openMillis) {
-        problem(node, p + "max_open_ms", "must be at least open_ms");
-        maxOpenMillis = openMillis;
-      }
+      BreakerSection read =
+          BreakerSection.read(
+              r,
+              node,
+              new BreakerSection(
+                  d.consecutiveFailures(),
+                  d.errorRate(),
+                  d.minRequests(),
+                  d.windowNanos() / MILLI,
+                  d.openNanos() / MILLI,
+                  d.maxOpenNanos() / MILLI));
       return new BreakerPolicy(
-          (int) number(f, "consecutive_failures", p, d.consecutiveFailures(), 1, 1_000_000),
-          errorRate,
-          (int) number(f, "min_requests", p, d.minRequests(), 1, 1_000_000),
-          number(f, "window_ms", p, d.windowNanos() / MILLI, 1_000, 3_600_000) * MILLI,
-          openMillis * MILLI,
-          maxOpenMillis * MILLI);
+          read.consecutiveFailures(),
+          read.errorRate(),
+          read.minRequests(),
+          read.windowMillis() * MILLI,
+          read.openMillis() * MILLI,
+          read.maxOpenMillis() * MILLI);
     }
 
     private static final long MILLI = 1_000_000L;
 
     Defaults defaults(Node node) {
-      Map<String, Node> f = fields(node, "defaults.", DEFAULTS);
+      Map<String, Node> f = r.fields(node, "defaults.", DEFAULTS_FIELDS);
       Defaults d = Defaults.STANDARD;
       if (f == null) {
         return d;
       }
       return new Defaults(
-          number(f, "timeout_ms", "defaults.", d.timeoutMillis(), 1, 86_400_000),
-          (int) number(f, "max_output_tokens", "defaults.", d.maxOutputTokens(), 1, 10_000_000),
-          (int) number(f, "max_queue", "defaults.", d.maxQueued(), 0, 10_000_000),
-          number(f, "pacing_guard_ms", "defaults.", d.pacingGuardMillis(), 0, 60_000),
-          number(f, "connect_timeout_ms", "defaults.", d.connectTimeoutMillis(), 1, 600_000),
-          number(f, "first_byte_timeout_ms", "defaults.", d.firstByteTimeoutMillis(), 1, 3_600_000),
-          number(f, "read_timeout_ms", "defaults.", d.readTimeoutMillis(), 1, 3_600_000),
+          r.number(f, "timeout_ms", "defaults.", d.timeoutMillis(), 1, 86_400_000),
+          (int) r.number(f, "max_output_tokens", "defaults.", d.maxOutputTokens(), 1, 10_000_000),
+          (int) r.number(f, "max_queue", "defaults.", d.maxQueued(), 0, 10_000_000),
+          r.number(f, "pacing_guard_ms", "defaults.", d.pacingGuardMillis(), 0, 60_000),
+          r.number(f, "connect_timeout_ms", "defaults.", d.connectTimeoutMillis(), 1, 600_000),
+          r.number(
+              f, "first_byte_timeout_ms", "defaults.", d.firstByteTimeoutMillis(), 1, 3_600_000),
+          r.number(f, "read_timeout_ms", "defaults.", d.readTimeoutMillis(), 1, 3_600_000),
           // at most 1 GiB: a body is held in one byte[]
-          number(f, "max_body_bytes", "defaults.", d.maxBodyBytes(), 1024, 1L << 30),
-          number(f, "shutdown_grace_ms", "defaults.", d.shutdownGraceMillis(), 0, 3_600_000),
-          number(
+          r.number(f, "max_body_bytes", "defaults.", d.maxBodyBytes(), 1024, 1L << 30),
+          r.number(f, "shutdown_grace_ms", "defaults.", d.shutdownGraceMillis(), 0, 3_600_000),
+          r.number(
               f,
               "client_write_timeout_ms",
               "defaults.",
@@ -878,68 +756,63 @@ public final class ConfigLoader {
               1_000,
               3_600_000),
           // at most 1 GiB: a whole answer is held in one byte[]
-          number(f, "max_answer_bytes", "defaults.", d.maxAnswerBytes(), 1 << 20, 1L << 30),
-          number(
+          r.number(f, "max_answer_bytes", "defaults.", d.maxAnswerBytes(), 1 << 20, 1L << 30),
+          r.number(
               f,
               "request_head_timeout_ms",
               "defaults.",
               d.requestHeadTimeoutMillis(),
               1_000,
               600_000),
-          number(
+          r.number(
               f,
               "request_body_timeout_ms",
               "defaults.",
               d.requestBodyTimeoutMillis(),
               1_000,
               3_600_000),
-          number(
+          r.number(
               f, "keepalive_timeout_ms", "defaults.", d.keepAliveTimeoutMillis(), 1_000, 3_600_000),
-          (int) number(f, "max_connections", "defaults.", d.maxConnections(), 0, 1_000_000));
+          (int) r.number(f, "max_connections", "defaults.", d.maxConnections(), 0, 1_000_000));
     }
 
     Map<String, ModelConfig> models(Node node, Defaults defaults) {
       Map<String, ModelConfig> models = new LinkedHashMap<>();
       if (!(node instanceof MappingNode mapping)) {
-        problem(node, "models", "must be a mapping of public model name to its deployments");
+        r.problem(node, "models", "must be a mapping of public model name to its deployments");
         return models;
       }
       Set<String> deploymentNames = new HashSet<>();
       Map<String, Node> fallbackNodes = new LinkedHashMap<>();
       Map<String, Node> canaryNodes = new LinkedHashMap<>();
       for (NodeTuple tuple : mapping.getValue()) {
-        String name = scalar(tuple.getKeyNode());
+        String name = YamlReader.scalar(tuple.getKeyNode());
         String path = "models." + name;
         if (models.containsKey(name)) {
           // YAML lets a later key replace an earlier one: a model would silently vanish.
-          problem(tuple.getKeyNode(), path, "appears twice; each public model name once");
+          r.problem(tuple.getKeyNode(), path, "appears twice; each public model name once");
           continue;
         }
-        Map<String, Node> f = fields(tuple.getValueNode(), path + ".", MODEL);
+        Map<String, Node> f = r.fields(tuple.getValueNode(), path + ".", MODEL_FIELDS);
         if (f == null) {
           continue;
         }
         List<String> fallbacks =
             f.containsKey("fallbacks")
-                ? strings(f.get("fallbacks"), path + ".fallbacks")
+                ? r.strings(f.get("fallbacks"), path + ".fallbacks")
                 : List.of();
         if (f.containsKey("fallbacks")) {
           fallbackNodes.put(name, f.get("fallbacks"));
         }
         List<DeploymentConfig> deployments = new ArrayList<>();
-        Node list = f.get("deployments");
-        if (!(list instanceof SequenceNode sequence) || sequence.getValue().isEmpty()) {
-          problem(
-              list == null ? tuple.getKeyNode() : list,
-              path + ".deployments",
-              "a list of at least one deployment is required");
-        } else {
-          for (int i = 0; i < sequence.getValue().size(); i++) {
-            Node item = sequence.getValue().get(i);
+        List<Node> items = ModelFields.deployments(r, f, tuple.getKeyNode(), path);
+        if (items != null) {
+          for (int i = 0; i < items.size(); i++) {
+            Node item = items.get(i);
             String itemPath = path + ".deployments[" + i + "]";
             String itemName = nameOf(item);
             if (itemName != null && !deploymentNames.add(itemName)) {
-              problem(
+              r.problem(
                   item,
                   itemPath + ".name",
                   "'" + itemName + "' is already used; deployment names must be unique");
@@ -961,7 +834,7 @@ public final class ConfigLoader {
           modelCache(name, f.get("cache"), path + ".cache.");
         }
         long window =
-            number(
+            r.number(
                 f,
                 "embeddings_batch_window_ms",
                 path + ".",
@@ -974,7 +847,7 @@ public final class ConfigLoader {
         GatewayConfig.Canary canary = m.canary();
         if (canary != null
             && (canary.model().equals(m.name()) || !models.containsKey(canary.model()))) {
-          problem(
+          r.problem(
               canaryNodes.getOrDefault(m.name(), mapping),
               "models." + m.name() + ".canary.model",
               "'" + canary.model() + "' is not another model of this file");
@@ -987,7 +860,7 @@ public final class ConfigLoader {
         }
         for (String fallback : m.fallbacks()) {
           if (fallback.equals(m.name()) || !models.containsKey(fallback)) {
-            problem(
+            r.problem(
                 fallbacksNode,
                 "models." + m.name() + ".fallbacks",
                 "'" + fallback + "' is not another model of this file");
@@ -998,75 +871,37 @@ public final class ConfigLoader {
     }
 
     @Nullable DeploymentConfig deployment(Node node, String path, String model, Defaults defaults) {
-      Map<String, Node> f = fields(node, path + ".", DEPLOYMENT);
+      Map<String, Node> f = r.fields(node, path + ".", DEPLOYMENT_FIELDS);
       if (f == null) {
         return null;
       }
       String p = path + ".";
-      String name = required(f, "name", p, node);
-      String baseUrlText = required(f, "base_url", p, node);
-      String apiKey = required(f, "api_key", p, node);
+      String name = r.required(f, "name", p, node);
+      String baseUrlText = r.required(f, "base_url", p, node);
+      String apiKey = r.required(f, "api_key", p, node);
       // A field that required() found is in f; the nodes are kept to name the lines of problems.
       Node baseUrlNode = f.get("base_url");
       Node apiKeyNode = f.get("api_key");
       URI baseUrl = null;
       if (baseUrlText != null && baseUrlNode != null) {
-        baseUrl = url(baseUrlText, baseUrlNode, p + "base_url");
+        baseUrl = r.url(baseUrlText, baseUrlNode, p + "base_url");
       }
-      if (apiKey != null && apiKeyNode != null && apiKey.isBlank()) {
-        problem(apiKeyNode, p + "api_key", "is empty (is its environment variable set?)");
-      } else if (apiKey != null
-          && apiKeyNode != null
-          && apiKey.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
-        // It goes into a request header: a CR or LF would end the header and begin another.
-        problem(
-            apiKeyNode,
-            p + "api_key",
-            "contains a control character (a line break from its environment variable?)");
+      if (apiKey != null && apiKeyNode != null) {
+        r.headerValue(apiKey, apiKeyNode, p + "api_key"); // reported; the walk fails anyway
       }
-      GatewayConfig.Provider provider = GatewayConfig.Provider.OPENAI;
-      if (f.containsKey("provider")) {
-        String text = string(f.get("provider"), p + "provider");
-        if ("azure".equals(text)) {
-          provider = GatewayConfig.Provider.AZURE;
-        } else if (!"openai".equals(text)) {
-          problem(f.get("provider"), p + "provider", "must be openai or azure");
-        }
-      }
-      TpmCharge charge = TpmCharge.ESTIMATE;
-      if (f.containsKey("tpm_charge")) {
-        String text = string(f.get("tpm_charge"), p + "tpm_charge");
-        if ("usage".equals(text)) {
-          charge = TpmCharge.USAGE;
-        } else if (!"estimate".equals(text)) {
-          problem(f.get("tpm_charge"), p + "tpm_charge", "must be estimate or usage");
-        }
-      }
-      String apiVersion =
-          f.containsKey("api_version") ? string(f.get("api_version"), p + "api_version") : "";
+      GatewayConfig.Provider provider =
+          ModelFields.azure(r, f, p) ? GatewayConfig.Provider.AZURE : GatewayConfig.Provider.OPENAI;
+      TpmCharge charge = ModelFields.chargesUsage(r, f, p) ? TpmCharge.USAGE : TpmCharge.ESTIMATE;
+      String apiVersion = r.optionalString(f, "api_version", p, "");
       if (provider == GatewayConfig.Provider.AZURE
           && (apiVersion == null || apiVersion.isBlank())) {
-        problem(node, p + "api_version", "is required for provider azure (e.g. 2024-10-21)");
+        r.problem(node, p + "api_version", "is required for provider azure (e.g. 2024-10-21)");
       }
-      long rpm = required(f, "rpm", p, node) == null ? 1 : number(f, "rpm", p, 1, 1, 1_000_000_000);
-      long tpm =
-          required(f, "tpm", p, node) == null ? 1 : number(f, "tpm", p, 1, 1, 100_000_000_000L);
-      String upstreamModel =
-          f.containsKey("upstream_model")
-              ? string(f.get("upstream_model"), p + "upstream_model")
-              : model;
-      double weight = 1;
-      if (f.containsKey("weight")) {
-        try {
-          weight = Double.parseDouble(scalar(f.get("weight")));
-        } catch (NumberFormatException e) {
-          weight = -1;
-        }
-        if (!(weight > 0 && weight < 1e6)) {
-          problem(f.get("weight"), p + "weight", "must be a positive number");
-          weight = 1;
-        }
-      }
+      long rpm = r.requiredNumber(f, "rpm", p, node, 1, 1, 1_000_000_000);
+      long tpm = r.requiredNumber(f, "tpm", p, node, 1, 1, 100_000_000_000L);
+      String upstreamModel = r.optionalString(f, "upstream_model", p, model);
+      double weight =
+          r.decimal(f, "weight", p, 1, w -> w > 0 && w < 1e6, "must be a positive number");
       if (name == null || baseUrl == null || apiKey == null) {
         return null;
       }
@@ -1078,155 +913,27 @@ public final class ConfigLoader {
           upstreamModel == null ? model : upstreamModel,
           rpm,
           tpm,
-          (int) number(f, "max_concurrency", p, 0, 0, 1_000_000),
-          (int) number(f, "priority", p, 0, 0, 100),
+          (int) r.number(f, "max_concurrency", p, 0, 0, 1_000_000),
+          (int) r.number(f, "priority", p, 0, 0, 100),
           weight,
           charge,
           apiVersion == null ? "" : apiVersion,
-          number(f, "connect_timeout_ms", p, defaults.connectTimeoutMillis(), 1, 600_000),
-          number(f, "first_byte_timeout_ms", p, defaults.firstByteTimeoutMillis(), 1, 3_600_000),
-          number(f, "read_timeout_ms", p, defaults.readTimeoutMillis(), 1, 3_600_000),
-          number(f, "health_check_interval_ms", p, 0, 0, 86_400_000));
-    }
-
-    // ---- typed access ----
-
-    @Nullable Map<String, Node> fields(Node node, String prefix, Set<String> known) {
-      if (!(node instanceof MappingNode mapping)) {
-        problem(
-            node,
-            prefix.isEmpty() ? "(top level)" : prefix.substring(0, prefix.length() - 1),
-            "must be a mapping");
-        return null;
-      }
-      Map<String, Node> fields = new LinkedHashMap<>();
-      for (NodeTuple tuple : mapping.getValue()) {
-        String key = scalar(tuple.getKeyNode());
-        if (fields.containsKey(key)) {
-          problem(tuple.getKeyNode(), prefix + key, "appears twice");
-        } else if (!known.contains(key)) {
-          problem(
-              tuple.getKeyNode(),
-              prefix + key,
-              "unknown field; known: " + String.join(", ", known.stream().sorted().toList()));
-        } else {
-          fields.put(key, tuple.getValueNode());
-        }
-      }
-      return fields;
-    }
-
-    @Nullable String required(Map<String, Node> f, String field, String prefix, Node parent) {
-      Node node = f.get(field);
-      if (node == null) {
-        problem(parent, prefix + field, "is required");
-        return null;
-      }
-      return string(node, prefix + field);
-    }
-
-    @Nullable String string(Node node, String path) {
-      if (!(node instanceof ScalarNode)) {
-        problem(node, path, "must be a single value");
-        return null;
-      }
-      return substitute(scalar(node), node, path);
-    }
-
-    List<String> strings(Node node, String path) {
-      List<String> values = new ArrayList<>();
-      if (!(node instanceof SequenceNode sequence)) {
-        problem(node, path, "must be a list");
-        return values;
-      }
-      for (Node item : sequence.getValue()) {
-        String value = string(item, path);
-        if (value != null) {
-          values.add(value);
-        }
-      }
-      return values;
-    }
-
-    long number(
-        Map<String, Node> f, String field, String prefix, long fallback, long min, long max) {
-      Node node = f.get(field);
-      if (node == null) {
-        return fallback;
-      }
-      String text = string(node, prefix + field);
-      try {
-        long value = Long.parseLong(text == null ? "" : text.replace("_", "").trim());
-        if (value >= min && value <= max) {
-          return value;
-        }
-      } catch (NumberFormatException e) {
-        // reported below
-      }
-      problem(
-          node,
-          prefix + field,
-          "must be a whole number from " + min + " to " + max + ", got '" + text + "'");
-      return fallback;
-    }
-
-    @Nullable URI url(String text, Node node, String path) {
-      try {
-        URI uri = new URI(text.endsWith("/") ? text.substring(0, text.length() - 1) : text);
-        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-        if ((scheme.equals("http") || scheme.equals("https")) && uri.getHost() != null) {
-          return uri;
-        }
-      } catch (URISyntaxException e) {
-        // reported below
-      }
-      problem(node, path, "must be an http(s) URL such as https://api.openai.com/v1");
-      return null;
-    }
-
-    @Nullable String substitute(String value, Node node, String path) {
-      Matcher m = VARIABLE.matcher(value);
-      StringBuilder out = new StringBuilder();
-      while (m.find()) {
-        String replacement = environment.apply(m.group(1));
-        if (replacement == null) {
-          replacement = m.group(3);
-        }
-        if (replacement == null) {
-          problem(
-              node,
-              path,
-              "environment variable "
-                  + m.group(1)
-                  + " is not set (and no ${"
-                  + m.group(1)
-                  + ":-default} is given)");
-          replacement = "";
-        }
-        m.appendReplacement(out, Matcher.quoteReplacement(replacement));
-      }
-      m.appendTail(out);
-      return out.toString();
-    }
-
-    void problem(Node node, String path, String message) {
-      problems.add(path + " (line " + (node.getStartMark().getLine() + 1) + "): " + message);
+          r.number(f, "connect_timeout_ms", p, defaults.connectTimeoutMillis(), 1, 600_000),
+          r.number(f, "first_byte_timeout_ms", p, defaults.firstByteTimeoutMillis(), 1, 3_600_000),
+          r.number(f, "read_timeout_ms", p, defaults.readTimeoutMillis(), 1, 3_600_000),
+          r.number(f, "health_check_interval_ms", p, 0, 0, 86_400_000));
     }
   }
 
   private static @Nullable String nameOf(Node deployment) {
     if (deployment instanceof MappingNode mapping) {
       for (NodeTuple tuple : mapping.getValue()) {
-        if ("name".equals(scalar(tuple.getKeyNode()))) {
-          return scalar(tuple.getValueNode());
+        if ("name".equals(YamlReader.scalar(tuple.getKeyNode()))) {
+          return YamlReader.scalar(tuple.getValueNode());
         }
       }
     }
     return null;
-  }
-
-  private static String scalar(Node node) {
-    return node instanceof ScalarNode s ? s.getValue() : "";
   }
 
   private static int parsePort(String text) {
