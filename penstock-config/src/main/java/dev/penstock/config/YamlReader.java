@@ -6,7 +6,6 @@ import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -45,37 +44,13 @@ public final class YamlReader {
       Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?}");
   private static final Pattern DURATION = Pattern.compile("(\\d{1,12})(ms|s|m|h|d)?");
 
-  /**
-   * Ways in which the gateway's loader has always read a file differently from the library's; kept
-   * so that neither reader's messages change. The library's reader sets none.
-   */
-  public enum Compat {
-    /**
-     * {@link #decimal} parses the scalar as written: no {@code ${VAR}}, and a mapping or list is
-     * reported only by the range message, not also as "must be a single value".
-     */
-    RAW_DECIMALS,
-    /**
-     * {@link #fields} reports a repeated field as appearing twice only when it is a known field; an
-     * unknown field is reported as unknown each time it appears.
-     */
-    REPEATS_AMONG_KNOWN_FIELDS
-  }
-
   private final Function<String, @Nullable String> environment;
-  private final Set<Compat> compat;
   private final List<String> problems = new ArrayList<>();
   private final List<String> skipped = new ArrayList<>();
 
   /** A reader that replaces {@code ${VAR}} from {@code environment}. */
   public YamlReader(Function<String, @Nullable String> environment) {
-    this(environment, Set.of());
-  }
-
-  /** A reader with some of the gateway's historical ways of reading ({@link Compat}). */
-  public YamlReader(Function<String, @Nullable String> environment, Set<Compat> compat) {
     this.environment = environment;
-    this.compat = compat.isEmpty() ? EnumSet.noneOf(Compat.class) : EnumSet.copyOf(compat);
   }
 
   /**
@@ -150,11 +125,7 @@ public final class YamlReader {
     Set<String> seen = new HashSet<>();
     for (NodeTuple tuple : mapping.getValue()) {
       String key = scalar(tuple.getKeyNode());
-      boolean repeated =
-          compat.contains(Compat.REPEATS_AMONG_KNOWN_FIELDS)
-              ? fields.containsKey(key)
-              : !seen.add(key);
-      if (repeated) {
+      if (!seen.add(key)) {
         problem(tuple.getKeyNode(), prefix + key, "appears twice");
       } else if (skip.contains(key)) {
         skipped.add(prefix + key);
@@ -284,8 +255,7 @@ public final class YamlReader {
     if (node == null) {
       return fallback;
     }
-    String text =
-        compat.contains(Compat.RAW_DECIMALS) ? scalar(node) : string(node, prefix + field);
+    String text = string(node, prefix + field);
     try {
       double value = Double.parseDouble(text == null ? "" : text.trim());
       if (valid.test(value)) {

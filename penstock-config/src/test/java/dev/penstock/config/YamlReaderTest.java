@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.URI;
 import java.time.Duration;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -102,18 +101,6 @@ class YamlReaderTest {
     fields("x: 1\nx: 2\n", "a");
     assertThat(reader.problems())
         .containsExactly("s.x (line 1): unknown field; known: a", "s.x (line 2): appears twice");
-  }
-
-  @Test
-  void theGatewaysWayReportsAnUnknownFieldTwiceAsUnknownTwice() {
-    YamlReader gateway =
-        new YamlReader(ENV::get, EnumSet.of(YamlReader.Compat.REPEATS_AMONG_KNOWN_FIELDS));
-    gateway.fields(node("x: 1\nx: 2\na: 1\na: 2\n"), "s.", Set.of("a"));
-    assertThat(gateway.problems())
-        .containsExactly(
-            "s.x (line 1): unknown field; known: a",
-            "s.x (line 2): unknown field; known: a",
-            "s.a (line 4): appears twice");
   }
 
   // ---- strings and substitution ----
@@ -257,17 +244,6 @@ class YamlReaderTest {
         .isEqualTo(0.5);
     assertThat(reader.problems())
         .containsExactly("s.b (line 2): from 0 to 1", "s.c (line 3): from 0 to 1");
-  }
-
-  @Test
-  void theGatewaysDecimalsAreReadAsWritten() {
-    YamlReader gateway =
-        new YamlReader(Map.of("RATE", "0.5")::get, EnumSet.of(YamlReader.Compat.RAW_DECIMALS));
-    Map<String, Node> f = gateway.fields(node("d: ${RATE}\ne: [1]\n"), "s.", Set.of("d", "e"));
-    assertThat(gateway.decimal(f, "d", "s.", 0.1, r -> r >= 0, "a number")).isEqualTo(0.1);
-    assertThat(gateway.decimal(f, "e", "s.", 0.1, r -> r >= 0, "a number")).isEqualTo(0.1);
-    assertThat(gateway.problems())
-        .containsExactly("s.d (line 1): a number", "s.e (line 2): a number");
   }
 
   @Test

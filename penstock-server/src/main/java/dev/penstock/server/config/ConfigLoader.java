@@ -22,7 +22,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -133,8 +132,7 @@ public final class ConfigLoader {
 
   /** One pass over the node tree, collecting problems. */
   private final class Walk {
-    // The gateway's historical ways of reading, kept so that no message changes (see Compat).
-    final YamlReader r = new YamlReader(environment, EnumSet.allOf(YamlReader.Compat.class));
+    final YamlReader r = new YamlReader(environment);
     final Path base;
 
     Walk(Path base) {
