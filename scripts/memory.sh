@@ -7,6 +7,7 @@
 # per stream are (in flight - at rest) / CONCURRENCY.
 #
 #   CONCURRENCY=4000 TOKEN_MS=500 DURATION=60s JAVA_OPTS="-Xmx1g" scripts/memory.sh
+#   HISTOGRAM=/tmp/histo.txt scripts/memory.sh    # also the live objects by class, in flight
 #
 # Each stream holds two sockets in the gateway (client and upstream): a process whose descriptor
 # limit is 20,000 (ulimit -Hn) serves at most about 9,500 streams; raise the limit for more.
@@ -67,6 +68,9 @@ while kill -0 "$bench" 2>/dev/null; do
   if [ "$flight_live" = 0 ] && [ $((SECONDS - start)) -ge "$half" ]; then
     flight_streams=$(ss -Htn state established "( sport = :18691 )" | wc -l)
     flight_live=$(live_heap_kib)
+    if [ -n "${HISTOGRAM:-}" ]; then # the live objects by class, to see what a stream holds
+      "$jcmd" "$gateway_java" GC.class_histogram >"$HISTOGRAM"
+    fi
   fi
   sleep 1
 done

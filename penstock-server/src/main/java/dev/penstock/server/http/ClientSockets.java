@@ -1,6 +1,8 @@
 package dev.penstock.server.http;
 
 import io.helidon.common.socket.HelidonSocket;
+import io.helidon.common.socket.NioSocket;
+import io.helidon.common.socket.PlainSocket;
 import io.helidon.webserver.ConnectionContext;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -13,6 +15,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
 import java.lang.reflect.Field;
+import java.net.Socket;
 import java.nio.channels.SocketChannel;
 import java.util.Locale;
 import org.jspecify.annotations.Nullable;
@@ -67,14 +70,18 @@ final class ClientSockets {
    * (then the client is never reported closed).
    */
   static @Nullable Probe probe(ConnectionContext context) {
+    return probe(context.serverSocket());
+  }
+
+  /** The liveness probe of Helidon's wrapper of an accepted connection, or null. */
+  static @Nullable Probe probe(HelidonSocket socket) {
     Native n = NATIVE;
     if (n == null) {
       return null;
     }
     try {
-      HelidonSocket socket = context.serverSocket();
-      Object channel = n.channelField.get(socket);
-      if (!(channel instanceof SocketChannel sc)) {
+      SocketChannel sc = n.channel(socket);
+      if (sc == null) {
         return null;
       }
       int fd = (int) n.fdOf.invoke(sc);
@@ -94,7 +101,8 @@ final class ClientSockets {
       return false;
     }
     try {
-      if (n.channelField.get(context.serverSocket()) instanceof SocketChannel channel) {
+      SocketChannel channel = n.channel(context.serverSocket());
+      if (channel != null) {
         channel.shutdownInput();
         return true;
       }
@@ -143,7 +151,8 @@ final class ClientSockets {
   private static final class Native {
     static String failure = "";
 
-    final Field channelField;
+    final Field nioChannel;
+    final Field plainSocket;
     final MethodHandle fdOf;
     final MethodHandle recv;
     final StructLayout stateLayout;
@@ -151,18 +160,31 @@ final class ClientSockets {
     final MemorySegment oneByte;
 
     private Native(
-        Field channelField,
+        Field nioChannel,
+        Field plainSocket,
         MethodHandle fdOf,
         MethodHandle recv,
         StructLayout stateLayout,
         VarHandle errno,
         MemorySegment oneByte) {
-      this.channelField = channelField;
+      this.nioChannel = nioChannel;
+      this.plainSocket = plainSocket;
       this.fdOf = fdOf;
       this.recv = recv;
       this.stateLayout = stateLayout;
       this.errno = errno;
       this.oneByte = oneByte;
+    }
+
+    /** The accepted channel under Helidon's socket wrapper, or null when there is none. */
+    @Nullable SocketChannel channel(HelidonSocket socket) throws IllegalAccessException {
+      if (socket instanceof NioSocket) {
+        return nioChannel.get(socket) instanceof SocketChannel channel ? channel : null;
+      }
+      if (socket instanceof PlainSocket) {
+        return plainSocket.get(socket) instanceof Socket adaptor ? adaptor.getChannel() : null;
+      }
+      return null;
     }
 
     @SuppressWarnings("restricted") // the launcher passes --enable-native-access=ALL-UNNAMED
@@ -171,8 +193,12 @@ final class ClientSockets {
         if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
           throw new UnsupportedOperationException("not Linux");
         }
-        Field channel = io.helidon.common.socket.NioSocket.class.getDeclaredField("delegate");
+        // Helidon wraps the accepted channel in one of two ways (ListenerConfig.useNio): NioSocket
+        // holds the SocketChannel, PlainSocket the channel's socket adaptor.
+        Field channel = NioSocket.class.getDeclaredField("delegate");
         channel.setAccessible(true);
+        Field socket = PlainSocket.class.getDeclaredField("delegate");
+        socket.setAccessible(true);
         Class<?> selChImpl = Class.forName("sun.nio.ch.SelChImpl");
         MethodHandle fdOf =
             MethodHandles.lookup()
@@ -195,7 +221,7 @@ final class ClientSockets {
             stateLayout.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
         // Written by concurrent peeks and never read: one shared byte will do.
         MemorySegment oneByte = Arena.global().allocate(1);
-        return new Native(channel, fdOf, recv, stateLayout, errno, oneByte);
+        return new Native(channel, socket, fdOf, recv, stateLayout, errno, oneByte);
       } catch (Throwable e) {
         failure =
             e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());

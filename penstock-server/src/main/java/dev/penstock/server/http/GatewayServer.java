@@ -363,6 +363,7 @@ public final class GatewayServer implements AutoCloseable {
               // every request in flight after its 2 s grace: the launcher's hook calls close().
               .shutdownHook(false)
               .connectionOptions(socket -> socket.tcpNoDelay(true))
+              .useNio(Boolean.parseBoolean(System.getProperty("penstock.serverNio", "true")))
               .routing(
                   r -> {
                     // Before the gateway's own routes, which end with the catch-all.
