@@ -8,6 +8,8 @@
 #   VARIANTS=$'\n-Djdk.pollerMode=1\n-Djdk.pollerMode=2' SECTIONS=1 CONNECTIONS=256 \
 #     scripts/overhead-variants.sh                       # poller modes at 256 connections
 #
+# GC_LOG=1 also writes each gateway's collections (-Xlog:gc) into its run's directory.
+#
 # Usage: scripts/overhead-variants.sh [output-dir]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,7 +22,12 @@ for round in $(seq 1 "$rounds"); do
   while IFS= read -r opts; do
     n=$((n + 1))
     echo "== round $round, variant $n [$opts]" | tee -a "$out/summary.txt"
-    PENSTOCK_JAVA_OPTS="$opts" CLIENTS=pooled "$root/scripts/overhead.sh" "$out/$round-$n" 2>&1 \
+    gc_log=
+    if [ -n "${GC_LOG:-}" ]; then # the gateway's collections, one file a run
+      mkdir -p "$out/$round-$n"
+      gc_log="-Xlog:gc:file=$out/$round-$n/gc-gateway-%p.log"
+    fi
+    GATEWAY_JAVA_OPTS="$gc_log" PENSTOCK_JAVA_OPTS="$opts" CLIENTS=pooled "$root/scripts/overhead.sh" "$out/$round-$n" 2>&1 \
       | grep -E '^(direct|nginx proxy|penstock)' | tee -a "$out/summary.txt"
   done <<<"$variants"
 done

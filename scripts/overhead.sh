@@ -15,7 +15,14 @@
 #      'x-penstock-cache: force', so that all but the first 100 are exact hits, against the same
 #      load with 'no-store' (every request proxied) and direct to the upstream, ROUNDS times
 #
-# SECTIONS="4" runs only some of them (default "1 2 3 4"; 5 and 6 only when asked).
+#   7. a stream's first bytes: streaming chat at a fixed 200 req/s from a simulator that answers at
+#      once (`penstock mock --ttft-ms 0`), direct and through Penstock, ROUNDS times alternating:
+#      time to the first token, p50 / p99
+#
+# PENSTOCK_JAVA_OPTS applies to every JVM the script starts (gateway, bench, simulator);
+# GATEWAY_JAVA_OPTS to the gateway's alone.
+#
+# SECTIONS="4" runs only some of them (default "1 2 3 4"; 5, 6 and 7 only when asked).
 #
 # The system under test (nginx proxy or Penstock) is pinned to one core with taskset; the load
 # generator and the upstream share the other. Needs root or the packages already installed:
@@ -103,7 +110,7 @@ EOF
 
 start_penstock() { # client port upstream [extra-yaml] -> waits until it listens
   gateway_config "$2" "$3" "${4:-}" >"$work/gw-$2.yaml"
-  PENSTOCK_JAVA_OPTS="-Dpenstock.upstreamClient=$1 ${PENSTOCK_JAVA_OPTS:-}" \
+  PENSTOCK_JAVA_OPTS="-Dpenstock.upstreamClient=$1 ${PENSTOCK_JAVA_OPTS:-} ${GATEWAY_JAVA_OPTS:-}" \
     taskset -c $sut_core "$root/bin/penstock" serve --config "$work/gw-$2.yaml" >"$work/gw-$2.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do
@@ -261,6 +268,37 @@ for round in $(seq 1 "$rounds"); do
     kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
     port=$((port + 1))
   done
+done
+fi
+
+if [[ $sections == *" 7 "* ]]; then
+echo | tee -a "$out/summary.txt"
+echo "== 7. a stream's first bytes: streaming chat at 200 req/s, $duration each, pooled client" | tee -a "$out/summary.txt"
+printf '%-26s %12s %12s %12s\n' "target" "ttft p50 ms" "ttft p99 ms" "ok/sent" | tee -a "$out/summary.txt"
+taskset -c $load_core "$root/bin/penstock" mock --port 18489 --keys 1 --key sk-overhead --rpm 1000000000 \
+  --tpm 100000000000 --ttft-ms 0 --ms-per-token 5 --jitter 0 --output-tokens 10 >"$work/mock-stream.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q "penstock mock:" "$work/mock-stream.log" 2>/dev/null && break; sleep 0.2; done
+stream_run() { # name base-url warmup -> "ttft-p50 ttft-p99 ok"
+  taskset -c $load_core "$root/bin/penstock" bench --url "$2" --key sk-overhead --stream --rate 200/s \
+    --duration "$duration" --warmup "$3" --prompt-tokens 8 --max-tokens 10 --quiet --json \
+    >"$out/bench-$1.json" 2>"$out/bench-$1.err" || true
+  python3 - "$out/bench-$1.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+t = r["ttft_ms"]
+print(f'{t["p50"]:.2f} {t["p99"]:.2f} {r["status_counts"].get("2xx", 0)}/{r["sent"]}')
+PY
+}
+for round in $(seq 1 "$rounds"); do
+  # The simulator and bench are fresh JVMs too: the first direct run warms them as long as the gateway.
+  read -r p50 p99 ok < <(stream_run "direct-stream-$round" http://127.0.0.1:18489/v1 "$([ "$round" = 1 ] && echo "$warmup" || echo 20s)")
+  printf '%-26s %12s %12s %12s\n' "direct (run $round)" "$p50" "$p99" "$ok" | tee -a "$out/summary.txt"
+  start_penstock pooled $port http://127.0.0.1:18489/v1
+  read -r p50 p99 ok < <(stream_run "penstock-stream-$round" "http://127.0.0.1:$port/v1" "$warmup")
+  printf '%-26s %12s %12s %12s\n' "penstock (run $round)" "$p50" "$p99" "$ok" | tee -a "$out/summary.txt"
+  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+  port=$((port + 1))
 done
 fi
 
