@@ -1,12 +1,13 @@
 package dev.penstock.config;
 
+import dev.penstock.core.health.BreakerPolicy;
 import java.util.Map;
 import java.util.Set;
 import org.yaml.snakeyaml.nodes.Node;
 
 /**
- * The {@code circuit_breaker:} section as plain values, read the same way by the gateway and the
- * library; each builds its own policy from them. Times are in milliseconds, as in the file.
+ * The {@code circuit_breaker:} section, read the same way by the gateway and the library into
+ * core's {@link BreakerPolicy} ({@link #policy}). Times are in milliseconds, as in the file.
  *
  * @param consecutiveFailures failures in a row that open the breaker
  * @param errorRate the share of failed requests in the window that opens it (0 = off)
@@ -31,6 +32,38 @@ public record BreakerSection(
           "window_ms",
           "open_ms",
           "max_open_ms");
+
+  private static final long MILLI = 1_000_000L;
+
+  /**
+   * The policy the section at {@code node} describes; a field that is absent or invalid (reported
+   * to {@code reader}) keeps core's default ({@link BreakerPolicy#DEFAULT}).
+   */
+  public static BreakerPolicy policy(YamlReader reader, Node node) {
+    return read(reader, node, of(BreakerPolicy.DEFAULT)).toPolicy();
+  }
+
+  /** The values of {@code policy}, in the file's units. */
+  public static BreakerSection of(BreakerPolicy policy) {
+    return new BreakerSection(
+        policy.consecutiveFailures(),
+        policy.errorRate(),
+        policy.minRequests(),
+        policy.windowNanos() / MILLI,
+        policy.openNanos() / MILLI,
+        policy.maxOpenNanos() / MILLI);
+  }
+
+  /** Core's policy with these values. */
+  public BreakerPolicy toPolicy() {
+    return new BreakerPolicy(
+        consecutiveFailures,
+        errorRate,
+        minRequests,
+        windowMillis * MILLI,
+        openMillis * MILLI,
+        maxOpenMillis * MILLI);
+  }
 
   /**
    * Reads the section at {@code node}; a field that is absent or invalid (reported to {@code

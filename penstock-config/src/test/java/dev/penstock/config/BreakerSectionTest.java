@@ -2,6 +2,7 @@ package dev.penstock.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.penstock.core.health.BreakerPolicy;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -63,5 +64,25 @@ class BreakerSectionTest {
   void zeroTurnsTheErrorRateOff() {
     assertThat(read("error_rate: 0\n").errorRate()).isZero();
     assertThat(reader.problems()).isEmpty();
+  }
+
+  @Test
+  void thePolicyIsCoresDefaultWithTheFileApplied() {
+    Node node =
+        YamlReader.compose(
+            "open_ms: 2000\nmax_open_ms: 4000\n",
+            problems -> new IllegalStateException(String.join("; ", problems)));
+    BreakerPolicy policy = BreakerSection.policy(reader, node);
+    BreakerPolicy d = BreakerPolicy.DEFAULT;
+    assertThat(policy)
+        .isEqualTo(
+            new BreakerPolicy(
+                d.consecutiveFailures(),
+                d.errorRate(),
+                d.minRequests(),
+                d.windowNanos(),
+                2_000_000_000L,
+                4_000_000_000L));
+    assertThat(BreakerSection.of(d).toPolicy()).isEqualTo(d);
   }
 }

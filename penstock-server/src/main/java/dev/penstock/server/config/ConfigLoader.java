@@ -705,25 +705,7 @@ public final class ConfigLoader {
     }
 
     BreakerPolicy breaker(Node node) {
-      BreakerPolicy d = BreakerPolicy.DEFAULT;
-      BreakerSection read =
-          BreakerSection.read(
-              r,
-              node,
-              new BreakerSection(
-                  d.consecutiveFailures(),
-                  d.errorRate(),
-                  d.minRequests(),
-                  d.windowNanos() / MILLI,
-                  d.openNanos() / MILLI,
-                  d.maxOpenNanos() / MILLI));
-      return new BreakerPolicy(
-          read.consecutiveFailures(),
-          read.errorRate(),
-          read.minRequests(),
-          read.windowMillis() * MILLI,
-          read.openMillis() * MILLI,
-          read.maxOpenMillis() * MILLI);
+      return BreakerSection.policy(r, node);
     }
 
     private static final long MILLI = 1_000_000L;
