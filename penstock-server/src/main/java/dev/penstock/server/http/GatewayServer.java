@@ -363,7 +363,8 @@ public final class GatewayServer implements AutoCloseable {
               // every request in flight after its 2 s grace: the launcher's hook calls close().
               .shutdownHook(false)
               .connectionOptions(socket -> socket.tcpNoDelay(true))
-              // Helidon's NIO socket wrapper keeps two 8 KB buffers a connection, its plain one one:
+              // Helidon's NIO socket wrapper keeps two 8 KB buffers a connection, its plain one
+              // one:
               // -Dpenstock.serverNio=false trades some throughput for memory (docs/install.md).
               .useNio(Boolean.parseBoolean(System.getProperty("penstock.serverNio", "true")))
               .routing(

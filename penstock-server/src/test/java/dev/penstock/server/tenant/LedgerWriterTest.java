@@ -288,9 +288,14 @@ class LedgerWriterTest {
     assertThat(writer.rowsWritten()).isZero();
     assertThat(writer.rowsPending()).isEqualTo(3);
     assertThat(ledger.groups).isEmpty();
-    assertThat(logLines())
-        .containsExactly(
-            "ERROR ledger: writing 3 entries failed; retrying every 100-5000 ms until it works",
+    // The writer may take the first entry alone before the other two are queued (a group window
+    // of zero): how many the failed write held is the race's, what is lost at shutdown is not.
+    assertThat(logLines()).hasSize(2);
+    assertThat(logLines().get(0))
+        .matches(
+            "ERROR ledger: writing [123] entries failed; retrying every 100-5000 ms until it works");
+    assertThat(logLines().get(1))
+        .isEqualTo(
             "ERROR ledger: 3 entries could not be written within 1 ms of shutdown and are lost");
     writer.flush(); // returns at once
   }
