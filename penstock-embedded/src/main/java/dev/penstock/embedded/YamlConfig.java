@@ -3,15 +3,14 @@ package dev.penstock.embedded;
 import static dev.penstock.config.SectionFields.DEFAULTS;
 import static dev.penstock.config.SectionFields.DEPLOYMENT;
 import static dev.penstock.config.SectionFields.MODEL;
-import static dev.penstock.config.SectionFields.RETRY;
 import static dev.penstock.config.SectionFields.TOP;
 
 import dev.penstock.config.BreakerSection;
 import dev.penstock.config.ModelFields;
+import dev.penstock.config.RetrySection;
 import dev.penstock.config.YamlReader;
 import dev.penstock.core.health.BreakerPolicy;
 import dev.penstock.core.limit.TpmCharge;
-import dev.penstock.core.retry.RetryPolicy;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -53,7 +52,6 @@ import org.yaml.snakeyaml.nodes.NodeTuple;
  */
 record YamlConfig(List<Model> models, Settings settings) {
   private static final Logger LOG = LoggerFactory.getLogger(YamlConfig.class);
-  private static final long MILLI = 1_000_000L;
 
   static YamlConfig load(Path file, Function<String, @Nullable String> environment)
       throws IOException {
@@ -132,25 +130,8 @@ record YamlConfig(List<Model> models, Settings settings) {
     }
 
     Settings retry(Node node, Settings settings) {
-      Map<String, Node> f = r.fields(node, "retry.", RETRY.shared());
-      RetryPolicy d = RetryPolicy.DEFAULT;
-      if (f == null) {
-        return settings;
-      }
-      long baseMillis = r.number(f, "backoff_base_ms", "retry.", d.baseNanos() / MILLI, 0, 600_000);
-      long capMillis =
-          r.atLeast(
-              node,
-              "retry.backoff_cap_ms",
-              r.number(f, "backoff_cap_ms", "retry.", d.capNanos() / MILLI, 0, 3_600_000),
-              "backoff_base_ms",
-              baseMillis);
-      return settings.withRetry(
-          new RetryPolicy(
-              (int) r.number(f, "attempts", "retry.", d.attempts(), 1, 20),
-              baseMillis * MILLI,
-              capMillis * MILLI),
-          r.bool(f, "on_timeout", "retry.", false));
+      RetrySection retry = RetrySection.read(r, node);
+      return settings.withRetry(retry.policy(), retry.onTimeout());
     }
 
     BreakerPolicy breaker(Node node) {

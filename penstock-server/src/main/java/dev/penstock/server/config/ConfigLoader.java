@@ -2,11 +2,11 @@ package dev.penstock.server.config;
 
 import dev.penstock.config.BreakerSection;
 import dev.penstock.config.ModelFields;
+import dev.penstock.config.RetrySection;
 import dev.penstock.config.SectionFields;
 import dev.penstock.config.YamlReader;
 import dev.penstock.core.health.BreakerPolicy;
 import dev.penstock.core.limit.TpmCharge;
-import dev.penstock.core.retry.RetryPolicy;
 import dev.penstock.server.cache.CacheSettings;
 import dev.penstock.server.config.GatewayConfig.Defaults;
 import dev.penstock.server.config.GatewayConfig.DeploymentConfig;
@@ -57,7 +57,6 @@ public final class ConfigLoader {
   private static final Set<String> TOP_FIELDS = SectionFields.TOP.all();
   private static final Set<String> DEFAULTS_FIELDS = SectionFields.DEFAULTS.all();
   private static final Set<String> MODEL_FIELDS = SectionFields.MODEL.all();
-  private static final Set<String> RETRY_FIELDS = SectionFields.RETRY.all();
   private static final Set<String> DEPLOYMENT_FIELDS = SectionFields.DEPLOYMENT.all();
 
   /** The embedded database when {@code storage.path} is not set. */
@@ -187,11 +186,10 @@ public final class ConfigLoader {
       } else {
         models = models(modelsNode, defaults);
       }
-      boolean[] retryTimeouts = {false};
-      RetryPolicy retry =
+      RetrySection retry =
           fields.containsKey("retry")
-              ? retry(fields.get("retry"), retryTimeouts)
-              : RetryPolicy.DEFAULT;
+              ? RetrySection.read(r, fields.get("retry"))
+              : RetrySection.DEFAULT;
       BreakerPolicy breaker =
           fields.containsKey("circuit_breaker")
               ? breaker(fields.get("circuit_breaker"))
@@ -202,8 +200,8 @@ public final class ConfigLoader {
           new Secret(adminKey == null ? "" : adminKey),
           defaults,
           models,
-          retry,
-          retryTimeouts[0],
+          retry.policy(),
+          retry.onTimeout(),
           breaker,
           observability(fields.get("metrics"), fields.get("logging")),
           new GatewayConfig.Tenancy(
@@ -682,33 +680,9 @@ public final class ConfigLoader {
           : new GatewayConfig.Canary(model, percent);
     }
 
-    /** The retry policy; {@code onTimeout[0]} receives {@code retry.on_timeout}. */
-    RetryPolicy retry(Node node, boolean[] onTimeout) {
-      Map<String, Node> f = r.fields(node, "retry.", RETRY_FIELDS);
-      RetryPolicy d = RetryPolicy.DEFAULT;
-      if (f == null) {
-        return d;
-      }
-      long baseMillis = r.number(f, "backoff_base_ms", "retry.", d.baseNanos() / MILLI, 0, 600_000);
-      long capMillis =
-          r.atLeast(
-              node,
-              "retry.backoff_cap_ms",
-              r.number(f, "backoff_cap_ms", "retry.", d.capNanos() / MILLI, 0, 3_600_000),
-              "backoff_base_ms",
-              baseMillis);
-      onTimeout[0] = r.bool(f, "on_timeout", "retry.", false);
-      return new RetryPolicy(
-          (int) r.number(f, "attempts", "retry.", d.attempts(), 1, 20),
-          baseMillis * MILLI,
-          capMillis * MILLI);
-    }
-
     BreakerPolicy breaker(Node node) {
       return BreakerSection.policy(r, node);
     }
-
-    private static final long MILLI = 1_000_000L;
 
     Defaults defaults(Node node) {
       Map<String, Node> f = r.fields(node, "defaults.", DEFAULTS_FIELDS);
